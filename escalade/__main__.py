@@ -1,0 +1,5 @@
+import sys
+
+from escalade.cli import main
+
+sys.exit(main())

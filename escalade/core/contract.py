@@ -1,0 +1,214 @@
+"""The evaluation contract of SPEC §2: JSON-shaped facts in, JSON-shaped evaluation out.
+
+Parsing checks every fact and fails with a stable `code` and a French message; nothing is assumed
+(an instant without an offset is an error, never read as local time).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
+
+from escalade.core.escalation import Evaluation
+from escalade.core.policy import Contact, Policy
+from escalade.core.sla import CommitmentStatus, IncidentFacts, Pause
+
+
+class FactsError(ValueError):
+    """Facts that cannot be evaluated: `code` for programs, `message` in French for people."""
+
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+def parse_instant(value: object, field: str) -> datetime:
+    if not isinstance(value, str):
+        raise FactsError("invalid_instant", f"« {field} » doit être une date ISO-8601 avec décalage.", field)
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        raise FactsError(
+            "invalid_instant", f"« {field} » n'est pas une date ISO-8601 valide : « {value} ».", field
+        ) from None
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise FactsError(
+            "naive_instant",
+            f"« {field} » n'indique pas de décalage horaire (par exemple +01:00 ou Z) : « {value} ».",
+            field,
+        )
+    return instant.astimezone(UTC)
+
+
+def _optional_instant(raw: Mapping[str, Any], field: str) -> datetime | None:
+    value = raw.get(field)
+    return None if value is None else parse_instant(value, field)
+
+
+def request_number_of(raw: object) -> str | None:
+    """The request number if there is a usable one: error lines still name their incident."""
+    if isinstance(raw, Mapping):
+        value = raw.get("request_number")
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def check_request_number(policy: Policy, value: object) -> str:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise FactsError(
+            "request_number_required",
+            "Le numéro de requête de l'incident est obligatoire.",
+            "request_number",
+        )
+    if not isinstance(value, str) or not policy.is_request_number(value.strip()):
+        example = policy.request_number_example
+        hint = f" (exemple : {example})" if example else ""
+        raise FactsError(
+            "invalid_request_number",
+            f"« {value} » n'est pas un numéro de requête valide{hint}.",
+            "request_number",
+        )
+    return value.strip()
+
+
+def facts_from_json(policy: Policy, raw: object, at: datetime) -> IncidentFacts:
+    if not isinstance(raw, Mapping):
+        raise FactsError("invalid_json", "Chaque incident doit être un objet JSON.")
+    number = check_request_number(policy, raw.get("request_number"))
+    priority = raw.get("priority")
+    if priority not in policy.priorities:
+        known = ", ".join(policy.priorities)
+        raise FactsError(
+            "unknown_priority", f"Priorité inconnue « {priority} » (attendu : {known}).", "priority"
+        )
+    gtr = raw.get("gtr", False)
+    if gtr is None:
+        gtr = False
+    if not isinstance(gtr, bool):
+        raise FactsError("invalid_gtr", "« gtr » doit valoir true ou false.", "gtr")
+    track = raw.get("track") or policy.default_track
+    if track not in policy.tracks:
+        known = ", ".join(policy.tracks)
+        raise FactsError("unknown_track", f"Filière inconnue « {track} » (attendu : {known}).", "track")
+    if raw.get("opened_at") is None:
+        raise FactsError("missing_opened_at", "La date d'ouverture « opened_at » est obligatoire.", "opened_at")
+    opened = parse_instant(raw["opened_at"], "opened_at")
+    if opened > at:
+        raise FactsError(
+            "opened_after_evaluation",
+            "L'incident est ouvert après l'instant d'évaluation.",
+            "opened_at",
+        )
+    acknowledged = _optional_instant(raw, "acknowledged_at")
+    if acknowledged is not None and acknowledged < opened:
+        raise FactsError(
+            "acknowledged_before_opened",
+            "La prise en charge « acknowledged_at » précède l'ouverture de l'incident.",
+            "acknowledged_at",
+        )
+    resolved = _optional_instant(raw, "resolved_at")
+    if resolved is not None and resolved < opened:
+        raise FactsError(
+            "resolved_before_opened",
+            "La résolution « resolved_at » précède l'ouverture de l'incident.",
+            "resolved_at",
+        )
+    return IncidentFacts(
+        request_number=number,
+        priority=str(priority),
+        opened_at=opened,
+        gtr=gtr,
+        track=str(track),
+        acknowledged_at=acknowledged,
+        resolved_at=resolved,
+        pauses=pauses_from_json(raw.get("pauses"), opened),
+    )
+
+
+def pauses_from_json(raw: object, opened: datetime) -> tuple[Pause, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise FactsError("invalid_pause", "« pauses » doit être une liste.", "pauses")
+    pauses: list[Pause] = []
+    for i, item in enumerate(raw):
+        field = f"pauses[{i}]"
+        if not isinstance(item, Mapping) or item.get("start") is None:
+            raise FactsError("invalid_pause", f"« {field} » doit avoir un début « start ».", field)
+        start = parse_instant(item["start"], f"{field}.start")
+        end = None if item.get("end") is None else parse_instant(item["end"], f"{field}.end")
+        if end is not None and end <= start:
+            raise FactsError("invalid_pause", f"« {field} » se termine avant de commencer.", field)
+        if start < opened:
+            raise FactsError("pause_before_opened", f"« {field} » commence avant l'ouverture.", field)
+        pauses.append(Pause(start, end))
+    pauses.sort(key=lambda p: p.start)
+    for before, after in zip(pauses, pauses[1:], strict=False):
+        if before.end is None or before.end > after.start:
+            raise FactsError("overlapping_pauses", "Deux pauses se chevauchent.", "pauses")
+    return tuple(pauses)
+
+
+def format_instant(instant: datetime | None, tz: tzinfo) -> str | None:
+    """ISO-8601 in the policy's zone, to the second (truncated), with its offset."""
+    if instant is None:
+        return None
+    return instant.astimezone(tz).replace(microsecond=0).isoformat()
+
+
+def whole_minutes(duration: timedelta) -> int:
+    return int(duration.total_seconds() // 60)
+
+
+def commitment_json(status: CommitmentStatus | None, tz: tzinfo) -> dict[str, Any] | None:
+    if status is None:
+        return None
+    return {
+        "target_minutes": whole_minutes(status.target),
+        "clock": status.clock,
+        "due_at": format_instant(status.due_at, tz),
+        "stopped_at": format_instant(status.stopped_at, tz),
+        "state": status.state.value,
+        "overdue_minutes": whole_minutes(status.overdue),
+    }
+
+
+def contact_json(contact: Contact) -> dict[str, Any]:
+    return {
+        "level": contact.level,
+        "name": contact.name,
+        "role": contact.role,
+        "phones": list(contact.phones),
+        "email": contact.email,
+    }
+
+
+def evaluation_json(policy: Policy, evaluation: Evaluation) -> dict[str, Any]:
+    tz = policy.timezone
+    decision = evaluation.escalation
+    return {
+        "request_number": evaluation.facts.request_number,
+        "priority": evaluation.facts.priority,
+        "evaluated_at": format_instant(evaluation.evaluated_at, tz),
+        "commitments": {
+            "take_charge": commitment_json(evaluation.commitments.take_charge, tz),
+            "resolution": commitment_json(evaluation.commitments.resolution, tz),
+        },
+        "escalation": {
+            "allowed": decision.allowed,
+            "level": decision.level,
+            "reason": decision.reason.value,
+            "message": decision.message,
+            "eligible_at": format_instant(decision.eligible_at, tz),
+            "next_level_at": format_instant(decision.next_level_at, tz),
+            "contacts": [contact_json(c) for c in decision.contacts],
+        },
+    }
+
+
+def error_json(raw: object, error: FactsError) -> dict[str, Any]:
+    return {"request_number": request_number_of(raw), "error": error.message, "code": error.code}

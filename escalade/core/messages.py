@@ -1,0 +1,85 @@
+"""The one place that words the procedure's answers in French for a person."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING
+
+from escalade.core.policy import PriorityRule, format_duration
+
+if TYPE_CHECKING:
+    from escalade.core.sla import CommitmentStatus
+
+COMMITMENT_LABELS = {"take_charge": "prise en charge", "resolution": "résolution"}
+STATE_LABELS = {
+    "running": "en cours",
+    "met": "respecté",
+    "breached": "dépassé",
+    "missed": "dépassé (clos)",
+    "paused": "en pause",
+}
+
+
+def format_instant(instant: datetime, tz: tzinfo) -> str:
+    """'27/11/2026 à 11:00' in the policy's zone."""
+    return instant.astimezone(tz).strftime("%d/%m/%Y à %H:%M")
+
+
+def _commitment(status: CommitmentStatus) -> str:
+    return COMMITMENT_LABELS[status.kind.value]
+
+
+def eligible(
+    level: int, worst: CommitmentStatus, next_level_at: datetime | None, tz: tzinfo
+) -> str:
+    text = (
+        f"Escalade possible jusqu'au niveau {level} : le délai de {_commitment(worst)} "
+        f"est dépassé de {format_duration(worst.overdue)}."
+    )
+    if next_level_at is not None:
+        text += f" Le niveau {level + 1} sera ouvert le {format_instant(next_level_at, tz)}."
+    return text
+
+
+def refusal(
+    reason: str,
+    priority: PriorityRule,
+    eligible_at: datetime | None,
+    statuses: Iterable[CommitmentStatus],
+    tz: tzinfo,
+) -> str:
+    when = (
+        f" Elle sera possible le {format_instant(eligible_at, tz)} si l'incident n'est pas "
+        "pris en charge ou résolu d'ici là."
+        if eligible_at is not None
+        else ""
+    )
+    if reason == "priority_not_escalable":
+        return (
+            "Seuls les incidents de priorité moyenne ou élevée peuvent donner lieu à une escalade ; "
+            f"cet incident est de priorité {priority.label}."
+        )
+    if reason == "incident_resolved":
+        return "L'incident est résolu : il ne peut plus donner lieu à une escalade."
+    if reason == "no_commitment_exceeded":
+        return "Aucun engagement de délai n'est dépassé : l'escalade n'est pas encore possible." + when
+    exceeded = max((s for s in statuses if s.exceeded), key=lambda s: s.overdue)
+    return (
+        f"Le délai de {_commitment(exceeded)} est dépassé de {format_duration(exceeded.overdue)}, "
+        f"mais l'escalade de niveau 1 demande un dépassement d'au moins "
+        f"{format_duration(priority.threshold(1))}." + when
+    )
+
+
+def level_above_allowed(requested: int, allowed: int) -> str:
+    if requested < 1:
+        return f"Le niveau d'escalade demandé ({requested}) n'existe pas : choisir 1, 2 ou 3."
+    return (
+        f"L'escalade de niveau {requested} n'est pas encore possible : "
+        f"le niveau autorisé actuellement est le niveau {allowed}."
+    )
+
+
+def overdue_text(overdue: timedelta) -> str:
+    return format_duration(overdue)

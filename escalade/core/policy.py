@@ -1,0 +1,535 @@
+"""The escalation procedure as data: parsed from TOML text, validated, frozen.
+
+Every validation error names the field's path (`priorities.high.escalation_thresholds[1]`) and says
+what is wrong in French, because the people who edit a policy file read French.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays as holidays_lib
+import phonenumbers
+
+from escalade.core.calendar import (
+    TWENTY_FOUR_SEVEN,
+    WEEKDAYS,
+    BusinessCalendar,
+    Clock,
+    OpeningRange,
+    TwentyFourSeven,
+    parse_range,
+)
+
+ALL_TRACKS = "all"
+LEVELS = (1, 2, 3)
+
+
+@dataclass(frozen=True)
+class PolicyIssue:
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path} : {self.message}"
+
+
+class PolicyError(ValueError):
+    """A policy that cannot be used; `issues` lists every problem found, not just the first."""
+
+    def __init__(self, issues: Sequence[PolicyIssue]) -> None:
+        self.issues = tuple(issues)
+        super().__init__("\n".join(str(issue) for issue in self.issues))
+
+
+@dataclass(frozen=True)
+class CommitmentRule:
+    target: timedelta
+    clock: str
+    requires_gtr: bool = False
+
+
+@dataclass(frozen=True)
+class PriorityRule:
+    key: str
+    label: str
+    meaning: str
+    description: str
+    escalable: bool
+    take_charge: CommitmentRule
+    resolution: CommitmentRule | None
+    thresholds: tuple[timedelta, ...]  # one per level, increasing
+
+    def threshold(self, level: int) -> timedelta:
+        return self.thresholds[level - 1]
+
+
+@dataclass(frozen=True)
+class Track:
+    key: str
+    label: str
+    phone: str  # E.164
+    default: bool = False
+
+
+@dataclass(frozen=True)
+class Contact:
+    level: int
+    track: str  # a track key, or "all"
+    name: str
+    role: str
+    phones: tuple[str, ...]  # E.164
+    email: str
+    team: str = ""
+    apprise_urls: tuple[str, ...] = ()
+
+    def serves(self, track: str) -> bool:
+        return self.track in (ALL_TRACKS, track)
+
+
+@dataclass(frozen=True)
+class NotificationRules:
+    inform_lower_levels: bool = True
+    warning_lead_24_7: timedelta = timedelta(minutes=15)
+    warning_lead_business: timedelta = timedelta(hours=1)
+    warning_recipients: tuple[str, ...] = ("level1",)
+    breach_recipients: tuple[str, ...] = ("level1",)
+    level_available_recipients: tuple[str, ...] = ("level1",)
+    auto_escalate: bool = False
+    ack_reminder_after: timedelta = timedelta(minutes=15)
+    ack_reminder_max: int = 3
+
+
+@dataclass(frozen=True)
+class Policy:
+    organisation: str
+    timezone: ZoneInfo
+    phone_region: str
+    request_number_pattern: re.Pattern[str]
+    request_number_example: str
+    calendars: Mapping[str, BusinessCalendar]
+    priorities: Mapping[str, PriorityRule]
+    tracks: Mapping[str, Track]
+    contacts: tuple[Contact, ...]
+    notifications: NotificationRules = field(default_factory=NotificationRules)
+    source: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def clock(self, name: str) -> Clock:
+        if name == TWENTY_FOUR_SEVEN:
+            return _TWENTY_FOUR_SEVEN
+        return self.calendars[name]
+
+    @property
+    def default_track(self) -> str:
+        return next(t.key for t in self.tracks.values() if t.default)
+
+    @property
+    def levels(self) -> tuple[int, ...]:
+        return LEVELS
+
+    def contacts_for(self, level: int, track: str) -> tuple[Contact, ...]:
+        return tuple(c for c in self.contacts if c.level == level and c.serves(track))
+
+    def is_request_number(self, text: str) -> bool:
+        return self.request_number_pattern.fullmatch(text) is not None
+
+
+_TWENTY_FOUR_SEVEN = TwentyFourSeven()
+
+_DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*min)?\s*(?:(\d+)\s*s)?\s*$")
+
+
+def parse_duration(value: object) -> timedelta:
+    """'30min', '4h', '1h30min', '2d', or a whole number of minutes."""
+    if isinstance(value, bool):
+        raise ValueError("durée invalide")
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError("une durée ne peut pas être négative")
+        return timedelta(minutes=value)
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"durée invalide « {value} » (exemples : 30min, 4h, 1h30min)")
+    match = _DURATION.fullmatch(value)
+    if match is None or not any(match.groups()):
+        raise ValueError(f"durée invalide « {value} » (exemples : 30min, 4h, 1h30min)")
+    d, h, m, s = (int(g) if g else 0 for g in match.groups())
+    return timedelta(days=d, hours=h, minutes=m, seconds=s)
+
+
+def format_duration(duration: timedelta) -> str:
+    """French, as the procedure writes it: '30 mn', '4 h', '1 h 30'."""
+    minutes = int(duration.total_seconds() // 60)
+    hours, rest = divmod(minutes, 60)
+    if hours == 0:
+        return f"{rest} mn"
+    return f"{hours} h" if rest == 0 else f"{hours} h {rest:02d}"
+
+
+class _Reader:
+    """Walks the raw TOML mapping, collecting issues with their paths instead of stopping."""
+
+    def __init__(self) -> None:
+        self.issues: list[PolicyIssue] = []
+
+    def fail(self, path: str, message: str) -> None:
+        self.issues.append(PolicyIssue(path, message))
+
+    def table(self, raw: Mapping[str, Any], key: str, path: str) -> Mapping[str, Any]:
+        value = raw.get(key)
+        if not isinstance(value, Mapping):
+            self.fail(_join(path, key), "section manquante ou invalide")
+            return {}
+        return value
+
+    def text(self, raw: Mapping[str, Any], key: str, path: str, default: str | None = None) -> str:
+        value = raw.get(key, default)
+        if not isinstance(value, str) or (default is None and not value.strip()):
+            self.fail(_join(path, key), "texte obligatoire")
+            return ""
+        return value
+
+    def flag(self, raw: Mapping[str, Any], key: str, path: str, default: bool) -> bool:
+        value = raw.get(key, default)
+        if not isinstance(value, bool):
+            self.fail(_join(path, key), "attendu true ou false")
+            return default
+        return value
+
+    def duration(self, raw: Mapping[str, Any], key: str, path: str, default: timedelta) -> timedelta:
+        if key not in raw:
+            return default
+        try:
+            return parse_duration(raw[key])
+        except ValueError as exc:
+            self.fail(_join(path, key), str(exc))
+            return default
+
+    def phone(self, value: object, path: str, region: str) -> str:
+        try:
+            number = phonenumbers.parse(str(value), region)
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is None or not phonenumbers.is_valid_number(number):
+            self.fail(path, f"numéro de téléphone invalide « {value} »")
+            return ""
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _join(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def policy_from_toml(text: str) -> Policy:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError([PolicyIssue("(fichier)", f"TOML illisible : {exc}")]) from exc
+    return policy_from_mapping(raw)
+
+
+def policy_from_mapping(raw: Mapping[str, Any]) -> Policy:
+    r = _Reader()
+    org = r.table(raw, "organisation", "")
+    name = r.text(org, "name", "organisation")
+    tz_name = r.text(org, "timezone", "organisation")
+    try:
+        tz = ZoneInfo(tz_name) if tz_name else ZoneInfo("UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        r.fail("organisation.timezone", f"fuseau horaire inconnu « {tz_name} »")
+        tz = ZoneInfo("UTC")
+    region = r.text(org, "phone_region", "organisation", default="FR")
+    pattern_text = r.text(org, "request_number_pattern", "organisation")
+    try:
+        pattern = re.compile(pattern_text or ".+")
+    except re.error as exc:
+        r.fail("organisation.request_number_pattern", f"expression régulière invalide : {exc}")
+        pattern = re.compile(".+")
+    example = r.text(org, "request_number_example", "organisation", default="")
+    if example and pattern.fullmatch(example) is None:
+        r.fail("organisation.request_number_example", "l'exemple ne respecte pas le format")
+
+    calendars = _read_calendars(r, r.table(raw, "calendars", ""), tz)
+    clocks = {TWENTY_FOUR_SEVEN, *calendars}
+    priorities = _read_priorities(r, r.table(raw, "priorities", ""), clocks)
+    tracks = _read_tracks(r, r.table(raw, "tracks", ""), region)
+    contacts = _read_contacts(r, raw.get("contacts"), tracks, region)
+    notifications = _read_notifications(r, raw.get("notifications", {}))
+    if r.issues:
+        raise PolicyError(r.issues)
+    return Policy(
+        organisation=name,
+        timezone=tz,
+        phone_region=region,
+        request_number_pattern=pattern,
+        request_number_example=example,
+        calendars=calendars,
+        priorities=priorities,
+        tracks=tracks,
+        contacts=contacts,
+        notifications=notifications,
+        source=raw,
+    )
+
+
+def _read_ranges(r: _Reader, value: object, path: str) -> tuple[OpeningRange, ...]:
+    if not isinstance(value, list):
+        r.fail(path, "liste de plages attendue, par exemple [\"09:00-18:00\"]")
+        return ()
+    ranges: list[OpeningRange] = []
+    for i, item in enumerate(value):
+        try:
+            ranges.append(parse_range(str(item)))
+        except ValueError as exc:
+            r.fail(_join(path, i), str(exc))
+    ordered = sorted(ranges, key=lambda o: o.start)
+    for before, after in zip(ordered, ordered[1:], strict=False):
+        if before.end is None or before.end > after.start:
+            r.fail(path, "les plages d'une même journée se chevauchent")
+            return ()
+    return tuple(ordered)
+
+
+def _read_dates(r: _Reader, value: object, path: str) -> list[tuple[int, date]]:
+    out: list[tuple[int, date]] = []
+    for i, item in enumerate(value if isinstance(value, list) else []):
+        raw_date = item.get("date") if isinstance(item, Mapping) else item
+        try:
+            out.append((i, raw_date if isinstance(raw_date, date) else date.fromisoformat(raw_date)))
+        except (TypeError, ValueError):
+            r.fail(_join(path, i), f"date invalide « {raw_date} » (attendu AAAA-MM-JJ)")
+    if value is not None and not isinstance(value, list):
+        r.fail(path, "liste de dates attendue")
+    return out
+
+
+def _read_calendars(
+    r: _Reader, raw: Mapping[str, Any], tz: ZoneInfo
+) -> dict[str, BusinessCalendar]:
+    calendars: dict[str, BusinessCalendar] = {}
+    for key, spec in raw.items():
+        path = f"calendars.{key}"
+        if key == TWENTY_FOUR_SEVEN:
+            r.fail(path, "« 24/7 » est réservé à l'horloge continue")
+            continue
+        if not isinstance(spec, Mapping):
+            r.fail(path, "section invalide")
+            continue
+        hours = r.table(spec, "hours", path)
+        weekly: dict[int, tuple[OpeningRange, ...]] = {}
+        for index, day in enumerate(WEEKDAYS):
+            weekly[index] = _read_ranges(r, hours.get(day, []), f"{path}.hours.{day}")
+        for extra in set(hours) - set(WEEKDAYS):
+            r.fail(f"{path}.hours.{extra}", "jour inconnu (mon, tue, wed, thu, fri, sat, sun)")
+        country = spec.get("country") or None
+        subdivision = spec.get("subdivision") or None
+        if country is not None:
+            try:
+                holidays_lib.country_holidays(country, subdiv=subdivision, years=[2026])
+            except NotImplementedError:
+                r.fail(f"{path}.country", f"pays inconnu pour les jours fériés « {country} »")
+            except ValueError:
+                r.fail(f"{path}.subdivision", f"subdivision inconnue « {subdivision} »")
+        closed = frozenset(d for _, d in _read_dates(r, spec.get("closed_dates", []), path + ".closed_dates"))
+        open_dates: dict[date, tuple[OpeningRange, ...]] = {}
+        raw_open = spec.get("open_dates", [])
+        for i, day in _read_dates(r, raw_open, path + ".open_dates"):
+            item = raw_open[i]
+            ranges = item.get("hours") if isinstance(item, Mapping) else None
+            if ranges is None:
+                r.fail(_join(path + ".open_dates", i), "indiquer les plages : {date=…, hours=[…]}")
+                continue
+            open_dates[day] = _read_ranges(r, ranges, _join(path + ".open_dates", i) + ".hours")
+        if not any(weekly.values()):
+            r.fail(f"{path}.hours", "le calendrier n'ouvre aucun jour de la semaine")
+        calendars[key] = BusinessCalendar(
+            name=key,
+            tz=tz,
+            weekly=weekly,
+            country=country,
+            subdivision=subdivision,
+            closed_dates=closed,
+            open_dates=open_dates,
+            label=str(spec.get("label", key)),
+        )
+    return calendars
+
+
+def _read_commitment(
+    r: _Reader, spec: object, path: str, clocks: set[str]
+) -> CommitmentRule | None:
+    if not isinstance(spec, Mapping):
+        r.fail(path, "engagement attendu : { target = \"4h\", clock = \"24/7\" }")
+        return None
+    try:
+        target = parse_duration(spec.get("target"))
+    except ValueError as exc:
+        r.fail(path + ".target", str(exc))
+        return None
+    if target <= timedelta(0):
+        r.fail(path + ".target", "le délai doit être positif")
+    clock = spec.get("clock")
+    if clock not in clocks:
+        known = ", ".join(sorted(clocks))
+        r.fail(path + ".clock", f"horloge inconnue « {clock} » (connues : {known})")
+        return None
+    return CommitmentRule(target, str(clock), r.flag(spec, "requires_gtr", path, False))
+
+
+def _read_priorities(
+    r: _Reader, raw: Mapping[str, Any], clocks: set[str]
+) -> dict[str, PriorityRule]:
+    priorities: dict[str, PriorityRule] = {}
+    if not raw:
+        r.fail("priorities", "aucune priorité définie")
+    for key, spec in raw.items():
+        path = f"priorities.{key}"
+        if not isinstance(spec, Mapping):
+            r.fail(path, "section invalide")
+            continue
+        escalable = r.flag(spec, "escalable", path, False)
+        take_charge = _read_commitment(r, spec.get("take_charge"), path + ".take_charge", clocks)
+        resolution = None
+        if spec.get("resolution") is not None:
+            resolution = _read_commitment(r, spec["resolution"], path + ".resolution", clocks)
+        thresholds: list[timedelta] = []
+        raw_thresholds = spec.get("escalation_thresholds", [])
+        if escalable and (not isinstance(raw_thresholds, list) or len(raw_thresholds) != len(LEVELS)):
+            r.fail(path + ".escalation_thresholds", f"{len(LEVELS)} seuils attendus (niveaux 1 à 3)")
+        for i, value in enumerate(raw_thresholds if isinstance(raw_thresholds, list) else []):
+            try:
+                thresholds.append(parse_duration(value))
+            except ValueError as exc:
+                r.fail(_join(path + ".escalation_thresholds", i), str(exc))
+        for i in range(1, len(thresholds)):
+            if thresholds[i] <= thresholds[i - 1]:
+                r.fail(
+                    _join(path + ".escalation_thresholds", i),
+                    "les seuils doivent croître strictement d'un niveau au suivant",
+                )
+        if take_charge is None:
+            continue
+        priorities[key] = PriorityRule(
+            key=key,
+            label=r.text(spec, "label", path),
+            meaning=str(spec.get("meaning", "")),
+            description=str(spec.get("description", "")),
+            escalable=escalable,
+            take_charge=take_charge,
+            resolution=resolution,
+            thresholds=tuple(thresholds),
+        )
+    return priorities
+
+
+def _read_tracks(r: _Reader, raw: Mapping[str, Any], region: str) -> dict[str, Track]:
+    tracks: dict[str, Track] = {}
+    for key, spec in raw.items():
+        path = f"tracks.{key}"
+        if key == ALL_TRACKS or not isinstance(spec, Mapping):
+            r.fail(path, "filière invalide")
+            continue
+        tracks[key] = Track(
+            key=key,
+            label=r.text(spec, "label", path),
+            phone=r.phone(spec.get("phone"), path + ".phone", region),
+            default=r.flag(spec, "default", path, False),
+        )
+    if sum(t.default for t in tracks.values()) != 1:
+        r.fail("tracks", "une et une seule filière doit avoir default = true")
+    return tracks
+
+
+def _read_contacts(
+    r: _Reader, raw: object, tracks: Mapping[str, Track], region: str
+) -> tuple[Contact, ...]:
+    if not isinstance(raw, list) or not raw:
+        r.fail("contacts", "liste de contacts attendue ([[contacts]])")
+        return ()
+    contacts: list[Contact] = []
+    for i, spec in enumerate(raw):
+        path = _join("contacts", i)
+        if not isinstance(spec, Mapping):
+            r.fail(path, "contact invalide")
+            continue
+        level = spec.get("level")
+        if level not in LEVELS:
+            r.fail(path + ".level", "niveau attendu : 1, 2 ou 3")
+            continue
+        track = spec.get("track", ALL_TRACKS)
+        if track != ALL_TRACKS and track not in tracks:
+            r.fail(path + ".track", f"filière inconnue « {track} »")
+        phones = spec.get("phones", [])
+        if not isinstance(phones, list) or not phones:
+            r.fail(path + ".phones", "au moins un numéro de téléphone")
+            phones = []
+        email = r.text(spec, "email", path)
+        if email and not _EMAIL.match(email):
+            r.fail(path + ".email", f"adresse e-mail invalide « {email} »")
+        contacts.append(
+            Contact(
+                level=level,
+                track=str(track),
+                name=r.text(spec, "name", path),
+                role=r.text(spec, "role", path, default=""),
+                phones=tuple(r.phone(p, _join(path + ".phones", j), region) for j, p in enumerate(phones)),
+                email=email,
+                team=str(spec.get("team", "")),
+                apprise_urls=tuple(str(u) for u in spec.get("apprise", [])),
+            )
+        )
+    for level in LEVELS:
+        for track in tracks:
+            if not any(c.level == level and c.serves(track) for c in contacts):
+                r.fail("contacts", f"aucun contact de niveau {level} pour la filière « {track} »")
+    return tuple(contacts)
+
+
+_RECIPIENTS = re.compile(r"^(level[123]|[^@\s]+@[^@\s]+)$")
+
+
+def _read_notifications(r: _Reader, raw: object) -> NotificationRules:
+    if not isinstance(raw, Mapping):
+        r.fail("notifications", "section invalide")
+        return NotificationRules()
+    base = NotificationRules()
+    path = "notifications"
+
+    def recipients(key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        value = raw.get(key, list(default))
+        if not isinstance(value, list) or not all(
+            isinstance(v, str) and _RECIPIENTS.match(v) for v in value
+        ):
+            r.fail(_join(path, key), "liste attendue de « level1 », « level2 », « level3 » ou d'e-mails")
+            return default
+        return tuple(value)
+
+    reminder_max = raw.get("ack_reminder_max", base.ack_reminder_max)
+    if not isinstance(reminder_max, int) or isinstance(reminder_max, bool) or reminder_max < 0:
+        r.fail(_join(path, "ack_reminder_max"), "nombre entier positif ou nul attendu")
+        reminder_max = base.ack_reminder_max
+    return NotificationRules(
+        inform_lower_levels=r.flag(raw, "inform_lower_levels", path, base.inform_lower_levels),
+        warning_lead_24_7=r.duration(raw, "warning_lead_24_7", path, base.warning_lead_24_7),
+        warning_lead_business=r.duration(
+            raw, "warning_lead_business", path, base.warning_lead_business
+        ),
+        warning_recipients=recipients("warning_recipients", base.warning_recipients),
+        breach_recipients=recipients("breach_recipients", base.breach_recipients),
+        level_available_recipients=recipients(
+            "level_available_recipients", base.level_available_recipients
+        ),
+        auto_escalate=r.flag(raw, "auto_escalate", path, base.auto_escalate),
+        ack_reminder_after=r.duration(raw, "ack_reminder_after", path, base.ack_reminder_after),
+        ack_reminder_max=reminder_max,
+    )

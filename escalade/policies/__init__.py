@@ -1,0 +1,33 @@
+"""Where policies come from: the file named by ESCALADE_POLICY, or HIPCOM's, shipped with the package."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from escalade.core.policy import Policy, PolicyIssue, PolicyError, policy_from_toml
+
+DEFAULT_POLICY = "hipcom.toml"
+
+
+def policy_text(path: str | os.PathLike[str] | None = None) -> str:
+    """The TOML text of the policy at `path`, else of ESCALADE_POLICY, else HIPCOM's."""
+    chosen = path or os.environ.get("ESCALADE_POLICY") or None
+    if chosen is None:
+        return resources.files(__package__).joinpath(DEFAULT_POLICY).read_text(encoding="utf-8")
+    try:
+        return Path(chosen).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError([PolicyIssue(str(chosen), f"fichier illisible : {exc.strerror}")]) from exc
+
+
+def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
+    return policy_from_toml(policy_text(path))
+
+
+@cache
+def active_policy() -> Policy:
+    """The policy in force for this process (calendar tables are built once and shared)."""
+    return load_policy()
