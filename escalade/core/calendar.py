@@ -320,8 +320,7 @@ class BusinessCalendar:
         if a.cumend.size == 0 or needed > int(a.cumend[-1]):
             a = self._arrays_for(self._extended_forward(table, needed))
         j = np.searchsorted(a.cumend, target, side="left")
-        result: IntArray = a.starts[j] + (target - a.cum[j])
-        return result
+        return np.asarray(a.starts[j] + (target - a.cum[j]), dtype=np.int64)
 
 
 def parse_range(text: str) -> OpeningRange:

@@ -6,6 +6,7 @@ Parsing checks every fact and fails with a stable `code` and a French message; n
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
@@ -147,7 +148,7 @@ def pauses_from_json(raw: object, opened: datetime) -> tuple[Pause, ...]:
             raise FactsError("pause_before_opened", f"« {field} » commence avant l'ouverture.", field)
         pauses.append(Pause(start, end))
     pauses.sort(key=lambda p: p.start)
-    for before, after in zip(pauses, pauses[1:], strict=False):
+    for before, after in itertools.pairwise(pauses):
         if before.end is None or before.end > after.start:
             raise FactsError("overlapping_pauses", "Deux pauses se chevauchent.", "pauses")
     return tuple(pauses)

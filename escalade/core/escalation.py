@@ -11,7 +11,13 @@ from enum import StrEnum
 
 from escalade.core import messages
 from escalade.core.policy import Contact, Policy
-from escalade.core.sla import CommitmentKind, Commitments, CommitmentStatus, IncidentFacts, commitments
+from escalade.core.sla import (
+    CommitmentKind,
+    Commitments,
+    CommitmentStatus,
+    IncidentFacts,
+    commitments,
+)
 
 
 class Reason(StrEnum):

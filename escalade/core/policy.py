@@ -6,6 +6,7 @@ what is wrong in French, because the people who edit a policy file read French.
 
 from __future__ import annotations
 
+import itertools
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -293,7 +294,7 @@ def _read_ranges(r: _Reader, value: object, path: str) -> tuple[OpeningRange, ..
         except ValueError as exc:
             r.fail(_join(path, i), str(exc))
     ordered = sorted(ranges, key=lambda o: o.start)
-    for before, after in zip(ordered, ordered[1:], strict=False):
+    for before, after in itertools.pairwise(ordered):
         if before.end is None or before.end > after.start:
             r.fail(path, "les plages d'une même journée se chevauchent")
             return ()
@@ -305,7 +306,7 @@ def _read_dates(r: _Reader, value: object, path: str) -> list[tuple[int, date]]:
     for i, item in enumerate(value if isinstance(value, list) else []):
         raw_date = item.get("date") if isinstance(item, Mapping) else item
         try:
-            out.append((i, raw_date if isinstance(raw_date, date) else date.fromisoformat(raw_date)))
+            out.append((i, raw_date if isinstance(raw_date, date) else date.fromisoformat(str(raw_date))))
         except (TypeError, ValueError):
             r.fail(_join(path, i), f"date invalide « {raw_date} » (attendu AAAA-MM-JJ)")
     if value is not None and not isinstance(value, list):
@@ -343,13 +344,13 @@ def _read_calendars(
         closed = frozenset(d for _, d in _read_dates(r, spec.get("closed_dates", []), path + ".closed_dates"))
         open_dates: dict[date, tuple[OpeningRange, ...]] = {}
         raw_open = spec.get("open_dates", [])
-        for i, day in _read_dates(r, raw_open, path + ".open_dates"):
+        for i, open_day in _read_dates(r, raw_open, path + ".open_dates"):
             item = raw_open[i]
             ranges = item.get("hours") if isinstance(item, Mapping) else None
             if ranges is None:
                 r.fail(_join(path + ".open_dates", i), "indiquer les plages : {date=…, hours=[…]}")
                 continue
-            open_dates[day] = _read_ranges(r, ranges, _join(path + ".open_dates", i) + ".hours")
+            open_dates[open_day] = _read_ranges(r, ranges, _join(path + ".open_dates", i) + ".hours")
         if not any(weekly.values()):
             r.fail(f"{path}.hours", "le calendrier n'ouvre aucun jour de la semaine")
         calendars[key] = BusinessCalendar(

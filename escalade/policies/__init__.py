@@ -7,7 +7,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from escalade.core.policy import Policy, PolicyIssue, PolicyError, policy_from_toml
+from escalade.core.policy import Policy, PolicyError, PolicyIssue, policy_from_toml
 
 DEFAULT_POLICY = "hipcom.toml"
 

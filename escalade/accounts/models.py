@@ -1,0 +1,101 @@
+"""Users with a role and a scope, and hashed API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    CUSTOMER = "customer", _("client")
+    PARTNER = "partner", _("partenaire")
+    STAFF = "staff", _("équipe HIPCOM")
+    ADMIN = "admin", _("administrateur")
+
+
+class User(AbstractUser):
+    role = models.CharField(_("rôle"), max_length=16, choices=Role.choices, default=Role.CUSTOMER)
+    customer = models.ForeignKey(
+        "incidents.Customer",
+        verbose_name=_("client"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="users",
+    )
+    partner = models.ForeignKey(
+        "incidents.Partner",
+        verbose_name=_("partenaire"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="users",
+    )
+
+    class Meta:
+        verbose_name = _("utilisateur")
+        verbose_name_plural = _("utilisateurs")
+        constraints = [
+            models.CheckConstraint(
+                name="user_scope_matches_role",
+                condition=(
+                    models.Q(role="customer", customer__isnull=False, partner__isnull=True)
+                    | models.Q(role="partner", partner__isnull=False, customer__isnull=True)
+                    | models.Q(role__in=["staff", "admin"], customer__isnull=True, partner__isnull=True)
+                ),
+            )
+        ]
+
+    @property
+    def is_internal(self) -> bool:
+        """HIPCOM's own people ("ressource interne"): they see every incident."""
+        return self.role in (Role.STAFF, Role.ADMIN)
+
+
+TOKEN_PREFIX = "esc_"
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A bearer token; only its SHA-256 is stored, the token itself is shown once."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("nom"), max_length=100, blank=True)
+    prefix = models.CharField(_("début du jeton"), max_length=12)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(_("créé le"), default=timezone.now)
+    last_used_at = models.DateTimeField(_("dernière utilisation"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("révoqué le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("jeton d'API")
+        verbose_name_plural = _("jetons d'API")
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
+    @classmethod
+    def issue(cls, user: User, name: str = "") -> tuple[ApiToken, str]:
+        raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        token = cls.objects.create(user=user, name=name, prefix=raw[:12], key_hash=hash_token(raw))
+        return token, raw
+
+    @classmethod
+    def authenticate(cls, raw: str) -> User | None:
+        token = (
+            cls.objects.select_related("user")
+            .filter(key_hash=hash_token(raw), revoked_at__isnull=True, user__is_active=True)
+            .first()
+        )
+        if token is None:
+            return None
+        cls.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+        return token.user

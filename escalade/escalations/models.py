@@ -1,0 +1,85 @@
+"""Escalations: one per incident and level, with the history of every request for it."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from escalade.incidents.models import Channel, Incident
+
+
+class Escalation(models.Model):
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="escalations")
+    level = models.PositiveSmallIntegerField(_("niveau"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("demandé par"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    requester_label = models.CharField(_("demandeur"), max_length=200, blank=True)
+    requester_role = models.CharField(_("rôle du demandeur"), max_length=16)
+    channel = models.CharField(_("canal"), max_length=16, choices=Channel.choices)
+    reason = models.TextField(_("motif"))
+    granted_at = models.DateTimeField(_("accordée le"), default=timezone.now)
+    acknowledged_at = models.DateTimeField(_("prise en compte le"), null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("prise en compte par"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reminders_sent = models.PositiveSmallIntegerField(_("relances envoyées"), default=0)
+    next_reminder_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("escalade")
+        verbose_name_plural = _("escalades")
+        ordering = ["-granted_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "level"], name="one_escalation_per_level")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} — {self.incident.request_number} niveau {self.level}"
+
+    @property
+    def number(self) -> str:
+        return f"ESC-{self.pk:06d}"
+
+
+class RequestOutcome(models.TextChoices):
+    GRANTED = "granted", _("accordée")
+    REPEATED = "repeated", _("déjà accordée")
+    REFUSED = "refused", _("refusée")
+
+
+class EscalationRequest(models.Model):
+    """Every ask, granted or not: the escalation's history and the refusals' trace."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="escalation_requests")
+    escalation = models.ForeignKey(
+        Escalation, null=True, blank=True, on_delete=models.PROTECT, related_name="requests"
+    )
+    requested_level = models.PositiveSmallIntegerField(_("niveau demandé"), null=True, blank=True)
+    outcome = models.CharField(_("issue"), max_length=16, choices=RequestOutcome.choices)
+    code = models.CharField(_("code"), max_length=40)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requester_label = models.CharField(max_length=200, blank=True)
+    requester_role = models.CharField(max_length=16)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    reason = models.TextField(blank=True)
+    requested_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("demande d'escalade")
+        verbose_name_plural = _("demandes d'escalade")
+        ordering = ["requested_at", "id"]

@@ -1,0 +1,190 @@
+"""The one place that changes escalation state: request, grant, refuse, acknowledge.
+
+API, pages, CLI and worker all call these; each runs in one transaction that records the request,
+decides with the core, writes the escalation, the timeline and the outbox rows together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+
+from escalade.accounts.models import Role, User
+from escalade.core.escalation import Evaluation, LevelCheck, check_requested_level, evaluate
+from escalade.errors import NotFound, ServiceError
+from escalade.escalations.models import Escalation, EscalationRequest, RequestOutcome
+from escalade.incidents.models import Channel, EventKind, Incident
+from escalade.incidents.services import actor_label, record, refresh, visible_incidents
+from escalade.notifications.outbox import notify_escalation_granted
+from escalade.policies import active_policy
+
+
+@dataclass(frozen=True)
+class EscalationOutcome:
+    """What a request led to. `escalation` is None when refused (see `check`)."""
+
+    incident: Incident
+    escalation: Escalation | None
+    created: bool
+    evaluation: Evaluation
+    check: LevelCheck
+
+
+def visible_escalations(user: User | None) -> QuerySet[Escalation]:
+    incidents = visible_incidents(user)
+    return Escalation.objects.select_related("incident", "incident__customer").filter(
+        incident__in=incidents
+    )
+
+
+def get_visible_escalation(user: User | None, escalation_id: int) -> Escalation:
+    escalation = visible_escalations(user).filter(pk=escalation_id).first()
+    if escalation is None:
+        raise NotFound("escalation_not_found", f"Aucune escalade n'a l'identifiant {escalation_id}.")
+    return escalation
+
+
+def check_request_number_given(request_number: object) -> str:
+    if not isinstance(request_number, str) or not request_number.strip():
+        # The procedure: every escalation request must carry the incident's request number.
+        raise ServiceError(
+            "request_number_required",
+            "Le numéro de requête de l'incident est obligatoire pour toute demande d'escalade.",
+            field="request_number",
+        )
+    return request_number.strip()
+
+
+def request_escalation(
+    *,
+    user: User | None,
+    request_number: object,
+    reason: str,
+    now: datetime,
+    level: int | None = None,
+    channel: str = Channel.WEB,
+    on_behalf_of: str = "",
+) -> EscalationOutcome:
+    """Ask for an escalation. Same level again returns the existing one, without notifying again.
+
+    `user` None means the system itself (auto-escalation, as an internal resource).
+    """
+    number = check_request_number_given(request_number)
+    if not reason or not reason.strip():
+        raise ServiceError("reason_required", "Le motif de l'escalade est obligatoire.", field="reason")
+    if channel == Channel.PHONE and (user is None or not user.is_internal):
+        raise ServiceError("phone_requires_staff", "Seule l'équipe HIPCOM enregistre une escalade reçue par téléphone.")
+    scope = visible_incidents(user) if user is not None else Incident.objects.all()
+    role = user.role if user is not None else Role.STAFF
+    label = actor_label(user) + (f" pour {on_behalf_of}" if on_behalf_of else "")
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                incident = scope.select_for_update().filter(request_number=number).first()
+                if incident is None:
+                    raise NotFound(
+                        "incident_not_found",
+                        f"Aucun incident ne porte le numéro de requête « {number} ».",
+                    )
+                return _decide_and_record(
+                    incident, user, role, label, reason.strip(), level, channel, now
+                )
+        except IntegrityError:
+            # Two first requests raced past the row lock (SQLite has none): the other one won.
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _decide_and_record(
+    incident: Incident,
+    user: User | None,
+    role: str,
+    label: str,
+    reason: str,
+    level: int | None,
+    channel: str,
+    now: datetime,
+) -> EscalationOutcome:
+    pol = active_policy()
+    evaluation = evaluate(pol, incident.facts(), now)
+    check = check_requested_level(evaluation.escalation, level)
+    history = {
+        "incident": incident,
+        "requested_level": level,
+        "requested_by": user,
+        "requester_label": label,
+        "requester_role": role,
+        "channel": channel,
+        "reason": reason,
+        "requested_at": now,
+    }
+    if check.granted_level == 0:
+        EscalationRequest.objects.create(outcome=RequestOutcome.REFUSED, code=check.code, **history)
+        record(incident, EventKind.ESCALATION_REFUSED, now, user=user, channel=channel, label=label,
+               requested_level=level, code=check.code, reason=reason)
+        return EscalationOutcome(incident, None, False, evaluation, check)
+    granted = check.granted_level
+    escalation = Escalation.objects.filter(incident=incident, level=granted).first()
+    created = escalation is None
+    if escalation is None:
+        escalation = Escalation.objects.create(
+            incident=incident,
+            level=granted,
+            requested_by=user,
+            requester_label=label,
+            requester_role=role,
+            channel=channel,
+            reason=reason,
+            granted_at=now,
+            next_reminder_at=now + pol.notifications.ack_reminder_after,
+        )
+        if granted > incident.escalated_level:
+            incident.escalated_level = granted
+            incident.save(update_fields=["escalated_level", "updated_at"])
+        record(incident, EventKind.ESCALATION_GRANTED, now, user=user, channel=channel, label=label,
+               level=granted, escalation=escalation.pk, reason=reason)
+        notify_escalation_granted(pol, escalation, user)
+    else:
+        record(incident, EventKind.ESCALATION_REQUESTED, now, user=user, channel=channel, label=label,
+               level=granted, escalation=escalation.pk, repeated=True, reason=reason)
+    EscalationRequest.objects.create(
+        escalation=escalation,
+        outcome=RequestOutcome.GRANTED if created else RequestOutcome.REPEATED,
+        code=check.code,
+        **history,
+    )
+    refresh(incident, now)
+    return EscalationOutcome(incident, escalation, created, evaluation, check)
+
+
+def acknowledge_escalation(
+    *, user: User, escalation_id: int, now: datetime, channel: str = Channel.WEB
+) -> tuple[Escalation, bool]:
+    """Staff takes the escalation into account; stops reminders. Returns (escalation, changed)."""
+    if not user.is_internal:
+        # Customers and partners may see their escalations but only HIPCOM acknowledges them.
+        get_visible_escalation(user, escalation_id)
+        raise ServiceError(
+            "acknowledge_requires_staff",
+            "Seule l'équipe HIPCOM peut prendre en compte une escalade.",
+            status=403,
+        )
+    with transaction.atomic():
+        escalation = (
+            Escalation.objects.select_for_update().select_related("incident").filter(pk=escalation_id).first()
+        )
+        if escalation is None:
+            raise NotFound("escalation_not_found", f"Aucune escalade n'a l'identifiant {escalation_id}.")
+        if escalation.acknowledged_at is not None:
+            return escalation, False
+        escalation.acknowledged_at = now
+        escalation.acknowledged_by = user
+        escalation.next_reminder_at = None
+        escalation.save(update_fields=["acknowledged_at", "acknowledged_by", "next_reminder_at"])
+        record(escalation.incident, EventKind.ESCALATION_ACKNOWLEDGED, now, user=user, channel=channel,
+               level=escalation.level, escalation=escalation.pk)
+    return escalation, True

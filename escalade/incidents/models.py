@@ -1,0 +1,236 @@
+"""Customers, partners, contracts, incidents and their append-only timeline.
+
+The stored deadlines, states and `next_change_at` are a cache of the core's evaluation, written
+only by `incidents.services.refresh`; they exist for the worker's index and for SQL reports.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from escalade.core.escalation import Evaluation, evaluate
+from escalade.core.policy import Policy
+from escalade.core.sla import IncidentFacts, Pause
+
+
+class Partner(models.Model):
+    """A reseller that manages some customers."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("nom"), max_length=200)
+
+    class Meta:
+        verbose_name = _("partenaire")
+        verbose_name_plural = _("partenaires")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class Customer(models.Model):
+    """A customer organisation (client final)."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("nom"), max_length=200)
+    partner = models.ForeignKey(
+        Partner,
+        verbose_name=_("partenaire"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="customers",
+    )
+
+    class Meta:
+        verbose_name = _("client")
+        verbose_name_plural = _("clients")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    @property
+    def gtr(self) -> bool:
+        contract = getattr(self, "contract", None)
+        return bool(contract and contract.gtr)
+
+
+class Contract(models.Model):
+    customer = models.OneToOneField(
+        Customer, verbose_name=_("client"), on_delete=models.CASCADE, related_name="contract"
+    )
+    reference = models.CharField(_("référence"), max_length=100, blank=True)
+    gtr = models.BooleanField(
+        _("GTR"), default=False, help_text=_("Garantie de temps de rétablissement")
+    )
+    policy = models.CharField(_("politique"), max_length=100, default="hipcom")
+    starts_on = models.DateField(_("début"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("contrat")
+        verbose_name_plural = _("contrats")
+
+    def __str__(self) -> str:
+        return f"{self.customer.code} — GTR {'oui' if self.gtr else 'non'}"
+
+
+class Priority(models.TextChoices):
+    LOW = "low", _("faible")
+    MEDIUM = "medium", _("moyen")
+    HIGH = "high", _("élevé")
+
+
+class Status(models.TextChoices):
+    OPEN = "open", _("ouvert")
+    ACKNOWLEDGED = "acknowledged", _("pris en charge")
+    PAUSED = "paused", _("en attente client")
+    RESOLVED = "resolved", _("résolu")
+
+
+class CommitmentState(models.TextChoices):
+    RUNNING = "running", _("en cours")
+    MET = "met", _("respecté")
+    BREACHED = "breached", _("dépassé")
+    MISSED = "missed", _("manqué")
+    PAUSED = "paused", _("en pause")
+
+
+class Incident(models.Model):
+    request_number = models.CharField(_("numéro de requête"), max_length=64, unique=True)
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("client"), on_delete=models.PROTECT, related_name="incidents"
+    )
+    title = models.CharField(_("titre"), max_length=300, blank=True)
+    priority = models.CharField(_("priorité"), max_length=16)
+    track = models.CharField(_("filière"), max_length=32, default="support")
+    gtr = models.BooleanField(_("GTR"), default=False)
+    opened_at = models.DateTimeField(_("ouvert le"))
+    acknowledged_at = models.DateTimeField(_("pris en charge le"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("résolu le"), null=True, blank=True)
+    status = models.CharField(_("statut"), max_length=16, choices=Status.choices, default=Status.OPEN)
+
+    # Cache of the core's evaluation (see module docstring).
+    take_charge_due_at = models.DateTimeField(_("échéance de prise en charge"), null=True, blank=True)
+    take_charge_state = models.CharField(max_length=16, choices=CommitmentState.choices, blank=True)
+    resolution_due_at = models.DateTimeField(_("échéance de résolution"), null=True, blank=True)
+    resolution_state = models.CharField(max_length=16, choices=CommitmentState.choices, blank=True)
+    allowed_level = models.PositiveSmallIntegerField(_("niveau d'escalade possible"), default=0)
+    escalated_level = models.PositiveSmallIntegerField(_("niveau escaladé"), default=0)
+    evaluated_at = models.DateTimeField(null=True, blank=True)
+    next_change_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    created_at = models.DateTimeField(_("créé le"), default=timezone.now)
+    updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("incident")
+        verbose_name_plural = _("incidents")
+        ordering = ["-opened_at"]
+        indexes = [
+            models.Index(fields=["customer", "status"]),
+            models.Index(fields=["status", "take_charge_due_at"]),
+            models.Index(fields=["opened_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.request_number
+
+    def facts(self) -> IncidentFacts:
+        return IncidentFacts(
+            request_number=self.request_number,
+            priority=self.priority,
+            opened_at=self.opened_at,
+            gtr=self.gtr,
+            track=self.track,
+            acknowledged_at=self.acknowledged_at,
+            resolved_at=self.resolved_at,
+            pauses=tuple(Pause(p.start, p.end) for p in self.pauses.all()),
+        )
+
+    def evaluate(self, policy: Policy, at: datetime) -> Evaluation:
+        return evaluate(policy, self.facts(), at)
+
+
+class IncidentPause(models.Model):
+    """"En attente client": time inside does not count on the resolution clock."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="pauses")
+    start = models.DateTimeField(_("début"))
+    end = models.DateTimeField(_("fin"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("pause")
+        verbose_name_plural = _("pauses")
+        ordering = ["start"]
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", _("incident créé")
+    UPDATED = "updated", _("incident modifié")
+    PRIORITY_CHANGED = "priority_changed", _("priorité modifiée")
+    ACKNOWLEDGED = "acknowledged", _("pris en charge")
+    PAUSED = "paused", _("mis en attente client")
+    RESUMED = "resumed", _("reprise")
+    RESOLVED = "resolved", _("résolu")
+    REOPENED = "reopened", _("rouvert")
+    WARNING = "warning", _("échéance proche")
+    BREACH = "breach", _("délai dépassé")
+    LEVEL_AVAILABLE = "level_available", _("niveau d'escalade ouvert")
+    ESCALATION_REQUESTED = "escalation_requested", _("escalade demandée")
+    ESCALATION_GRANTED = "escalation_granted", _("escalade accordée")
+    ESCALATION_REFUSED = "escalation_refused", _("escalade refusée")
+    ESCALATION_ACKNOWLEDGED = "escalation_acknowledged", _("escalade prise en compte")
+    ESCALATION_REMINDED = "escalation_reminded", _("relance d'escalade")
+
+
+class Channel(models.TextChoices):
+    WEB = "web", _("portail")
+    API = "api", _("API")
+    PHONE = "phone", _("téléphone")
+    EMAIL = "email", _("e-mail")
+    SYSTEM = "system", _("système")
+    IMPORT = "import", _("import")
+    CLI = "cli", _("ligne de commande")
+
+
+class TimelineEvent(models.Model):
+    """Append-only: who did what, when, how. Never updated or deleted by the application."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
+    kind = models.CharField(_("type"), max_length=32, choices=EventKind.choices)
+    occurred_at = models.DateTimeField(_("survenu le"))
+    recorded_at = models.DateTimeField(_("enregistré le"), default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("auteur"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    actor_label = models.CharField(_("auteur (libellé)"), max_length=200, blank=True)
+    channel = models.CharField(_("canal"), max_length=16, choices=Channel.choices, default=Channel.SYSTEM)
+    # Identifies a watcher crossing ("breach:take_charge", "level:2") so it is recorded once.
+    crossing_key = models.CharField(max_length=64, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("événement")
+        verbose_name_plural = _("chronologie")
+        ordering = ["occurred_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "crossing_key"],
+                condition=~models.Q(crossing_key=""),
+                name="timeline_crossing_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.incident_id} {self.kind} {self.occurred_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,341 @@
+"""The one place that changes incidents: create/update, events, and the cached evaluation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import QuerySet
+
+from escalade.accounts.models import Role, User
+from escalade.core.contract import FactsError, check_request_number, parse_instant
+from escalade.core.escalation import Evaluation, evaluate, next_change_at
+from escalade.core.sla import State
+from escalade.errors import Conflict, NotFound, ServiceError, incident_not_found
+from escalade.incidents.models import (
+    Channel,
+    Customer,
+    EventKind,
+    Incident,
+    IncidentPause,
+    Status,
+    TimelineEvent,
+)
+from escalade.policies import active_policy
+
+
+def visible_incidents(user: User | None) -> QuerySet[Incident]:
+    """The incidents a user may see: own organisation, managed customers, or all for staff."""
+    incidents = Incident.objects.select_related("customer", "customer__partner")
+    if user is None or not user.is_authenticated or not user.is_active:
+        return incidents.none()
+    if user.is_internal:
+        return incidents
+    if user.role == Role.CUSTOMER and user.customer_id:
+        return incidents.filter(customer_id=user.customer_id)
+    if user.role == Role.PARTNER and user.partner_id:
+        return incidents.filter(customer__partner_id=user.partner_id)
+    return incidents.none()
+
+
+def visible_customers(user: User | None) -> QuerySet[Customer]:
+    customers = Customer.objects.select_related("partner")
+    if user is None or not user.is_authenticated:
+        return customers.none()
+    if user.is_internal:
+        return customers
+    if user.role == Role.CUSTOMER:
+        return customers.filter(pk=user.customer_id)
+    if user.role == Role.PARTNER:
+        return customers.filter(partner_id=user.partner_id)
+    return customers.none()
+
+
+def get_visible_incident(user: User | None, request_number: str) -> Incident:
+    incident = visible_incidents(user).filter(request_number=request_number).first()
+    if incident is None:
+        raise incident_not_found(request_number)
+    return incident
+
+
+def actor_label(user: User | None) -> str:
+    if user is None:
+        return "Escalade"
+    return user.get_full_name() or user.username
+
+
+def record(
+    incident: Incident,
+    kind: str,
+    at: datetime,
+    *,
+    user: User | None = None,
+    channel: str = Channel.SYSTEM,
+    label: str | None = None,
+    crossing_key: str = "",
+    **data: object,
+) -> TimelineEvent:
+    return TimelineEvent.objects.create(
+        incident=incident,
+        kind=kind,
+        occurred_at=at,
+        actor=user,
+        actor_label=label if label is not None else actor_label(user),
+        channel=channel,
+        crossing_key=crossing_key,
+        data=data,
+    )
+
+
+def derive_status(incident: Incident) -> str:
+    if incident.resolved_at is not None:
+        return Status.RESOLVED
+    if incident.pauses.filter(end__isnull=True).exists():
+        return Status.PAUSED
+    if incident.acknowledged_at is not None:
+        return Status.ACKNOWLEDGED
+    return Status.OPEN
+
+
+def refresh(incident: Incident, now: datetime) -> Evaluation:
+    """Evaluate with the core and store the cache the worker and the reports read."""
+    policy = active_policy()
+    evaluation = incident.evaluate(policy, now)
+    tc, res = evaluation.commitments.take_charge, evaluation.commitments.resolution
+    incident.take_charge_due_at = tc.due_at
+    incident.take_charge_state = tc.state.value
+    incident.resolution_due_at = res.due_at if res else None
+    incident.resolution_state = res.state.value if res else ""
+    incident.allowed_level = evaluation.escalation.level
+    incident.evaluated_at = now
+    incident.next_change_at = next_change_at(policy, evaluation)
+    incident.status = derive_status(incident)
+    incident.save(
+        update_fields=[
+            "take_charge_due_at",
+            "take_charge_state",
+            "resolution_due_at",
+            "resolution_state",
+            "allowed_level",
+            "evaluated_at",
+            "next_change_at",
+            "status",
+            "updated_at",
+        ]
+    )
+    return evaluation
+
+
+def evaluation_now(incident: Incident, now: datetime) -> Evaluation:
+    return evaluate(active_policy(), incident.facts(), now)
+
+
+@dataclass(frozen=True)
+class IncidentInput:
+    request_number: object
+    customer: str
+    priority: str
+    opened_at: object
+    track: str | None = None
+    gtr: bool | None = None
+    acknowledged_at: object = None
+    resolved_at: object = None
+    title: str | None = None
+
+
+def _instant(value: object, field: str) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        if isinstance(value, datetime) and value.tzinfo is None:
+            raise ServiceError(
+                "naive_instant", f"« {field} » n'indique pas de décalage horaire.", field=field
+            )
+        return value
+    try:
+        return parse_instant(value, field)
+    except FactsError as exc:
+        raise ServiceError(exc.code, exc.message, field=field) from None
+
+
+def _check(data: IncidentInput, now: datetime) -> tuple[str, datetime, datetime | None, datetime | None]:
+    policy = active_policy()
+    try:
+        number = check_request_number(policy, data.request_number)
+    except FactsError as exc:
+        raise ServiceError(exc.code, exc.message, field="request_number") from None
+    if data.priority not in policy.priorities:
+        known = ", ".join(policy.priorities)
+        raise ServiceError("unknown_priority", f"Priorité inconnue « {data.priority} » (attendu : {known}).")
+    if data.track is not None and data.track not in policy.tracks:
+        known = ", ".join(policy.tracks)
+        raise ServiceError("unknown_track", f"Filière inconnue « {data.track} » (attendu : {known}).")
+    opened = _instant(data.opened_at, "opened_at")
+    if opened is None:
+        raise ServiceError("missing_opened_at", "La date d'ouverture « opened_at » est obligatoire.")
+    if opened > now:
+        raise ServiceError("opened_in_future", "La date d'ouverture est dans le futur.")
+    acknowledged = _instant(data.acknowledged_at, "acknowledged_at")
+    resolved = _instant(data.resolved_at, "resolved_at")
+    if acknowledged is not None and acknowledged < opened:
+        raise ServiceError(
+            "acknowledged_before_opened", "La prise en charge précède l'ouverture de l'incident."
+        )
+    if resolved is not None and resolved < opened:
+        raise ServiceError("resolved_before_opened", "La résolution précède l'ouverture de l'incident.")
+    return number, opened, acknowledged, resolved
+
+
+def upsert_incident(
+    data: IncidentInput,
+    *,
+    user: User | None,
+    channel: str,
+    now: datetime,
+    customers: QuerySet[Customer] | None = None,
+) -> tuple[Incident, bool]:
+    """Create, or update by request number (for integrations). Returns (incident, created).
+
+    `customers` limits which customers the caller may write for (out of scope → 404).
+    """
+    number, opened, acknowledged, resolved = _check(data, now)
+    scope = customers if customers is not None else Customer.objects.all()
+    customer = scope.select_related("contract").filter(code=data.customer).first()
+    if customer is None:
+        raise NotFound("customer_not_found", f"Aucun client ne porte le code « {data.customer} ».")
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().filter(request_number=number).first()
+        created = incident is None
+        if incident is None:
+            incident = Incident(request_number=number, customer=customer, created_at=now)
+        elif incident.customer_id != customer.pk:
+            if customers is not None and not customers.filter(pk=incident.customer_id).exists():
+                raise incident_not_found(number)  # someone else's number: same as unknown
+            raise Conflict(
+                "customer_mismatch",
+                f"L'incident « {number} » appartient à un autre client ; il ne peut pas changer de client.",
+            )
+        old_priority = incident.priority
+        incident.priority = data.priority
+        incident.track = data.track or (incident.track if not created else active_policy().default_track)
+        incident.gtr = customer.gtr if data.gtr is None else data.gtr
+        incident.opened_at = opened
+        if data.title is not None:
+            incident.title = data.title
+        was_acknowledged, was_resolved = incident.acknowledged_at, incident.resolved_at
+        incident.acknowledged_at = acknowledged
+        incident.resolved_at = resolved
+        incident.save()
+        if created:
+            record(incident, EventKind.CREATED, opened, user=user, channel=channel, priority=data.priority)
+        else:
+            record(incident, EventKind.UPDATED, now, user=user, channel=channel)
+            if old_priority != data.priority:
+                record(incident, EventKind.PRIORITY_CHANGED, now, user=user, channel=channel,
+                       **{"from": old_priority, "to": data.priority})
+        if acknowledged is not None and was_acknowledged != acknowledged:
+            record(incident, EventKind.ACKNOWLEDGED, acknowledged, user=user, channel=channel)
+        if resolved is not None and was_resolved != resolved:
+            record(incident, EventKind.RESOLVED, resolved, user=user, channel=channel)
+        refresh(incident, now)
+    return incident, created
+
+
+EVENT_KINDS = ("acknowledge", "resolve", "pause", "resume", "reopen", "change_priority")
+
+
+def apply_event(
+    incident: Incident,
+    kind: str,
+    *,
+    user: User | None,
+    channel: str,
+    now: datetime,
+    at: datetime | None = None,
+    priority: str | None = None,
+    note: str = "",
+) -> Incident:
+    """Acknowledge, resolve, pause, resume, reopen or change priority, with its timeline event."""
+    at = at or now
+    if at.tzinfo is None:
+        raise ServiceError("naive_instant", "L'instant de l'événement n'indique pas de décalage horaire.")
+    if at > now:
+        raise ServiceError("event_in_future", "L'instant de l'événement est dans le futur.")
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().get(pk=incident.pk)
+        if at < incident.opened_at:
+            raise ServiceError("event_before_opened", "L'événement précède l'ouverture de l'incident.")
+        open_pause = incident.pauses.filter(end__isnull=True).first()
+        resolved = incident.resolved_at is not None
+        extra: dict[str, object] = {"note": note} if note else {}
+        if kind == "acknowledge":
+            if incident.acknowledged_at is not None:
+                raise Conflict("already_acknowledged", "L'incident est déjà pris en charge.")
+            incident.acknowledged_at = at
+            event = EventKind.ACKNOWLEDGED
+        elif kind == "resolve":
+            if resolved:
+                raise Conflict("already_resolved", "L'incident est déjà résolu.")
+            incident.resolved_at = at
+            if open_pause is not None:
+                open_pause.end = max(at, open_pause.start)
+                open_pause.save(update_fields=["end"])
+            event = EventKind.RESOLVED
+        elif kind == "pause":
+            if resolved:
+                raise Conflict("incident_resolved", "L'incident est résolu : il ne peut pas être mis en attente.")
+            if open_pause is not None:
+                raise Conflict("already_paused", "L'incident est déjà en attente client.")
+            last = incident.pauses.order_by("-start").first()
+            if last is not None and last.end is not None and at < last.end:
+                raise ServiceError("overlapping_pauses", "La pause chevaucherait la précédente.")
+            IncidentPause.objects.create(incident=incident, start=at)
+            event = EventKind.PAUSED
+        elif kind == "resume":
+            if open_pause is None:
+                raise Conflict("not_paused", "L'incident n'est pas en attente client.")
+            if at < open_pause.start:
+                raise ServiceError("resume_before_pause", "La reprise précède le début de la pause.")
+            open_pause.end = at
+            open_pause.save(update_fields=["end"])
+            event = EventKind.RESUMED
+        elif kind == "reopen":
+            if not resolved:
+                raise Conflict("not_resolved", "L'incident n'est pas résolu.")
+            extra["previously_resolved_at"] = incident.resolved_at.isoformat() if incident.resolved_at else None
+            incident.resolved_at = None
+            event = EventKind.REOPENED
+        elif kind == "change_priority":
+            policy = active_policy()
+            if priority not in policy.priorities:
+                known = ", ".join(policy.priorities)
+                raise ServiceError("unknown_priority", f"Priorité inconnue « {priority} » (attendu : {known}).")
+            if priority == incident.priority:
+                raise Conflict("same_priority", "L'incident a déjà cette priorité.")
+            extra.update({"from": incident.priority, "to": priority})
+            incident.priority = priority
+            event = EventKind.PRIORITY_CHANGED
+        else:
+            raise ServiceError("unknown_event", f"Événement inconnu « {kind} » (attendu : {', '.join(EVENT_KINDS)}).")
+        incident.save()
+        record(incident, event, at, user=user, channel=channel, **extra)
+        refresh(incident, now)
+    return incident
+
+
+def is_breached(state: str) -> bool:
+    return state in (State.BREACHED.value, State.MISSED.value)
+
+
+__all__ = [
+    "EVENT_KINDS",
+    "IncidentInput",
+    "NotFound",
+    "apply_event",
+    "evaluation_now",
+    "get_visible_incident",
+    "record",
+    "refresh",
+    "upsert_incident",
+    "visible_customers",
+    "visible_incidents",
+]

@@ -1,0 +1,69 @@
+"""The outbox: every notification is a row written in the transaction of the event that causes it."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class NotificationKind(models.TextChoices):
+    ESCALATION = "escalation", _("escalade à traiter")
+    ESCALATION_INFO = "escalation_info", _("escalade pour information")
+    CONFIRMATION = "confirmation", _("confirmation au demandeur")
+    REMINDER = "reminder", _("relance d'escalade")
+    WARNING = "warning", _("échéance proche")
+    BREACH = "breach", _("délai dépassé")
+    LEVEL_AVAILABLE = "level_available", _("niveau d'escalade ouvert")
+
+
+class DeliveryChannel(models.TextChoices):
+    EMAIL = "email", _("e-mail")
+    APPRISE = "apprise", _("SMS / messagerie")
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("en attente")
+    SENDING = "sending", _("en cours d'envoi")
+    SENT = "sent", _("envoyée")
+    DEAD = "dead", _("abandonnée")
+
+
+class Notification(models.Model):
+    """One message to one recipient; rendered at delivery time from `kind` and its objects."""
+
+    kind = models.CharField(_("type"), max_length=32, choices=NotificationKind.choices)
+    channel = models.CharField(_("canal"), max_length=16, choices=DeliveryChannel.choices)
+    recipient = models.CharField(_("destinataire"), max_length=500)
+    recipient_name = models.CharField(_("nom du destinataire"), max_length=200, blank=True)
+    incident = models.ForeignKey(
+        "incidents.Incident", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    escalation = models.ForeignKey(
+        "escalations.Escalation",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    context = models.JSONField(default=dict, blank=True)
+    # Unique per (cause, recipient): enqueuing twice is a no-op; the email Message-ID derives from it.
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    status = models.CharField(
+        _("état"), max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("tentatives"), default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(_("dernière erreur"), blank=True)
+    created_at = models.DateTimeField(_("créée le"), default=timezone.now)
+    sent_at = models.DateTimeField(_("envoyée le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.recipient} ({self.status})"

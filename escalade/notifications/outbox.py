@@ -1,0 +1,113 @@
+"""Writing notifications into the outbox. Always called inside the transaction of their cause."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import IntegrityError, transaction
+
+from escalade.accounts.models import User
+from escalade.core.policy import Contact, Policy
+from escalade.escalations.models import Escalation
+from escalade.incidents.models import Incident
+from escalade.notifications.models import DeliveryChannel, Notification, NotificationKind
+
+
+def enqueue(
+    *,
+    kind: str,
+    key: str,
+    recipient: str,
+    channel: str = DeliveryChannel.EMAIL,
+    recipient_name: str = "",
+    incident: Incident | None = None,
+    escalation: Escalation | None = None,
+    context: dict[str, object] | None = None,
+) -> Notification | None:
+    """One row per (cause, recipient): a second enqueue with the same key adds nothing."""
+    if not recipient:
+        return None
+    idempotency_key = f"{key}:{channel}:{recipient}"[:200]
+    try:
+        with transaction.atomic():  # savepoint: a duplicate must not break the caller's transaction
+            return Notification.objects.create(
+                kind=kind,
+                channel=channel,
+                recipient=recipient,
+                recipient_name=recipient_name,
+                incident=incident,
+                escalation=escalation,
+                context=context or {},
+                idempotency_key=idempotency_key,
+            )
+    except IntegrityError:
+        return Notification.objects.filter(idempotency_key=idempotency_key).first()
+
+
+def enqueue_for_contacts(
+    contacts: Iterable[Contact],
+    *,
+    kind: str,
+    key: str,
+    incident: Incident,
+    escalation: Escalation | None = None,
+    context: dict[str, object] | None = None,
+) -> list[Notification]:
+    """Email each contact, and every apprise URL (SMS, chat) configured for them in the policy."""
+    rows: list[Notification | None] = []
+    for contact in contacts:
+        common = {
+            "kind": kind,
+            "key": key,
+            "recipient_name": contact.name,
+            "incident": incident,
+            "escalation": escalation,
+            "context": {**(context or {}), "contact_level": contact.level},
+        }
+        rows.append(enqueue(recipient=contact.email, channel=DeliveryChannel.EMAIL, **common))  # type: ignore[arg-type]
+        for url in contact.apprise_urls:
+            rows.append(enqueue(recipient=url, channel=DeliveryChannel.APPRISE, **common))  # type: ignore[arg-type]
+    return [row for row in rows if row is not None]
+
+
+def recipients_named(policy: Policy, names: Iterable[str], track: str) -> list[Contact]:
+    """Policy recipient names: "level1".."level3" (contacts of that level for the track) or emails."""
+    found: list[Contact] = []
+    for name in names:
+        if name.startswith("level") and name[5:].isdigit():
+            found.extend(policy.contacts_for(int(name[5:]), track))
+        else:
+            found.append(Contact(level=0, track="all", name=name, role="", phones=(), email=name))
+    return found
+
+
+def notify_escalation_granted(policy: Policy, escalation: Escalation, requester: User | None) -> None:
+    """The contacts of the level act; lower levels are informed (by default); the requester gets a
+    confirmation."""
+    incident = escalation.incident
+    key = f"escalation:{escalation.pk}"
+    enqueue_for_contacts(
+        policy.contacts_for(escalation.level, incident.track),
+        kind=NotificationKind.ESCALATION,
+        key=key,
+        incident=incident,
+        escalation=escalation,
+    )
+    if policy.notifications.inform_lower_levels:
+        for level in range(1, escalation.level):
+            enqueue_for_contacts(
+                policy.contacts_for(level, incident.track),
+                kind=NotificationKind.ESCALATION_INFO,
+                key=key,
+                incident=incident,
+                escalation=escalation,
+            )
+    if requester is not None and requester.email:
+        enqueue(
+            kind=NotificationKind.CONFIRMATION,
+            key=key,
+            recipient=requester.email,
+            recipient_name=requester.get_full_name() or requester.username,
+            incident=incident,
+            escalation=escalation,
+        )

@@ -1,0 +1,68 @@
+"""Shared fixtures: the seed procedure's organisations and a user of every role."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+
+PG_URL = os.environ.get("ESCALADE_TEST_DATABASE_URL")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """CI must fail loudly if PostgreSQL was asked for but cannot be reached."""
+    if not PG_URL:
+        return
+    import psycopg
+
+    try:
+        psycopg.connect(PG_URL, connect_timeout=5).close()
+    except psycopg.OperationalError as exc:
+        raise pytest.UsageError(f"ESCALADE_TEST_DATABASE_URL is set but unreachable: {exc}") from exc
+
+
+def on_postgres() -> bool:
+    from django.db import connection
+
+    return connection.vendor == "postgresql"
+
+
+@dataclass
+class World:
+    """Customer A (managed by partner P), customer B (no partner), and users of every role."""
+
+    partner: object
+    other_partner: object
+    customer_a: object
+    customer_b: object
+    users: dict[str, object]
+
+
+@pytest.fixture
+def world(db: None) -> World:
+    from escalade.accounts.models import User
+    from escalade.incidents.models import Contract, Customer, Partner
+
+    partner = Partner.objects.create(code="partenaire-p", name="Partenaire P")
+    other = Partner.objects.create(code="partenaire-vide", name="Partenaire sans client")
+    a = Customer.objects.create(code="client-a", name="Client A", partner=partner)
+    Contract.objects.create(customer=a, gtr=True)
+    b = Customer.objects.create(code="client-b", name="Client B")
+    Contract.objects.create(customer=b, gtr=False)
+    users = {
+        "customer_a": User.objects.create_user("cust-a", "a@client-a.fr", "pw-a-12345", role="customer", customer=a),
+        "customer_b": User.objects.create_user("cust-b", "b@client-b.fr", "pw-b-12345", role="customer", customer=b),
+        "partner_a": User.objects.create_user("part-p", "p@partenaire.fr", "pw-p-12345", role="partner", partner=partner),
+        "partner_none": User.objects.create_user("part-x", "x@partenaire.fr", "pw-x-12345", role="partner", partner=other),
+        "staff": User.objects.create_user("staff", "staff@hipcom.fr", "pw-s-12345", role="staff"),
+        "admin": User.objects.create_superuser("admin", "admin@hipcom.fr", "pw-adm-12345", role="admin"),
+    }
+    return World(partner, other, a, b, users)
+
+
+@pytest.fixture
+def paris_noon() -> datetime:
+    """A fixed Friday, 2026-11-27 12:00 Europe/Paris (11:00 UTC)."""
+    return datetime(2026, 11, 27, 11, 0, tzinfo=UTC)
