@@ -76,14 +76,18 @@ def request_escalation(
     if not reason or not reason.strip():
         raise ServiceError("reason_required", "Le motif de l'escalade est obligatoire.", field="reason")
     if channel == Channel.PHONE and (user is None or not user.is_internal):
-        raise ServiceError("phone_requires_staff", "Seule l'équipe HIPCOM enregistre une escalade reçue par téléphone.")
+        raise ServiceError(
+            "phone_requires_staff",
+            "Seule l'équipe HIPCOM enregistre une escalade reçue par téléphone.",
+            status=403,
+        )
     scope = visible_incidents(user) if user is not None else Incident.objects.all()
     role = user.role if user is not None else Role.STAFF
     label = actor_label(user) + (f" pour {on_behalf_of}" if on_behalf_of else "")
     for attempt in range(3):
         try:
             with transaction.atomic():
-                incident = scope.select_for_update().filter(request_number=number).first()
+                incident = scope.select_for_update(of=("self",)).filter(request_number=number).first()
                 if incident is None:
                     raise NotFound(
                         "incident_not_found",
@@ -162,10 +166,15 @@ def _decide_and_record(
 
 
 def acknowledge_escalation(
-    *, user: User, escalation_id: int, now: datetime, channel: str = Channel.WEB
+    *, user: User | None, escalation_id: int, now: datetime, channel: str = Channel.WEB,
+    on_behalf_of: str = "",
 ) -> tuple[Escalation, bool]:
-    """Staff takes the escalation into account; stops reminders. Returns (escalation, changed)."""
-    if not user.is_internal:
+    """Staff takes the escalation into account; stops reminders. Returns (escalation, changed).
+
+    `user` None means the system, acting for `on_behalf_of` (the recipient of a signed one-click
+    email link, whose signature is the authority).
+    """
+    if user is not None and not user.is_internal:
         # Customers and partners may see their escalations but only HIPCOM acknowledges them.
         get_visible_escalation(user, escalation_id)
         raise ServiceError(
@@ -185,6 +194,7 @@ def acknowledge_escalation(
         escalation.acknowledged_by = user
         escalation.next_reminder_at = None
         escalation.save(update_fields=["acknowledged_at", "acknowledged_by", "next_reminder_at"])
+        label = actor_label(user) + (f" pour {on_behalf_of}" if on_behalf_of else "")
         record(escalation.incident, EventKind.ESCALATION_ACKNOWLEDGED, now, user=user, channel=channel,
-               level=escalation.level, escalation=escalation.pk)
+               label=label, level=escalation.level, escalation=escalation.pk)
     return escalation, True

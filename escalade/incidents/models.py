@@ -150,7 +150,8 @@ class Incident(models.Model):
             track=self.track,
             acknowledged_at=self.acknowledged_at,
             resolved_at=self.resolved_at,
-            pauses=tuple(Pause(p.start, p.end) for p in self.pauses.all()),
+            # A new, unsaved incident has no pauses yet (the bulk import evaluates before saving).
+            pauses=() if self.pk is None else tuple(Pause(p.start, p.end) for p in self.pauses.all()),
         )
 
     def evaluate(self, policy: Policy, at: datetime) -> Evaluation:

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 
 from escalade.accounts.models import Role, User
 from escalade.core.contract import FactsError, check_request_number, parse_instant
-from escalade.core.escalation import Evaluation, evaluate, next_change_at
+from escalade.core.escalation import Evaluation, crossings, evaluate, next_change_at
 from escalade.core.sla import State
 from escalade.errors import Conflict, NotFound, ServiceError, incident_not_found
 from escalade.incidents.models import (
@@ -88,20 +88,32 @@ def record(
     )
 
 
-def derive_status(incident: Incident) -> str:
+def derive_status(incident: Incident, paused: bool | None = None) -> str:
     if incident.resolved_at is not None:
         return Status.RESOLVED
-    if incident.pauses.filter(end__isnull=True).exists():
+    if paused is None:
+        paused = incident.pk is not None and incident.pauses.filter(end__isnull=True).exists()
+    if paused:
         return Status.PAUSED
     if incident.acknowledged_at is not None:
         return Status.ACKNOWLEDGED
     return Status.OPEN
 
 
-def refresh(incident: Incident, now: datetime) -> Evaluation:
-    """Evaluate with the core and store the cache the worker and the reports read."""
-    policy = active_policy()
-    evaluation = incident.evaluate(policy, now)
+CACHE_FIELDS = [
+    "take_charge_due_at",
+    "take_charge_state",
+    "resolution_due_at",
+    "resolution_state",
+    "allowed_level",
+    "evaluated_at",
+    "next_change_at",
+    "status",
+]
+
+
+def cache_evaluation(incident: Incident, evaluation: Evaluation, now: datetime, paused: bool | None = None) -> None:
+    """Copy the core's evaluation into the cached columns (not saved: callers save or bulk-update)."""
     tc, res = evaluation.commitments.take_charge, evaluation.commitments.resolution
     incident.take_charge_due_at = tc.due_at
     incident.take_charge_state = tc.state.value
@@ -109,22 +121,28 @@ def refresh(incident: Incident, now: datetime) -> Evaluation:
     incident.resolution_state = res.state.value if res else ""
     incident.allowed_level = evaluation.escalation.level
     incident.evaluated_at = now
-    incident.next_change_at = next_change_at(policy, evaluation)
-    incident.status = derive_status(incident)
-    incident.save(
-        update_fields=[
-            "take_charge_due_at",
-            "take_charge_state",
-            "resolution_due_at",
-            "resolution_state",
-            "allowed_level",
-            "evaluated_at",
-            "next_change_at",
-            "status",
-            "updated_at",
-        ]
-    )
+    incident.next_change_at = next_change_at(active_policy(), evaluation)
+    incident.status = derive_status(incident, paused)
+
+
+def refresh(incident: Incident, now: datetime) -> Evaluation:
+    """Evaluate with the core and store the cache the worker and the reports read."""
+    evaluation = incident.evaluate(active_policy(), now)
+    cache_evaluation(incident, evaluation, now)
+    if has_unrecorded_crossing(incident, evaluation):
+        # Facts entered late (or a priority change) imply a crossing already past: due at once,
+        # so the worker alerts now rather than at the next future crossing.
+        incident.next_change_at = now
+    incident.save(update_fields=[*CACHE_FIELDS, "updated_at"])
     return evaluation
+
+
+def has_unrecorded_crossing(incident: Incident, evaluation: Evaluation) -> bool:
+    past = {c.key for c in crossings(active_policy(), evaluation) if c.at <= evaluation.evaluated_at}
+    if not past:
+        return False
+    recorded = set(incident.timeline.filter(crossing_key__in=past).values_list("crossing_key", flat=True))
+    return bool(past - recorded)
 
 
 def evaluation_now(incident: Incident, now: datetime) -> Evaluation:
@@ -185,6 +203,130 @@ def _check(data: IncidentInput, now: datetime) -> tuple[str, datetime, datetime 
     return number, opened, acknowledged, resolved
 
 
+@dataclass(frozen=True)
+class CheckedInput:
+    """An IncidentInput whose values passed `check_incident_input`."""
+
+    data: IncidentInput
+    request_number: str
+    opened_at: datetime
+    acknowledged_at: datetime | None
+    resolved_at: datetime | None
+
+
+def check_incident_input(data: IncidentInput, now: datetime) -> CheckedInput:
+    return CheckedInput(data, *_check(data, now))
+
+
+# Customers and partners declare incidents; HIPCOM qualifies them. Facts that move the clocks or the
+# commitments (taking charge, resolution, priority, GTR, opening instant, track) belong to staff.
+RESERVED_FIELDS = ("priority", "track", "gtr", "opened_at", "acknowledged_at", "resolved_at")
+
+
+def check_customer_write(user: User | None, checked: CheckedInput, incident: Incident | None, customer: Customer) -> None:
+    """403 when a customer or partner would set or change a fact reserved to HIPCOM staff."""
+    if user is None or user.is_internal:
+        return
+    data = checked.data
+    if incident is None:
+        wanted = {
+            "acknowledged_at": checked.acknowledged_at is not None,
+            "resolved_at": checked.resolved_at is not None,
+            "gtr": data.gtr is not None and data.gtr != customer.gtr,
+        }
+    else:
+        wanted = {
+            "priority": data.priority != incident.priority,
+            "track": data.track is not None and data.track != incident.track,
+            "gtr": data.gtr is not None and data.gtr != incident.gtr,
+            "opened_at": checked.opened_at != incident.opened_at,
+            "acknowledged_at": checked.acknowledged_at is not None
+            and checked.acknowledged_at != incident.acknowledged_at,
+            "resolved_at": checked.resolved_at is not None and checked.resolved_at != incident.resolved_at,
+        }
+    fields = [f for f in RESERVED_FIELDS if wanted.get(f)]
+    if fields:
+        names = ", ".join(f"« {f} »" for f in fields)
+        raise ServiceError(
+            "reserved_to_staff",
+            f"Seule l'équipe HIPCOM peut fixer ou modifier {names} d'un incident.",
+            status=403,
+            fields=fields,
+        )
+
+
+def assign_input(
+    incident: Incident | None,
+    checked: CheckedInput,
+    customer: Customer,
+    *,
+    user: User | None,
+    channel: str,
+    now: datetime,
+) -> tuple[Incident, bool, list[TimelineEvent]]:
+    """Set the facts on a new or existing incident; returns it, whether it is new, and the timeline
+    events this implies (unsaved: the caller saves them after the incident)."""
+    data = checked.data
+    created = incident is None
+    if incident is None:
+        incident = Incident(request_number=checked.request_number, customer=customer, created_at=now)
+    internal = user is None or user.is_internal
+    old_priority = incident.priority
+    incident.priority = data.priority
+    incident.track = data.track or (incident.track if not created else active_policy().default_track)
+    if data.gtr is not None:
+        incident.gtr = data.gtr
+    elif created or internal:
+        incident.gtr = customer.gtr  # defaults to the contract
+    incident.opened_at = checked.opened_at
+    if data.title is not None:
+        incident.title = data.title
+    was_acknowledged, was_resolved = incident.acknowledged_at, incident.resolved_at
+    # A customer's or partner's update leaves HIPCOM's own facts as they are.
+    if internal or checked.acknowledged_at is not None:
+        incident.acknowledged_at = checked.acknowledged_at
+    if internal or checked.resolved_at is not None:
+        incident.resolved_at = checked.resolved_at
+    label = actor_label(user)
+
+    def event(kind: str, at: datetime, **payload: object) -> TimelineEvent:
+        return TimelineEvent(incident=incident, kind=kind, occurred_at=at, actor=user, actor_label=label,
+                             channel=channel, data=payload, recorded_at=now)
+
+    events = []
+    if created:
+        events.append(event(EventKind.CREATED, checked.opened_at, priority=data.priority))
+    else:
+        events.append(event(EventKind.UPDATED, now))
+        if old_priority != data.priority:
+            events.append(event(EventKind.PRIORITY_CHANGED, now, **{"from": old_priority, "to": data.priority}))
+    if incident.acknowledged_at is not None and was_acknowledged != incident.acknowledged_at:
+        events.append(event(EventKind.ACKNOWLEDGED, incident.acknowledged_at))
+    if incident.resolved_at is not None and was_resolved != incident.resolved_at:
+        events.append(event(EventKind.RESOLVED, incident.resolved_at))
+    return incident, created, events
+
+
+def customer_in_scope(code: str, customers: QuerySet[Customer] | None) -> Customer:
+    scope = customers if customers is not None else Customer.objects.all()
+    customer = scope.select_related("contract").filter(code=code).first()
+    if customer is None:
+        raise NotFound("customer_not_found", f"Aucun client ne porte le code « {code} ».")
+    return customer
+
+
+def check_same_customer(incident: Incident, customer: Customer, customers: QuerySet[Customer] | None) -> None:
+    if incident.customer_id == customer.pk:
+        return
+    if customers is not None and not customers.filter(pk=incident.customer_id).exists():
+        raise incident_not_found(incident.request_number)  # someone else's number: same as unknown
+    raise Conflict(
+        "customer_mismatch",
+        f"L'incident « {incident.request_number} » appartient à un autre client ; "
+        "il ne peut pas changer de client.",
+    )
+
+
 def upsert_incident(
     data: IncidentInput,
     *,
@@ -195,47 +337,19 @@ def upsert_incident(
 ) -> tuple[Incident, bool]:
     """Create, or update by request number (for integrations). Returns (incident, created).
 
-    `customers` limits which customers the caller may write for (out of scope → 404).
+    `customers` limits which customers the caller may write for (out of scope → 404). Customers and
+    partners may not set or change the facts reserved to staff (`RESERVED_FIELDS`, 403).
     """
-    number, opened, acknowledged, resolved = _check(data, now)
-    scope = customers if customers is not None else Customer.objects.all()
-    customer = scope.select_related("contract").filter(code=data.customer).first()
-    if customer is None:
-        raise NotFound("customer_not_found", f"Aucun client ne porte le code « {data.customer} ».")
+    checked = check_incident_input(data, now)
+    customer = customer_in_scope(data.customer, customers)
     with transaction.atomic():
-        incident = Incident.objects.select_for_update().filter(request_number=number).first()
-        created = incident is None
-        if incident is None:
-            incident = Incident(request_number=number, customer=customer, created_at=now)
-        elif incident.customer_id != customer.pk:
-            if customers is not None and not customers.filter(pk=incident.customer_id).exists():
-                raise incident_not_found(number)  # someone else's number: same as unknown
-            raise Conflict(
-                "customer_mismatch",
-                f"L'incident « {number} » appartient à un autre client ; il ne peut pas changer de client.",
-            )
-        old_priority = incident.priority
-        incident.priority = data.priority
-        incident.track = data.track or (incident.track if not created else active_policy().default_track)
-        incident.gtr = customer.gtr if data.gtr is None else data.gtr
-        incident.opened_at = opened
-        if data.title is not None:
-            incident.title = data.title
-        was_acknowledged, was_resolved = incident.acknowledged_at, incident.resolved_at
-        incident.acknowledged_at = acknowledged
-        incident.resolved_at = resolved
+        incident = Incident.objects.select_for_update().filter(request_number=checked.request_number).first()
+        if incident is not None:
+            check_same_customer(incident, customer, customers)
+        check_customer_write(user, checked, incident, customer)
+        incident, created, events = assign_input(incident, checked, customer, user=user, channel=channel, now=now)
         incident.save()
-        if created:
-            record(incident, EventKind.CREATED, opened, user=user, channel=channel, priority=data.priority)
-        else:
-            record(incident, EventKind.UPDATED, now, user=user, channel=channel)
-            if old_priority != data.priority:
-                record(incident, EventKind.PRIORITY_CHANGED, now, user=user, channel=channel,
-                       **{"from": old_priority, "to": data.priority})
-        if acknowledged is not None and was_acknowledged != acknowledged:
-            record(incident, EventKind.ACKNOWLEDGED, acknowledged, user=user, channel=channel)
-        if resolved is not None and was_resolved != resolved:
-            record(incident, EventKind.RESOLVED, resolved, user=user, channel=channel)
+        TimelineEvent.objects.bulk_create(events)
         refresh(incident, now)
     return incident, created
 

@@ -1,0 +1,34 @@
+"""The NinjaAPI: routers, authentication, and problem+json for every error."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from escalade.api import escalations, incidents, policy, problems
+from escalade.api.auth import bearer, session
+from escalade.errors import ServiceError
+
+api = NinjaAPI(
+    title="Escalade API",
+    version="1",
+    description=(
+        "Les incidents, leurs engagements de délai et les escalades selon la procédure en vigueur. "
+        "Authentification : « Authorization: Bearer esc_… » (jeton d'API) ou session du site (avec "
+        "X-CSRFToken pour les écritures). Les erreurs sont en application/problem+json avec un "
+        "« detail » en français et un « code » stable."
+    ),
+    urls_namespace="api",
+    auth=[bearer, session],
+)
+api.add_router("", incidents.router)
+api.add_router("", escalations.router)
+api.add_router("", policy.router)
+
+api.add_exception_handler(ServiceError, problems.service_error)
+api.add_exception_handler(ValidationError, problems.validation_error)
+api.add_exception_handler(AuthenticationError, problems.authentication_error)
+api.add_exception_handler(HttpError, problems.http_error)
+api.add_exception_handler(Http404, problems.not_found)
+api.add_exception_handler(Exception, problems.unexpected)

@@ -1,0 +1,50 @@
+"""Who is calling: a bearer API token, or a Django session (with its CSRF check on writes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+from ninja.security import APIKeyCookie, HttpBearer
+from ninja.utils import check_csrf
+
+from escalade.accounts.models import ApiToken
+from escalade.errors import ServiceError
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
+
+
+class BearerToken(HttpBearer):
+    """`Authorization: Bearer esc_…`; only the token's hash is stored."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        if not token or len(token) > 200:
+            return None
+        return ApiToken.authenticate(token.strip())
+
+
+class Session(APIKeyCookie):
+    """The web pages' session. Writes need the CSRF token; anonymous callers get a 401, not a 403."""
+
+    param_name = settings.SESSION_COOKIE_NAME
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        return request.COOKIES.get(self.param_name)
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or not user.is_active:
+            return None
+        if request.method not in SAFE_METHODS and check_csrf(request) is not None:
+            raise ServiceError(
+                "csrf_failed",
+                "Vérification CSRF échouée : une écriture avec une session demande l'en-tête "
+                "X-CSRFToken (ou utilisez un jeton d'API).",
+                status=403,
+            )
+        return user
+
+
+bearer = BearerToken()
+session = Session()

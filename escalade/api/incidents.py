@@ -1,0 +1,147 @@
+"""/api/v1/incidents: create or update, list, detail with the evaluation, timeline, events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema, Status
+
+from escalade.api import clock
+from escalade.api.paging import PageQuery, page_of
+from escalade.api.schemas import (
+    ERRORS,
+    EventIn,
+    IncidentDetailOut,
+    IncidentIn,
+    IncidentPage,
+    ProblemOut,
+    TimelinePage,
+)
+from escalade.api.serializers import incident_detail, incident_summary, timeline_json
+from escalade.core.contract import FactsError, parse_instant
+from escalade.errors import ServiceError
+from escalade.incidents.models import Channel, Priority, Status
+from escalade.incidents.services import (
+    IncidentInput,
+    apply_event,
+    evaluation_now,
+    get_visible_incident,
+    upsert_incident,
+    visible_customers,
+    visible_incidents,
+)
+
+router = Router(tags=["incidents"])
+
+# Customers and partners may resume a pause ("the information was sent") and reopen a resolved
+# incident ("it is not fixed"); taking charge, resolving, pausing and changing the priority are
+# HIPCOM's acts.
+CUSTOMER_EVENTS = ("resume", "reopen")
+
+
+class IncidentFilters(Schema):
+    status: Status | None = Field(None, description="open, acknowledged, paused ou resolved.")
+    priority: Priority | None = Field(None, description="low, medium ou high.")
+    customer: str | None = Field(None, description="Code du client.")
+    track: str | None = Field(None, description="support ou production.")
+
+
+def _detail(incident: Any) -> dict[str, Any]:
+    return incident_detail(incident, evaluation_now(incident, clock.now()))
+
+
+@router.post(
+    "/incidents",
+    response={200: IncidentDetailOut, 201: IncidentDetailOut, 409: ProblemOut, **ERRORS},
+    summary="Créer ou mettre à jour un incident",
+    description="Crée l'incident (201) ou le met à jour par son numéro de requête (200). Un client ne "
+    "déclare que pour son organisation, un partenaire pour ses clients ; la prise en charge, la "
+    "résolution, la priorité d'un incident existant, la GTR et la filière sont réservées à l'équipe HIPCOM.",
+)
+def post_incident(request: HttpRequest, payload: IncidentIn) -> Status:
+    user = request.auth  # type: ignore[attr-defined]
+    data = IncidentInput(**payload.dict())
+    incident, created = upsert_incident(
+        data, user=user, channel=Channel.API, now=clock.now(), customers=visible_customers(user)
+    )
+    return Status(201 if created else 200, _detail(incident))
+
+
+@router.get(
+    "/incidents",
+    response={200: IncidentPage, **ERRORS},
+    summary="Lister les incidents visibles",
+    description="Les incidents de votre organisation, de vos clients (partenaire) ou tous (équipe "
+    "HIPCOM), du plus récent au plus ancien, avec leur évaluation à l'instant présent. Filtres : "
+    "status, priority, customer, track.",
+)
+def list_incidents(
+    request: HttpRequest, filters: Query[IncidentFilters], paging: Query[PageQuery]
+) -> dict[str, Any]:
+    incidents = visible_incidents(request.auth).prefetch_related("pauses")  # type: ignore[attr-defined]
+    for field in ("status", "priority", "track"):
+        value = getattr(filters, field)
+        if value:
+            incidents = incidents.filter(**{field: value})
+    if filters.customer:
+        incidents = incidents.filter(customer__code=filters.customer)
+    now = clock.now()
+    return page_of(
+        incidents.order_by("-opened_at", "-id"), paging, lambda i: incident_summary(i, evaluation_now(i, now))
+    )
+
+
+@router.get(
+    "/incidents/{request_number}",
+    response={200: IncidentDetailOut, **ERRORS},
+    summary="Consulter un incident",
+    description="Les faits, l'évaluation de la procédure à l'instant présent (engagements, escalade "
+    "possible, contacts), les pauses et les escalades. Hors de votre périmètre : 404, comme un "
+    "numéro inconnu.",
+)
+def get_incident(request: HttpRequest, request_number: str) -> dict[str, Any]:
+    return _detail(get_visible_incident(request.auth, request_number))  # type: ignore[attr-defined]
+
+
+@router.get(
+    "/incidents/{request_number}/timeline",
+    response={200: TimelinePage, **ERRORS},
+    summary="Chronologie d'un incident",
+    description="Chaque étape enregistrée (création, prise en charge, pauses, escalades…), dans "
+    "l'ordre : qui, quand, par quel canal.",
+)
+def get_timeline(request: HttpRequest, request_number: str, paging: Query[PageQuery]) -> dict[str, Any]:
+    incident = get_visible_incident(request.auth, request_number)  # type: ignore[attr-defined]
+    return page_of(incident.timeline.order_by("occurred_at", "id"), paging, timeline_json)
+
+
+@router.post(
+    "/incidents/{request_number}/events",
+    response={200: IncidentDetailOut, 409: ProblemOut, **ERRORS},
+    summary="Enregistrer un événement",
+    description="acknowledge (prise en charge), resolve, pause (attente client), resume, reopen, "
+    "change_priority. L'équipe HIPCOM peut tout enregistrer ; un client ou un partenaire peut "
+    "seulement reprendre (resume) et rouvrir (reopen) ses incidents — sinon 403.",
+)
+def post_event(request: HttpRequest, request_number: str, payload: EventIn) -> dict[str, Any]:
+    user = request.auth  # type: ignore[attr-defined]
+    incident = get_visible_incident(user, request_number)
+    if not user.is_internal and payload.kind not in CUSTOMER_EVENTS:
+        raise ServiceError(
+            "event_reserved_to_staff",
+            f"Seule l'équipe HIPCOM peut enregistrer l'événement « {payload.kind} » ; un client ou "
+            "un partenaire peut seulement reprendre (resume) ou rouvrir (reopen) un incident.",
+            status=403,
+        )
+    at = None
+    if payload.at is not None:
+        try:
+            at = parse_instant(payload.at, "at")
+        except FactsError as exc:
+            raise ServiceError(exc.code, exc.message, field="at") from None
+    incident = apply_event(
+        incident, payload.kind, user=user, channel=Channel.API, now=clock.now(), at=at,
+        priority=payload.priority, note=payload.note,
+    )
+    return _detail(incident)

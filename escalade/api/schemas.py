@@ -1,0 +1,202 @@
+"""Request and response bodies, as the OpenAPI document shows them (descriptions in French).
+
+Inputs are deliberately loose where the services check better: instants are strings so that an
+instant without an offset gets the core's French message, and a missing request number gets the
+procedure's own error (`request_number_required`) rather than a generic one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ninja import Field, Schema
+
+# -- inputs -----------------------------------------------------------------------------------------
+
+
+class IncidentIn(Schema):
+    request_number: str | None = Field(None, description="Numéro de requête de l'incident (ex. REQ-1042).")
+    customer: str = Field(..., description="Code du client.")
+    priority: str = Field(..., description="Priorité : low, medium ou high.")
+    track: str | None = Field(None, description="Filière : support (défaut) ou production.")
+    gtr: bool | None = Field(None, description="Garantie de temps de rétablissement ; défaut : celle du contrat.")
+    opened_at: str | None = Field(None, description="Ouverture, ISO-8601 avec décalage.")
+    acknowledged_at: str | None = Field(None, description="Prise en charge, ISO-8601 avec décalage.")
+    resolved_at: str | None = Field(None, description="Résolution, ISO-8601 avec décalage.")
+    title: str | None = Field(None, max_length=300, description="Titre libre.")
+
+
+class EventIn(Schema):
+    kind: str = Field(
+        ..., description="acknowledge, resolve, pause, resume, reopen ou change_priority."
+    )
+    at: str | None = Field(None, description="Instant de l'événement (défaut : maintenant), ISO-8601 avec décalage.")
+    priority: str | None = Field(None, description="Nouvelle priorité (pour change_priority).")
+    note: str = Field("", max_length=2000, description="Commentaire enregistré dans la chronologie.")
+
+
+class EscalationIn(Schema):
+    request_number: str | None = Field(
+        None, description="Numéro de requête de l'incident : obligatoire (procédure §4)."
+    )
+    level: int | None = Field(
+        None, ge=1, le=3, description="Niveau demandé ; défaut : le plus haut niveau autorisé."
+    )
+    reason: str | None = Field(None, max_length=5000, description="Motif de l'escalade (obligatoire).")
+    channel: str | None = Field(None, description="Canal : api (défaut), web, phone (équipe HIPCOM), email.")
+    on_behalf_of: str = Field("", max_length=200, description="Pour le compte de (appel téléphonique reçu).")
+
+
+# -- outputs ----------------------------------------------------------------------------------------
+
+
+class ProblemOut(Schema):
+    type: str
+    title: str
+    status: int
+    detail: str = Field(..., description="Explication en français.")
+    code: str = Field(..., description="Code stable, pour les programmes.")
+
+
+class ContactOut(Schema):
+    level: int
+    name: str
+    role: str
+    phones: list[str]
+    email: str
+
+
+class CommitmentOut(Schema):
+    target_minutes: int
+    clock: str
+    due_at: str | None
+    stopped_at: str | None
+    state: str = Field(..., description="running, met, breached, missed ou paused.")
+    overdue_minutes: int
+
+
+class CommitmentsOut(Schema):
+    take_charge: CommitmentOut
+    resolution: CommitmentOut | None
+
+
+class DecisionOut(Schema):
+    allowed: bool
+    level: int
+    reason: str
+    message: str
+    eligible_at: str | None
+    next_level_at: str | None
+    contacts: list[ContactOut]
+
+
+class EvaluationOut(Schema):
+    request_number: str
+    priority: str
+    evaluated_at: str
+    commitments: CommitmentsOut
+    escalation: DecisionOut
+
+
+class RefusalOut(ProblemOut):
+    evaluation: EvaluationOut
+    eligible_at: str | None = None
+    allowed_level: int | None = None
+
+
+class CustomerOut(Schema):
+    code: str
+    name: str
+    partner: str | None
+
+
+class PauseOut(Schema):
+    start: str
+    end: str | None
+
+
+class EscalationOut(Schema):
+    id: int
+    number: str = Field(..., description="ESC-000001")
+    level: int
+    request_number: str
+    requester: str
+    requester_role: str
+    channel: str
+    reason: str
+    granted_at: str
+    acknowledged_at: str | None
+    acknowledged_by: str | None
+    contacts: list[ContactOut]
+
+
+class EscalationDetailOut(EscalationOut):
+    evaluation: EvaluationOut
+
+
+class IncidentOut(Schema):
+    request_number: str
+    customer: CustomerOut
+    title: str
+    priority: str
+    track: str
+    gtr: bool
+    status: str = Field(..., description="open, acknowledged, paused ou resolved.")
+    opened_at: str
+    acknowledged_at: str | None
+    resolved_at: str | None
+    escalated_level: int
+    evaluation: EvaluationOut
+
+
+class IncidentDetailOut(IncidentOut):
+    pauses: list[PauseOut]
+    escalations: list[EscalationOut]
+
+
+class TimelineEventOut(Schema):
+    id: int
+    kind: str
+    label: str
+    occurred_at: str
+    recorded_at: str
+    actor: str
+    channel: str
+    data: dict[str, Any]
+
+
+class IncidentPage(Schema):
+    count: int
+    page: int
+    page_size: int
+    items: list[IncidentOut]
+
+
+class EscalationPage(Schema):
+    count: int
+    page: int
+    page_size: int
+    items: list[EscalationOut]
+
+
+class TimelinePage(Schema):
+    count: int
+    page: int
+    page_size: int
+    items: list[TimelineEventOut]
+
+
+class PolicyOut(Schema):
+    organisation: str
+    timezone: str
+    request_number_pattern: str
+    request_number_example: str
+    levels: list[int]
+    priorities: list[dict[str, Any]]
+    tracks: list[dict[str, Any]]
+    contacts: list[dict[str, Any]]
+    calendars: list[dict[str, Any]]
+    notifications: dict[str, Any]
+
+
+ERRORS: dict[int, Any] = {401: ProblemOut, 403: ProblemOut, 404: ProblemOut, 422: ProblemOut}

@@ -1,0 +1,157 @@
+"""Models → the JSON the API answers. Instants in the policy's zone, as SPEC §2 writes them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from escalade.core.calendar import WEEKDAYS
+from escalade.core.contract import contact_json, evaluation_json, format_instant, whole_minutes
+from escalade.core.escalation import Evaluation
+from escalade.core.policy import Policy
+from escalade.escalations.models import Escalation
+from escalade.incidents.models import Incident, TimelineEvent
+from escalade.policies import active_policy
+
+
+def instant(value: datetime | None) -> str | None:
+    return format_instant(value, active_policy().timezone)
+
+
+def customer_json(incident: Incident) -> dict[str, Any]:
+    customer = incident.customer
+    return {
+        "code": customer.code,
+        "name": customer.name,
+        "partner": customer.partner.code if customer.partner_id else None,
+    }
+
+
+def incident_summary(incident: Incident, evaluation: Evaluation) -> dict[str, Any]:
+    policy = active_policy()
+    return {
+        "request_number": incident.request_number,
+        "customer": customer_json(incident),
+        "title": incident.title,
+        "priority": incident.priority,
+        "track": incident.track,
+        "gtr": incident.gtr,
+        "status": incident.status,
+        "opened_at": instant(incident.opened_at),
+        "acknowledged_at": instant(incident.acknowledged_at),
+        "resolved_at": instant(incident.resolved_at),
+        "escalated_level": incident.escalated_level,
+        "evaluation": evaluation_json(policy, evaluation),
+    }
+
+
+def incident_detail(incident: Incident, evaluation: Evaluation) -> dict[str, Any]:
+    body = incident_summary(incident, evaluation)
+    body["pauses"] = [{"start": instant(p.start), "end": instant(p.end)} for p in incident.pauses.all()]
+    body["escalations"] = [
+        escalation_json(e, incident=incident) for e in incident.escalations.order_by("level")
+    ]
+    return body
+
+
+def contacts_json(policy: Policy, level: int, track: str) -> list[dict[str, Any]]:
+    return [contact_json(c) for c in policy.contacts_for(level, track)]
+
+
+def escalation_json(escalation: Escalation, *, incident: Incident | None = None) -> dict[str, Any]:
+    incident = incident or escalation.incident
+    ack_by = escalation.acknowledged_by
+    return {
+        "id": escalation.pk,
+        "number": escalation.number,
+        "level": escalation.level,
+        "request_number": incident.request_number,
+        "requester": escalation.requester_label,
+        "requester_role": escalation.requester_role,
+        "channel": escalation.channel,
+        "reason": escalation.reason,
+        "granted_at": instant(escalation.granted_at),
+        "acknowledged_at": instant(escalation.acknowledged_at),
+        "acknowledged_by": (ack_by.get_full_name() or ack_by.username) if ack_by else None,
+        "contacts": contacts_json(active_policy(), escalation.level, incident.track),
+    }
+
+
+def timeline_json(event: TimelineEvent) -> dict[str, Any]:
+    return {
+        "id": event.pk,
+        "kind": event.kind,
+        "label": event.get_kind_display(),
+        "occurred_at": instant(event.occurred_at),
+        "recorded_at": instant(event.recorded_at),
+        "actor": event.actor_label,
+        "channel": event.channel,
+        "data": event.data,
+    }
+
+
+def policy_json(policy: Policy) -> dict[str, Any]:
+    """The active policy as data: what the procedure page and integrations read."""
+    return {
+        "organisation": policy.organisation,
+        "timezone": policy.timezone.key,
+        "request_number_pattern": policy.request_number_pattern.pattern,
+        "request_number_example": policy.request_number_example,
+        "levels": list(policy.levels),
+        "priorities": [
+            {
+                "key": rule.key,
+                "label": rule.label,
+                "meaning": rule.meaning,
+                "description": rule.description,
+                "escalable": rule.escalable,
+                "take_charge": {
+                    "target_minutes": whole_minutes(rule.take_charge.target),
+                    "clock": rule.take_charge.clock,
+                },
+                "resolution": None
+                if rule.resolution is None
+                else {
+                    "target_minutes": whole_minutes(rule.resolution.target),
+                    "clock": rule.resolution.clock,
+                    "requires_gtr": rule.resolution.requires_gtr,
+                },
+                "escalation_thresholds_minutes": [whole_minutes(t) for t in rule.thresholds],
+            }
+            for rule in policy.priorities.values()
+        ],
+        "tracks": [
+            {"key": t.key, "label": t.label, "phone": t.phone, "default": t.default}
+            for t in policy.tracks.values()
+        ],
+        "contacts": [{**contact_json(c), "track": c.track, "team": c.team} for c in policy.contacts],
+        "calendars": [calendar_json(policy, name) for name in policy.calendars],
+        "notifications": {
+            "inform_lower_levels": policy.notifications.inform_lower_levels,
+            "warning_lead_24_7_minutes": whole_minutes(policy.notifications.warning_lead_24_7),
+            "warning_lead_business_minutes": whole_minutes(policy.notifications.warning_lead_business),
+            "auto_escalate": policy.notifications.auto_escalate,
+            "ack_reminder_after_minutes": whole_minutes(policy.notifications.ack_reminder_after),
+            "ack_reminder_max": policy.notifications.ack_reminder_max,
+        },
+    }
+
+
+def _ranges(ranges: Any) -> list[str]:
+    return [f"{r.start:%H:%M}-{'24:00' if r.end is None else format(r.end, '%H:%M')}" for r in ranges]
+
+
+def calendar_json(policy: Policy, name: str) -> dict[str, Any]:
+    calendar = policy.calendars[name]
+    return {
+        "name": name,
+        "label": calendar.label,
+        "timezone": policy.timezone.key,
+        "country": calendar.country,
+        "subdivision": calendar.subdivision,
+        "hours": {day: _ranges(calendar.weekly.get(i, ())) for i, day in enumerate(WEEKDAYS)},
+        "closed_dates": sorted(d.isoformat() for d in calendar.closed_dates),
+        "open_dates": [
+            {"date": d.isoformat(), "hours": _ranges(r)} for d, r in sorted(calendar.open_dates.items())
+        ],
+    }
