@@ -148,6 +148,38 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 EMAIL_URL = os.environ.get("ESCALADE_EMAIL_URL", "console://")
 DEFAULT_FROM_EMAIL = os.environ.get("ESCALADE_FROM_EMAIL", "escalade@localhost")
 
+
+def mailer_from_url(url: str) -> dict[str, object]:
+    """smtp://host:port, smtp+tls://user:pass@host:587 (STARTTLS), smtps://… (implicit TLS),
+    console://, file:///dir, locmem://, dummy:// → one entry of Django's MAILERS."""
+    parsed = urlparse(url)
+    scheme = parsed.scheme.lower()
+    simple = {"console": "console", "locmem": "locmem", "dummy": "dummy", "file": "filebased"}
+    if scheme in simple:
+        backend = f"django.core.mail.backends.{simple[scheme]}.EmailBackend"
+        if scheme == "file":
+            return {"BACKEND": backend, "OPTIONS": {"file_path": unquote(parsed.path) or str(DATA_DIR / "mail")}}
+        return {"BACKEND": backend}
+    if scheme not in ("smtp", "smtp+tls", "smtps", "smtp+ssl"):
+        raise ImproperlyConfigured(f"ESCALADE_EMAIL_URL: unsupported scheme {parsed.scheme!r}")
+    query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+    options: dict[str, object] = {
+        "host": parsed.hostname or "localhost",
+        "use_tls": scheme == "smtp+tls",
+        "use_ssl": scheme in ("smtps", "smtp+ssl"),
+        # A stuck mail server must not hold a delivery (and its lease) forever.
+        "timeout": float(query.get("timeout", 10)),
+    }
+    if parsed.port:
+        options["port"] = parsed.port
+    if parsed.username:
+        options["username"] = unquote(parsed.username)
+        options["password"] = unquote(parsed.password or "")
+    return {"BACKEND": "django.core.mail.backends.smtp.EmailBackend", "OPTIONS": options}
+
+
+MAILERS = {"default": mailer_from_url(EMAIL_URL)}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

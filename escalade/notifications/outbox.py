@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from escalade.accounts.models import User
 from escalade.core.policy import Contact, Policy
 from escalade.escalations.models import Escalation
 from escalade.incidents.models import Incident
 from escalade.notifications.models import DeliveryChannel, Notification, NotificationKind
+from escalade.notifications.tasks import schedule_on_commit
 
 
 def enqueue(
@@ -23,14 +26,20 @@ def enqueue(
     incident: Incident | None = None,
     escalation: Escalation | None = None,
     context: dict[str, object] | None = None,
+    now: datetime | None = None,
 ) -> Notification | None:
-    """One row per (cause, recipient): a second enqueue with the same key adds nothing."""
+    """One row per (cause, recipient): a second enqueue with the same key adds nothing.
+
+    The delivery task is queued once the cause commits; if that is lost, the worker's sweep of due
+    rows still sends it.
+    """
     if not recipient:
         return None
+    now = now or timezone.now()
     idempotency_key = f"{key}:{channel}:{recipient}"[:200]
     try:
         with transaction.atomic():  # savepoint: a duplicate must not break the caller's transaction
-            return Notification.objects.create(
+            row = Notification.objects.create(
                 kind=kind,
                 channel=channel,
                 recipient=recipient,
@@ -39,9 +48,13 @@ def enqueue(
                 escalation=escalation,
                 context=context or {},
                 idempotency_key=idempotency_key,
+                created_at=now,
+                next_attempt_at=now,
             )
     except IntegrityError:
         return Notification.objects.filter(idempotency_key=idempotency_key).first()
+    schedule_on_commit(row.pk)
+    return row
 
 
 def enqueue_for_contacts(
@@ -52,6 +65,7 @@ def enqueue_for_contacts(
     incident: Incident,
     escalation: Escalation | None = None,
     context: dict[str, object] | None = None,
+    now: datetime | None = None,
 ) -> list[Notification]:
     """Email each contact, and every apprise URL (SMS, chat) configured for them in the policy."""
     rows: list[Notification | None] = []
@@ -63,6 +77,7 @@ def enqueue_for_contacts(
             "incident": incident,
             "escalation": escalation,
             "context": {**(context or {}), "contact_level": contact.level},
+            "now": now,
         }
         rows.append(enqueue(recipient=contact.email, channel=DeliveryChannel.EMAIL, **common))  # type: ignore[arg-type]
         for url in contact.apprise_urls:
@@ -86,12 +101,14 @@ def notify_escalation_granted(policy: Policy, escalation: Escalation, requester:
     confirmation."""
     incident = escalation.incident
     key = f"escalation:{escalation.pk}"
+    now = escalation.granted_at
     enqueue_for_contacts(
         policy.contacts_for(escalation.level, incident.track),
         kind=NotificationKind.ESCALATION,
         key=key,
         incident=incident,
         escalation=escalation,
+        now=now,
     )
     if policy.notifications.inform_lower_levels:
         for level in range(1, escalation.level):
@@ -101,6 +118,7 @@ def notify_escalation_granted(policy: Policy, escalation: Escalation, requester:
                 key=key,
                 incident=incident,
                 escalation=escalation,
+                now=now,
             )
     if requester is not None and requester.email:
         enqueue(
@@ -110,4 +128,5 @@ def notify_escalation_granted(policy: Policy, escalation: Escalation, requester:
             recipient_name=requester.get_full_name() or requester.username,
             incident=incident,
             escalation=escalation,
+            now=now,
         )

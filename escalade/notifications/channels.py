@@ -1,0 +1,61 @@
+"""How a rendered message leaves: a small class per channel, one `notify()` each.
+
+Email goes through Django's SMTP backend; SMS gateways and chat webhooks (Teams, Slack,
+Mattermost, generic JSON…) through apprise, addressed by the URL configured on the contact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import apprise
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+
+from escalade.notifications.messages import Message
+from escalade.notifications.models import DeliveryChannel, Notification
+
+
+class DeliveryError(Exception):
+    """The channel refused or failed: try again later."""
+
+
+class PermanentDeliveryError(DeliveryError):
+    """Trying again cannot help (an unusable address): the notification is dead at once."""
+
+
+def message_id(idempotency_key: str) -> str:
+    """Same notification, same Message-ID: a receiver can drop the duplicates that at-least-once
+    delivery may produce."""
+    return f"<{hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]}@escalade>"
+
+
+class EmailChannel:
+    def notify(self, notification: Notification, message: Message) -> None:
+        email = EmailMultiAlternatives(
+            subject=message.subject,
+            body=message.text,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[notification.recipient],
+            headers={
+                "Message-ID": message_id(notification.idempotency_key),
+                "X-Escalade-Kind": notification.kind,
+                "Auto-Submitted": "auto-generated",
+            },
+        )
+        email.attach_alternative(message.html, "text/html")
+        email.send()  # raises on any SMTP or network failure
+
+
+class AppriseChannel:
+    def notify(self, notification: Notification, message: Message) -> None:
+        target = apprise.Apprise()
+        if not target.add(notification.recipient):
+            raise PermanentDeliveryError("adresse apprise inutilisable")
+        with apprise.LogCapture(level=apprise.logging.WARNING) as log:
+            if not target.notify(title=message.subject, body=message.short):
+                detail = " ".join(str(log.getvalue()).split())[-500:]
+                raise DeliveryError(f"apprise : échec de l'envoi. {detail}".strip())
+
+
+CHANNELS = {DeliveryChannel.EMAIL: EmailChannel(), DeliveryChannel.APPRISE: AppriseChannel()}

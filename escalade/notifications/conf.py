@@ -1,0 +1,46 @@
+"""Delivery settings: Django settings when set, else the environment, else a working default.
+
+Kept here rather than in settings.py so tests override them with `override_settings` and the
+worker's subprocesses with environment variables.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+from django.conf import settings
+
+
+def _number(name: str, default: float) -> float:
+    value = getattr(settings, name, None)
+    if value is None:
+        value = os.environ.get(name, default)
+    return float(value)
+
+
+def max_attempts() -> int:
+    """After this many failed attempts a notification is dead (visible in the admin)."""
+    return int(_number("ESCALADE_DELIVERY_MAX_ATTEMPTS", 8))
+
+
+def backoff_base() -> timedelta:
+    return timedelta(seconds=_number("ESCALADE_DELIVERY_BACKOFF_SECONDS", 30))
+
+
+def backoff_cap() -> timedelta:
+    return timedelta(seconds=_number("ESCALADE_DELIVERY_BACKOFF_CAP_SECONDS", 3600))
+
+
+def lease() -> timedelta:
+    """How long a claimed notification stays ours; longer than one SMTP exchange with its timeout."""
+    return timedelta(seconds=_number("ESCALADE_DELIVERY_LEASE_SECONDS", 120))
+
+
+def ack_link_max_age() -> timedelta:
+    return timedelta(seconds=_number("ESCALADE_ACK_LINK_MAX_AGE_SECONDS", 7 * 24 * 3600))
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min, 4 min… after the 1st, 2nd, 3rd failure, capped."""
+    return min(backoff_base() * (2 ** max(attempts - 1, 0)), backoff_cap())

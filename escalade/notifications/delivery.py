@@ -1,0 +1,106 @@
+"""Delivering the outbox, at least once.
+
+A row is claimed with a lease (pending → sending, conditional, so any number of workers and task
+runners can try the same row and exactly one wins); the claim counts as an attempt. Success marks it
+sent; failure puts it back to pending after an exponential backoff, or dead after the last attempt.
+A worker killed mid-send leaves its row "sending": once the lease expires, `requeue_expired` puts it
+back, so it is sent again (the duplicate carries the same Message-ID).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from escalade.notifications import conf
+from escalade.notifications.channels import CHANNELS, PermanentDeliveryError
+from escalade.notifications.messages import render
+from escalade.notifications.models import DeliveryStatus, Notification
+
+logger = logging.getLogger("escalade.delivery")
+
+PENDING, SENDING, SENT, DEAD = (
+    DeliveryStatus.PENDING,
+    DeliveryStatus.SENDING,
+    DeliveryStatus.SENT,
+    DeliveryStatus.DEAD,
+)
+
+
+def _claimed(now: datetime) -> dict[str, object]:
+    return {"status": SENDING, "claimed_until": now + conf.lease(), "attempts": F("attempts") + 1}
+
+
+def claim(pk: int, now: datetime) -> bool:
+    """Take one due row; False when another worker has it, or it is sent, dead or not yet due."""
+    return bool(
+        Notification.objects.filter(pk=pk, status=PENDING, next_attempt_at__lte=now).update(**_claimed(now))
+    )
+
+
+def claim_due(now: datetime, limit: int) -> list[int]:
+    """Take up to `limit` due rows. On PostgreSQL in one statement batch, skipping rows another
+    worker is claiming; elsewhere one conditional update per row."""
+    due = Notification.objects.filter(status=PENDING, next_attempt_at__lte=now).order_by("next_attempt_at")
+    if connection.features.has_select_for_update_skip_locked:
+        with transaction.atomic():
+            ids = list(due.select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit])
+            Notification.objects.filter(pk__in=ids).update(**_claimed(now))
+        return ids
+    return [pk for pk in due.values_list("pk", flat=True)[:limit] if claim(pk, now)]
+
+
+def send_claimed(pk: int, now: datetime) -> str:
+    """Render and send a row this worker has claimed; returns its new status."""
+    notification = Notification.objects.select_related(
+        "incident", "incident__customer", "escalation", "escalation__incident"
+    ).get(pk=pk)
+    try:
+        CHANNELS[notification.channel].notify(notification, render(notification, now))
+    except Exception as exc:  # any failure of rendering or channel: the row must not stay claimed
+        return _failed(notification, exc, now)
+    # Sent whoever holds the lease now: the message has left, saying otherwise would resend it.
+    Notification.objects.filter(pk=pk).update(status=SENT, sent_at=now, claimed_until=None, last_error="")
+    return SENT
+
+
+def _failed(notification: Notification, exc: Exception, now: datetime) -> str:
+    error = f"{type(exc).__name__}: {exc}"[:2000]
+    permanent = isinstance(exc, PermanentDeliveryError)
+    if permanent or notification.attempts >= conf.max_attempts():
+        status, next_attempt_at = DEAD, notification.next_attempt_at
+        logger.error("notification %s abandonnée après %s tentative(s) : %s",
+                     notification.pk, notification.attempts, error)
+    else:
+        status, next_attempt_at = PENDING, now + conf.backoff(notification.attempts)
+        logger.warning("notification %s : échec (tentative %s), nouvel essai à %s : %s",
+                       notification.pk, notification.attempts, next_attempt_at, error)
+    Notification.objects.filter(pk=notification.pk, status=SENDING).update(
+        status=status, next_attempt_at=next_attempt_at, claimed_until=None, last_error=error
+    )
+    if status == PENDING:
+        from escalade.notifications.tasks import schedule
+
+        schedule(notification.pk, next_attempt_at)
+    return status
+
+
+def deliver(pk: int, now: datetime | None = None) -> str:
+    """Claim and send one row (the task's body). 'skipped' when it was not ours to send."""
+    now = now or timezone.now()
+    if not claim(pk, now):
+        return "skipped"
+    return send_claimed(pk, now)
+
+
+def requeue_expired(now: datetime) -> int:
+    """The audit: a claim whose lease passed belongs to a worker that died; send it again."""
+    expired = Notification.objects.filter(status=SENDING, claimed_until__lt=now)
+    dead = expired.filter(attempts__gte=conf.max_attempts()).update(
+        status=DEAD, claimed_until=None, last_error="abandonnée : interrompue à chaque tentative"
+    )
+    return dead + expired.update(status=PENDING, claimed_until=None, next_attempt_at=now)

@@ -1,0 +1,154 @@
+"""The French words of every notification: subject, plain text, HTML and the short SMS/chat text.
+
+Rendered at delivery time from the row's kind and objects, so a message shows the clocks as they
+are when it leaves (a retried breach alert shows the overdue at the retry, not at the crossing).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import phonenumbers
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from escalade.core.messages import COMMITMENT_LABELS, STATE_LABELS, format_instant
+from escalade.core.policy import Contact, Policy, format_duration
+from escalade.notifications import tokens
+from escalade.notifications.models import Notification, NotificationKind
+from escalade.policies import active_policy
+
+# Kinds whose recipient is expected to act: they carry the one-click acknowledgement link.
+ACTIONABLE = (NotificationKind.ESCALATION, NotificationKind.REMINDER)
+
+
+@dataclass(frozen=True)
+class Message:
+    subject: str
+    text: str
+    html: str
+    short: str
+
+
+def display_phone(e164: str, region: str) -> str:
+    """'+33426781067' → '04 26 78 10 67' (how the procedure writes them)."""
+    try:
+        return phonenumbers.format_number(
+            phonenumbers.parse(e164, region), phonenumbers.PhoneNumberFormat.NATIONAL
+        )
+    except phonenumbers.NumberParseException:
+        return e164
+
+
+def _contact(contact: Contact, policy: Policy) -> dict[str, Any]:
+    return {
+        "name": contact.name,
+        "role": contact.role,
+        "level": contact.level,
+        "email": contact.email,
+        "phones": [
+            {"e164": p, "display": display_phone(p, policy.phone_region)} for p in contact.phones
+        ],
+    }
+
+
+def _level(notification: Notification) -> int:
+    if notification.escalation is not None:
+        return notification.escalation.level
+    return int(notification.context.get("level") or 0)
+
+
+def _subject(notification: Notification, request_number: str, level: int) -> str:
+    kind = notification.kind
+    ctx = notification.context
+    commitment = COMMITMENT_LABELS.get(str(ctx.get("commitment", "")), "")
+    escalation = notification.escalation
+    if kind == NotificationKind.ESCALATION:
+        text = f"escalade niveau {level} à prendre en compte"
+    elif kind == NotificationKind.ESCALATION_INFO:
+        text = f"escalade niveau {level}, pour information"
+    elif kind == NotificationKind.CONFIRMATION:
+        number = escalation.number if escalation else ""
+        text = f"votre demande d'escalade niveau {level} est enregistrée ({number})"
+    elif kind == NotificationKind.REMINDER:
+        text = f"relance {ctx.get('reminder', '')} : escalade niveau {level} non prise en compte"
+    elif kind == NotificationKind.WARNING:
+        text = f"délai de {commitment} bientôt dépassé"
+    elif kind == NotificationKind.BREACH:
+        text = f"délai de {commitment} dépassé"
+    else:
+        text = f"escalade de niveau {level} désormais possible"
+    return f"[Escalade] {request_number} — {text}"
+
+
+def _contacts(notification: Notification, policy: Policy, track: str, level: int) -> list[Contact]:
+    """Whom the reader should call: the contacts of the level concerned, else of level 1."""
+    return list(policy.contacts_for(level or 1, track))
+
+
+def context(notification: Notification, now: datetime) -> dict[str, Any]:
+    policy = active_policy()
+    incident = notification.incident
+    assert incident is not None, "every notification is about an incident"
+    tz = policy.timezone
+    evaluation = incident.evaluate(policy, now)
+    level = _level(notification)
+    commitments = []
+    for status in evaluation.commitments.all():
+        commitments.append(
+            {
+                "label": COMMITMENT_LABELS[status.kind.value],
+                "target": format_duration(status.target),
+                "due_at": format_instant(status.due_at, tz) if status.due_at else "suspendue (pause)",
+                "state": STATE_LABELS[status.state.value],
+                "overdue": format_duration(status.overdue) if status.overdue else "",
+            }
+        )
+    priority = policy.priorities[incident.priority]
+    track = policy.tracks.get(incident.track)
+    escalation = notification.escalation
+    ack_url = ""
+    if escalation is not None and notification.kind in ACTIONABLE:
+        token = tokens.ack_token(escalation.pk, notification.recipient_name or notification.recipient,
+                                 notification.recipient)
+        ack_url = settings.BASE_URL + reverse("notifications:ack", args=[token])
+    crossing_at = notification.context.get("at")
+    return {
+        "kind": notification.kind,
+        "subject": _subject(notification, incident.request_number, level),
+        "recipient_name": notification.recipient_name,
+        "incident": incident,
+        "request_number": incident.request_number,
+        "customer": incident.customer.name,
+        "priority": priority.label,
+        "track": track.label if track else incident.track,
+        "track_phone": display_phone(track.phone, policy.phone_region) if track else "",
+        "track_phone_e164": track.phone if track else "",
+        "opened_at": format_instant(incident.opened_at, tz),
+        "evaluated_at": format_instant(now, tz),
+        "commitments": commitments,
+        "commitment": COMMITMENT_LABELS.get(str(notification.context.get("commitment", "")), ""),
+        "crossing_at": format_instant(datetime.fromisoformat(crossing_at), tz) if crossing_at else "",
+        "level": level,
+        "allowed_level": evaluation.escalation.level,
+        "decision": evaluation.escalation.message,
+        "escalation": escalation,
+        "reminder": notification.context.get("reminder"),
+        "contacts": [_contact(c, policy) for c in _contacts(notification, policy, incident.track, level)],
+        "ack_url": ack_url,
+        "incident_url": settings.BASE_URL + f"/incidents/{incident.request_number}",
+        "organisation": policy.organisation,
+    }
+
+
+def render(notification: Notification, now: datetime) -> Message:
+    ctx = context(notification, now)
+    return Message(
+        subject=ctx["subject"],
+        text=render_to_string("notifications/email.txt", ctx),
+        html=render_to_string("notifications/email.html", ctx),
+        short=" ".join(render_to_string("notifications/short.txt", ctx).split()),
+    )

@@ -1,0 +1,350 @@
+"""The watcher: acts on every deadline crossing within seconds, and drives the outbox.
+
+Each tick:
+1. incidents whose stored `next_change_at` has passed (an indexed range scan: the cost follows the
+   number of due incidents, not of open ones) are claimed, evaluated by the core, and every crossing
+   the facts imply up to now and not yet in the timeline is recorded once, its alerts written to the
+   outbox in the same transaction (and, with `auto_escalate`, the escalation requested);
+2. escalations not acknowledged in time get their reminder;
+3. the audit puts back notifications whose worker died while sending them;
+4. queued delivery tasks run, and due outbox rows whose task was lost are swept and sent.
+Then it sleeps until the earliest next instant stored in the database, at most `interval`.
+
+Time is an argument: `clock` gives "now", so tests and benchmarks drive it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, close_old_connections, connection, models, transaction
+from django.db.models import Min
+from django.utils import timezone
+from django.utils.crypto import get_random_string
+
+from escalade.core.escalation import Crossing, CrossingKind, crossings
+from escalade.core.messages import COMMITMENT_LABELS, format_instant
+from escalade.escalations.models import Escalation
+from escalade.escalations.services import request_escalation
+from escalade.incidents.models import Channel, EventKind, Incident
+from escalade.incidents.services import record, refresh
+from escalade.notifications import delivery
+from escalade.notifications.models import DeliveryStatus, Notification, NotificationKind
+from escalade.notifications.outbox import enqueue_for_contacts, recipients_named
+from escalade.policies import active_policy
+
+logger = logging.getLogger("escalade.worker")
+
+Clock = Callable[[], datetime]
+
+# A row whose processing raised is tried again after this, rather than at once in a loop.
+RETRY_AFTER = timedelta(seconds=60)
+# On databases without SKIP LOCKED, a claimed row's due instant is pushed this far while we work.
+CLAIM_LEASE = timedelta(seconds=60)
+
+EVENT_OF = {
+    CrossingKind.WARNING: EventKind.WARNING,
+    CrossingKind.BREACH: EventKind.BREACH,
+    CrossingKind.LEVEL: EventKind.LEVEL_AVAILABLE,
+}
+NOTIFICATION_OF = {
+    CrossingKind.WARNING: NotificationKind.WARNING,
+    CrossingKind.BREACH: NotificationKind.BREACH,
+    CrossingKind.LEVEL: NotificationKind.LEVEL_AVAILABLE,
+}
+
+
+@dataclass
+class Acted:
+    """One crossing acted on: when it happened and when the watcher recorded it."""
+
+    request_number: str
+    key: str
+    crossing_at: datetime
+    processed_at: datetime
+
+
+@dataclass
+class TickReport:
+    incidents: int = 0
+    crossings: list[Acted] = field(default_factory=list)
+    alerts: int = 0
+    escalations: int = 0
+    reminders: int = 0
+    requeued: int = 0
+    tasks: int = 0
+    delivered: int = 0
+    failed: int = 0
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.incidents or self.reminders or self.requeued or self.tasks
+                    or self.delivered or self.failed)
+
+
+def _recipients_for(kind: CrossingKind) -> str:
+    return {
+        CrossingKind.WARNING: "warning_recipients",
+        CrossingKind.BREACH: "breach_recipients",
+        CrossingKind.LEVEL: "level_available_recipients",
+    }[kind]
+
+
+def _superseded(crossing: Crossing, due: list[Crossing]) -> bool:
+    """Noise a person would not want: a warning once its deadline has passed, or a level opening
+    when a higher one opened in the same pass (a worker that was down, an incident entered late).
+    Such crossings are still recorded in the timeline, without an alert."""
+    if crossing.kind is CrossingKind.WARNING:
+        return any(c.kind is CrossingKind.BREACH and c.commitment == crossing.commitment for c in due)
+    if crossing.kind is CrossingKind.LEVEL:
+        return any(c.kind is CrossingKind.LEVEL and c.level > crossing.level for c in due)
+    return False
+
+
+def act_on_incident(incident: Incident, now: datetime, report: TickReport) -> None:
+    """Record and alert every crossing up to `now` not yet recorded; then move `next_change_at` on.
+    Runs inside the caller's transaction, with the incident claimed."""
+    policy = active_policy()
+    evaluation = incident.evaluate(policy, now)
+    due = [c for c in crossings(policy, evaluation) if c.at <= now]
+    recorded = set(incident.timeline.exclude(crossing_key="").values_list("crossing_key", flat=True))
+    opened_levels: list[Crossing] = []
+    for crossing in (c for c in due if c.key not in recorded):
+        notify = not _superseded(crossing, due)
+        try:
+            with transaction.atomic():  # savepoint: the unique constraint says another worker did it
+                record(incident, EVENT_OF[crossing.kind], crossing.at, crossing_key=crossing.key,
+                       commitment=crossing.commitment.value, level=crossing.level,
+                       detected_at=now.isoformat(), notified=notify)
+        except IntegrityError:
+            continue
+        report.crossings.append(Acted(incident.request_number, crossing.key, crossing.at, now))
+        if crossing.kind is CrossingKind.LEVEL:
+            opened_levels.append(crossing)
+        if notify:
+            names = getattr(policy.notifications, _recipients_for(crossing.kind))
+            rows = enqueue_for_contacts(
+                recipients_named(policy, names, incident.track),
+                kind=NOTIFICATION_OF[crossing.kind],
+                key=f"crossing:{incident.pk}:{crossing.key}",
+                incident=incident,
+                context={"crossing": crossing.key, "commitment": crossing.commitment.value,
+                         "level": crossing.level, "at": crossing.at.isoformat()},
+                now=now,
+            )
+            report.alerts += len(rows)
+    if opened_levels and policy.notifications.auto_escalate:
+        _auto_escalate(incident, max(opened_levels, key=lambda c: c.level), evaluation.escalation.level,
+                       now, report)
+    refresh(incident, now)
+
+
+def _auto_escalate(incident: Incident, crossing: Crossing, allowed: int, now: datetime,
+                   report: TickReport) -> None:
+    """The system raises the escalation itself, as an internal resource (policy `auto_escalate`)."""
+    incident.refresh_from_db(fields=["escalated_level"])
+    if allowed <= incident.escalated_level:
+        return
+    tz = active_policy().timezone
+    reason = (
+        f"Escalade automatique : le délai de {COMMITMENT_LABELS[crossing.commitment.value]} est "
+        f"dépassé, le niveau {crossing.level} est ouvert depuis le {format_instant(crossing.at, tz)}."
+    )
+    outcome = request_escalation(user=None, request_number=incident.request_number, reason=reason,
+                                 now=now, channel=Channel.SYSTEM)
+    if outcome.created:
+        report.escalations += 1
+
+
+def send_reminder(escalation: Escalation, now: datetime, report: TickReport) -> None:
+    """Not acknowledged after `ack_reminder_after`: notify that level again, up to `ack_reminder_max`."""
+    rules = active_policy().notifications
+    incident = escalation.incident
+    if incident.resolved_at is not None or escalation.reminders_sent >= rules.ack_reminder_max:
+        # A resolved incident needs nobody any more.
+        escalation.next_reminder_at = None
+        escalation.save(update_fields=["next_reminder_at"])
+        return
+    number = escalation.reminders_sent + 1
+    try:
+        with transaction.atomic():
+            record(incident, EventKind.ESCALATION_REMINDED, now, crossing_key=f"reminder:{escalation.pk}:{number}",
+                   level=escalation.level, escalation=escalation.pk, reminder=number)
+    except IntegrityError:
+        pass  # recorded by a worker that then lost its claim; the outbox key keeps the rest once
+    enqueue_for_contacts(
+        active_policy().contacts_for(escalation.level, incident.track),
+        kind=NotificationKind.REMINDER,
+        key=f"escalation:{escalation.pk}:reminder:{number}",
+        incident=incident,
+        escalation=escalation,
+        context={"reminder": number, "level": escalation.level},
+        now=now,
+    )
+    escalation.reminders_sent = number
+    following = (escalation.next_reminder_at or now) + rules.ack_reminder_after
+    # After an outage, space the remaining reminders from now rather than firing them in a burst.
+    escalation.next_reminder_at = (
+        max(following, now + rules.ack_reminder_after) if following <= now else following
+    ) if number < rules.ack_reminder_max else None
+    escalation.save(update_fields=["reminders_sent", "next_reminder_at"])
+    report.reminders += 1
+
+
+def _for_each_claimed(
+    queryset: models.QuerySet[Any], due_field: str, now: datetime, batch: int,
+    act: Callable[[Any], None],
+) -> int:
+    """Claim due rows and act on each in its own savepoint; returns how many were claimed.
+
+    PostgreSQL: `SELECT … FOR UPDATE SKIP LOCKED` in batches, so concurrent workers take disjoint
+    rows. Elsewhere (SQLite): a conditional update of the due instant, which only one worker wins.
+    """
+    model = queryset.model
+    queryset = queryset.filter(**{f"{due_field}__lte": now}).order_by(due_field)
+    if connection.features.has_select_for_update_skip_locked:
+        with transaction.atomic():
+            rows = list(queryset.select_for_update(skip_locked=True, of=("self",))[:batch])
+            for row in rows:
+                _guarded(model, row, due_field, now, act)
+        return len(rows)
+    claimed = 0
+    for pk, old in queryset.values_list("pk", due_field)[:batch]:
+        with transaction.atomic():
+            if not model.objects.filter(pk=pk, **{due_field: old}).update(**{due_field: now + CLAIM_LEASE}):
+                continue  # another worker took it
+            claimed += 1
+            _guarded(model, model.objects.get(pk=pk), due_field, now, act)
+    return claimed
+
+
+def _guarded(model: type[models.Model], row: Any, due_field: str, now: datetime,
+             act: Callable[[Any], None]) -> None:
+    try:
+        with transaction.atomic():
+            act(row)
+    except Exception:
+        # One bad row must not stop the others; it comes back after RETRY_AFTER.
+        logger.exception("%s %s : traitement en échec, nouvel essai dans %s", model.__name__, row.pk, RETRY_AFTER)
+        model.objects.filter(pk=row.pk).update(**{due_field: now + RETRY_AFTER})
+
+
+class Watcher:
+    def __init__(
+        self,
+        clock: Clock = timezone.now,
+        *,
+        batch: int = 100,
+        delivery_budget: float | None = 2.0,
+        run_tasks: bool = True,
+    ) -> None:
+        self.clock = clock
+        self.batch = batch
+        # Seconds of sending per tick, so a burst of mail never delays acting on a crossing.
+        self.delivery_budget = delivery_budget
+        self.run_tasks = run_tasks
+        self.worker_id = get_random_string(24)
+
+    def tick(self) -> TickReport:
+        report = TickReport()
+        self.watch(report)
+        self.deliver(report)
+        return report
+
+    def watch(self, report: TickReport) -> None:
+        now = self.clock()
+        while True:
+            claimed = _for_each_claimed(
+                Incident.objects.all(), "next_change_at", now, self.batch,
+                lambda incident: act_on_incident(incident, now, report),
+            )
+            report.incidents += claimed
+            if claimed < self.batch:
+                break
+        _for_each_claimed(
+            Escalation.objects.filter(acknowledged_at__isnull=True).select_related("incident"),
+            "next_reminder_at", now, self.batch,
+            lambda escalation: send_reminder(escalation, now, report),
+        )
+        report.requeued += delivery.requeue_expired(now)
+
+    def deliver(self, report: TickReport) -> None:
+        started = time.monotonic()
+
+        def budget_left() -> bool:
+            return self.delivery_budget is None or time.monotonic() - started < self.delivery_budget
+
+        if self.run_tasks:
+            report.tasks += run_queued_tasks(self.worker_id, budget_left)
+        while budget_left():
+            now = self.clock()
+            ids = delivery.claim_due(now, 20)
+            for pk in ids:
+                status = delivery.send_claimed(pk, now)
+                report.delivered += status == DeliveryStatus.SENT
+                report.failed += status != DeliveryStatus.SENT
+            if not ids:
+                break
+
+    def seconds_to_next(self, interval: float) -> float:
+        """Until the earliest instant something becomes due, at most `interval`."""
+        now = self.clock()
+        candidates = [
+            Incident.objects.aggregate(t=Min("next_change_at"))["t"],
+            Escalation.objects.filter(acknowledged_at__isnull=True).aggregate(t=Min("next_reminder_at"))["t"],
+            Notification.objects.filter(status=DeliveryStatus.PENDING).aggregate(t=Min("next_attempt_at"))["t"],
+            Notification.objects.filter(status=DeliveryStatus.SENDING).aggregate(t=Min("claimed_until"))["t"],
+        ]
+        earliest = min((t for t in candidates if t is not None), default=None)
+        if earliest is None:
+            return interval
+        return max(0.0, min(interval, (earliest - now).total_seconds()))
+
+    def run(
+        self,
+        *,
+        interval: float = 1.0,
+        once: bool = False,
+        should_stop: Callable[[], bool] = lambda: False,
+        sleep: Callable[[float], None] = time.sleep,
+        on_tick: Callable[[TickReport], None] | None = None,
+    ) -> None:
+        """Loop until `should_stop()`; with `once`, until nothing due is left."""
+        while not should_stop():
+            if not connection.in_atomic_block:  # (tests run the loop inside a transaction)
+                close_old_connections()  # a long-lived process must survive a database restart
+            report = self.tick()
+            if on_tick is not None:
+                on_tick(report)
+            if once:
+                if not report.busy:
+                    return
+                continue
+            if report.busy:
+                continue  # more may be waiting (a batch was full, delivery hit its budget)
+            sleep(self.seconds_to_next(interval))
+
+
+def run_queued_tasks(worker_id: str, budget_left: Callable[[], bool]) -> int:
+    """Run ready django-tasks-db tasks in this process, claimed as its own `db_worker` does."""
+    from django_tasks_db.management.commands.db_worker import Worker
+    from django_tasks_db.models import DBTaskResult
+    from django_tasks_db.utils import exclusive_transaction
+
+    runner = Worker(queue_names=["*"], interval=0, batch=True, backend_name="default",
+                    startup_delay=False, max_tasks=None, worker_id=worker_id, excluded_queue_names=[])
+    ran = 0
+    while budget_left():
+        with exclusive_transaction(DBTaskResult.objects.db):
+            result = DBTaskResult.objects.ready().filter(backend_name="default").get_locked()
+            if result is None:
+                break
+            result.claim(worker_id)
+        runner.run_task(result)
+        ran += 1
+    return ran
