@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema
+from ninja import Status as Reply
 
 from escalade.api import clock
 from escalade.api.paging import PageQuery, page_of
@@ -88,7 +89,7 @@ def post_escalation(request: HttpRequest, payload: EscalationIn) -> Any:
     )
     if outcome.escalation is None:
         return _refusal(outcome)
-    return Status(201 if outcome.created else 200, _with_evaluation(outcome.escalation, outcome.evaluation))
+    return Reply(201 if outcome.created else 200, _with_evaluation(outcome.escalation, outcome.evaluation))
 
 
 @router.get(

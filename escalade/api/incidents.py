@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema
+from ninja import Status as Reply
 
 from escalade.api import clock
 from escalade.api.paging import PageQuery, page_of
@@ -59,13 +60,13 @@ def _detail(incident: Any) -> dict[str, Any]:
     "déclare que pour son organisation, un partenaire pour ses clients ; la prise en charge, la "
     "résolution, la priorité d'un incident existant, la GTR et la filière sont réservées à l'équipe HIPCOM.",
 )
-def post_incident(request: HttpRequest, payload: IncidentIn) -> Status:
+def post_incident(request: HttpRequest, payload: IncidentIn) -> Reply:
     user = request.auth  # type: ignore[attr-defined]
     data = IncidentInput(**payload.dict())
     incident, created = upsert_incident(
         data, user=user, channel=Channel.API, now=clock.now(), customers=visible_customers(user)
     )
-    return Status(201 if created else 200, _detail(incident))
+    return Reply(201 if created else 200, _detail(incident))
 
 
 @router.get(

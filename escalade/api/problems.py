@@ -10,6 +10,7 @@ import json
 import logging
 from typing import Any
 
+from django.db import DataError
 from django.http import HttpRequest, HttpResponse
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -75,6 +76,7 @@ _MESSAGES = {
     "dict_type": "doit être un objet JSON",
     "model_type": "doit être un objet JSON",
     "extra_forbidden": "n'est pas un champ connu",
+    "nul_character": "contient un caractère nul (U+0000)",
 }
 
 
@@ -141,5 +143,7 @@ def not_found(request: HttpRequest, exc: Exception | None = None) -> HttpRespons
 
 def unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     """Never a 500 page: the error is logged and the client gets a problem body."""
+    if isinstance(exc, ValueError | DataError) and "NUL" in str(exc):  # PostgreSQL refuses U+0000
+        return problem(422, "invalid_character", "La requête contient un caractère nul (U+0000).")
     logger.exception("unexpected error on %s %s", request.method, request.path, exc_info=exc)
     return problem(500, "internal_error", "Erreur interne : l'incident a été journalisé.")

@@ -10,11 +10,23 @@ from __future__ import annotations
 from typing import Any
 
 from ninja import Field, Schema
+from pydantic import field_validator
+from pydantic_core import PydanticCustomError
 
 # -- inputs -----------------------------------------------------------------------------------------
 
 
-class IncidentIn(Schema):
+class InputSchema(Schema):
+    @field_validator("*", mode="before")
+    @classmethod
+    def no_nul_character(cls, value: Any) -> Any:
+        # PostgreSQL text cannot hold U+0000; refuse it here rather than fail in the database.
+        if isinstance(value, str) and "\x00" in value:
+            raise PydanticCustomError("nul_character", "contains a NUL character")
+        return value
+
+
+class IncidentIn(InputSchema):
     request_number: str | None = Field(None, description="Numéro de requête de l'incident (ex. REQ-1042).")
     customer: str = Field(..., description="Code du client.")
     priority: str = Field(..., description="Priorité : low, medium ou high.")
@@ -26,7 +38,7 @@ class IncidentIn(Schema):
     title: str | None = Field(None, max_length=300, description="Titre libre.")
 
 
-class EventIn(Schema):
+class EventIn(InputSchema):
     kind: str = Field(
         ..., description="acknowledge, resolve, pause, resume, reopen ou change_priority."
     )
@@ -35,7 +47,7 @@ class EventIn(Schema):
     note: str = Field("", max_length=2000, description="Commentaire enregistré dans la chronologie.")
 
 
-class EscalationIn(Schema):
+class EscalationIn(InputSchema):
     request_number: str | None = Field(
         None, description="Numéro de requête de l'incident : obligatoire (procédure §4)."
     )
