@@ -1,0 +1,76 @@
+"""`escalade serve`: the web pages and the API under gunicorn, optionally with the worker.
+
+It lives with the API because it serves HTTP; the pages are served by the same process.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from types import FrameType
+from typing import Any
+
+from django.core.management import call_command, get_commands
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+
+class Command(BaseCommand):
+    help = "Sert Escalade (pages et API) avec gunicorn ; --with-worker lance aussi le veilleur."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1", help="adresse d'écoute (défaut : 127.0.0.1)")
+        parser.add_argument("--port", type=int, default=8000, help="port (défaut : 8000)")
+        parser.add_argument("--workers", type=int, default=2, help="processus gunicorn (défaut : 2)")
+        parser.add_argument("--threads", type=int, default=1, help="fils par processus (défaut : 1)")
+        parser.add_argument("--with-worker", action="store_true",
+                            help="lance aussi `escalade worker` (échéances et notifications)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not 0 < options["port"] < 65536:
+            raise CommandError(f"Port invalide : {options['port']}.")
+        if options["workers"] < 1 or options["threads"] < 1:
+            raise CommandError("--workers et --threads doivent valoir au moins 1.")
+        call_command("collectstatic", interactive=False, verbosity=0)
+        worker = self._start_worker() if options["with_worker"] else None
+        bind = f"{options['host']}:{options['port']}"
+        server = subprocess.Popen([
+            sys.executable, "-m", "gunicorn", "escalade.wsgi:application",
+            "--bind", bind, "--workers", str(options["workers"]), "--threads", str(options["threads"]),
+            "--graceful-timeout", "10", "--access-logfile", "-",
+        ])
+        self.stdout.write(f"Escalade sur http://{bind}/ (arrêt : Ctrl+C)")
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            server.send_signal(signal.SIGTERM)
+
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            code = server.wait()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            if server.poll() is None:
+                server.terminate()
+                server.wait(timeout=15)
+            if worker is not None:
+                self._stop(worker)
+        if code not in (0, -signal.SIGTERM, -signal.SIGINT):
+            raise CommandError(f"gunicorn s'est arrêté avec le code {code}.", returncode=1)
+
+    def _start_worker(self) -> subprocess.Popen[bytes] | None:
+        if "worker" not in get_commands():
+            self.stderr.write("La commande « worker » n'est pas disponible : serveur lancé sans veilleur.")
+            return None
+        self.stdout.write("Veilleur lancé (escalade worker).")
+        return subprocess.Popen([sys.executable, "-m", "escalade", "worker"])
+
+    def _stop(self, process: subprocess.Popen[bytes]) -> None:
+        if process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
