@@ -14,7 +14,7 @@ from escalade.notifications.channels import message_id
 from escalade.notifications.models import DeliveryStatus, Notification, NotificationKind
 from escalade.worker import Watcher
 
-from .support import FakeClock, SMTPSink, now_utc, open_incident, policy_with
+from .support import FakeClock, SMTPSink, now_utc, open_incident
 
 
 def _escalated(world: Any, opened_ago: timedelta, number: str = "REQ-1042") -> tuple[Any, Any, Any]:
@@ -29,7 +29,7 @@ def _escalated(world: Any, opened_ago: timedelta, number: str = "REQ-1042") -> t
 def test_an_escalation_emails_the_level_contacts_with_phones_and_an_acknowledgement_link(
     world: Any, smtp: SMTPSink
 ) -> None:
-    incident, escalation, now = _escalated(world, timedelta(minutes=95))  # overdue 65 min: level 2
+    _incident, escalation, now = _escalated(world, timedelta(minutes=95))  # overdue 65 min: level 2
     assert escalation.level == 2
     Watcher(FakeClock(now)).tick()
 

@@ -1,0 +1,156 @@
+"""Delivery: at least once, with backoff, dead letters, leases, the task path, and apprise."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+
+from escalade.escalations.models import Escalation
+from escalade.incidents.models import EventKind
+from escalade.notifications import conf, delivery
+from escalade.notifications.models import DeliveryStatus, Notification, NotificationKind
+from escalade.notifications.outbox import enqueue
+from escalade.worker import TickReport, Watcher
+
+from .support import FakeClock, SMTPSink, WebhookReceiver, free_port, now_utc, open_incident, policy_with
+
+
+def _breached(world: Any, number: str = "REQ-1") -> tuple[Any, Any]:
+    now = now_utc()
+    return open_incident(world.customer_a, number, now - timedelta(minutes=31), now=now), now
+
+
+def test_backoff_doubles_from_30_seconds_and_is_capped() -> None:
+    assert [conf.backoff(n).total_seconds() for n in (1, 2, 3, 4)] == [30, 60, 120, 240]
+    assert conf.backoff(20) == timedelta(hours=1)
+
+
+@pytest.mark.django_db
+def test_a_chat_webhook_receives_the_alert_through_apprise(world: Any, smtp: SMTPSink, tmp_path: Path) -> None:
+    with WebhookReceiver() as hook, policy_with(tmp_path, apprise={"escalade@hipcom.fr": hook.url}):
+        _incident, now = _breached(world, "REQ-55")
+        Watcher(FakeClock(now)).tick()
+        [body] = hook.bodies
+        assert body["title"] == "[Escalade] REQ-55 — délai de prise en charge dépassé"
+        assert "REQ-55" in body["message"] and "04 26 78 10 67" in body["message"]
+        assert len(smtp.to("escalade@hipcom.fr")) == 1  # and by email too
+        assert Notification.objects.filter(channel="apprise", status=DeliveryStatus.SENT).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_failed_send_is_retried_with_backoff_then_dead_after_the_last_attempt(
+    world: Any, settings: Any
+) -> None:
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                                    "OPTIONS": {"host": "127.0.0.1", "port": free_port(), "timeout": 2}}}
+    settings.ESCALADE_DELIVERY_MAX_ATTEMPTS = 3
+    _incident, now = _breached(world)
+    clock = FakeClock(now)
+    watcher = Watcher(clock)
+    watcher.tick()
+    row = Notification.objects.get(kind=NotificationKind.BREACH)
+    assert (row.status, row.attempts) == (DeliveryStatus.PENDING, 1)
+    assert "ConnectionRefusedError" in row.last_error
+    assert timedelta(seconds=29) < row.next_attempt_at - now < timedelta(seconds=32)
+
+    watcher.tick()  # not yet due: no new attempt
+    assert Notification.objects.get(pk=row.pk).attempts == 1
+    for _ in range(2):
+        clock.advance(timedelta(minutes=2))
+        watcher.tick()
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (DeliveryStatus.DEAD, 3)
+
+
+@pytest.mark.django_db
+def test_a_claim_whose_worker_died_goes_back_to_pending_once_the_lease_expires(world: Any, smtp: SMTPSink) -> None:
+    _incident, now = _breached(world)
+    Watcher(FakeClock(now)).watch(TickReport())  # the alert is written, not sent yet
+    now += timedelta(seconds=1)
+    row = Notification.objects.get(kind=NotificationKind.BREACH)
+    assert delivery.claim(row.pk, now)  # a worker took it… and died
+    assert not delivery.claim(row.pk, now)  # nobody else may take it meanwhile
+    assert delivery.requeue_expired(now + timedelta(seconds=10)) == 0
+    assert delivery.requeue_expired(now + conf.lease() + timedelta(seconds=1)) == 1
+    Watcher(FakeClock(now + conf.lease() + timedelta(seconds=2)), run_tasks=False).tick()
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (DeliveryStatus.SENT, 2)
+    assert len(smtp.to("escalade@hipcom.fr")) == 1
+
+
+@pytest.mark.django_db
+def test_enqueueing_the_same_cause_twice_adds_nothing(world: Any) -> None:
+    incident, _now = _breached(world)
+    first = enqueue(kind="breach", key="x", recipient="a@b.fr", incident=incident)
+    again = enqueue(kind="breach", key="x", recipient="a@b.fr", incident=incident)
+    assert first is not None and again is not None and first.pk == again.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_notification_is_queued_as_a_durable_task_once_its_cause_commits(world: Any, smtp: SMTPSink) -> None:
+    from django_tasks_db.models import DBTaskResult
+
+    _incident, now = _breached(world)
+    report = TickReport()
+    Watcher(FakeClock(now)).watch(report)
+    assert report.alerts == 1
+    [task] = DBTaskResult.objects.all()
+    assert task.task_path == "escalade.notifications.tasks.deliver_notification"
+    Watcher(FakeClock(now + timedelta(seconds=1))).tick()  # runs the task in-process
+    task.refresh_from_db()
+    assert task.status == "SUCCESSFUL" and task.return_value == "sent"
+    assert len(smtp.to("escalade@hipcom.fr")) == 1
+
+
+@pytest.mark.django_db
+def test_a_warning_goes_out_15_minutes_before_a_24_7_deadline(world: Any, smtp: SMTPSink) -> None:
+    now = now_utc()
+    incident = open_incident(world.customer_a, "REQ-9", now - timedelta(minutes=15), now=now)
+    Watcher(FakeClock(now)).tick()
+    [mail] = smtp.to("escalade@hipcom.fr")
+    assert mail["Subject"] == "[Escalade] REQ-9 — délai de prise en charge bientôt dépassé"
+    assert incident.timeline.filter(kind=EventKind.WARNING, crossing_key="warning:take_charge").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_late_entered_incident_gets_one_alert_per_current_fact_not_a_burst(world: Any, smtp: SMTPSink) -> None:
+    now = now_utc()
+    incident = open_incident(world.customer_a, "REQ-3", now - timedelta(minutes=150), now=now)  # level 3
+    Watcher(FakeClock(now)).tick()
+    subjects = sorted(m["Subject"] for m in smtp.to("escalade@hipcom.fr"))
+    assert subjects == ["[Escalade] REQ-3 — délai de prise en charge dépassé",
+                        "[Escalade] REQ-3 — escalade de niveau 3 désormais possible"]
+    # Every crossing is still in the timeline, once.
+    keys = sorted(incident.timeline.exclude(crossing_key="").values_list("crossing_key", flat=True))
+    assert keys == ["breach:take_charge", "level:1", "level:2", "level:3", "warning:take_charge"]
+
+
+@pytest.mark.django_db
+def test_auto_escalate_raises_the_escalation_as_the_system(world: Any, smtp: SMTPSink, tmp_path: Path) -> None:
+    with policy_with(tmp_path, auto_escalate=True):
+        now = now_utc()
+        incident = open_incident(world.customer_a, "REQ-77", now - timedelta(minutes=29), now=now)
+        clock = FakeClock(now)
+        watcher = Watcher(clock)
+        watcher.tick()
+        assert not Escalation.objects.exists()
+        clock.advance(timedelta(minutes=31))  # level 1 opens at 60 min
+        watcher.tick()
+        [escalation] = Escalation.objects.all()
+        assert escalation.level == 1 and escalation.requested_by is None and escalation.channel == "system"
+        assert escalation.reason.startswith("Escalade automatique : le délai de prise en charge est dépassé")
+        assert incident.timeline.filter(kind=EventKind.ESCALATION_GRANTED).count() == 1
+        assert [m for m in smtp.to("escalade@hipcom.fr") if "à prendre en compte" in m["Subject"]]
+
+
+@pytest.mark.django_db
+def test_worker_once_processes_what_is_due_and_exits(world: Any, smtp: SMTPSink) -> None:
+    _breached(world, "REQ-11")
+    call_command("worker", "--once")
+    assert [m["Subject"] for m in smtp.to("escalade@hipcom.fr")] == [
+        "[Escalade] REQ-11 — délai de prise en charge dépassé"
+    ]
