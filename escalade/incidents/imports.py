@@ -20,7 +20,7 @@ from typing import Any
 
 from django.db import transaction
 
-from escalade.core.escalation import evaluate
+from escalade.core.escalation import crossings, evaluate
 from escalade.errors import ServiceError
 from escalade.incidents.models import Channel, Customer, Incident, TimelineEvent
 from escalade.incidents.services import (
@@ -220,6 +220,11 @@ def _write_batch(batch: list[tuple[int, CheckedInput, Customer]], now: datetime,
         .filter(request_number__in=[c.request_number for _, c, _ in batch])
         .prefetch_related("pauses")
     }
+    recorded: dict[int, set[str]] = {}
+    for incident_id, key in TimelineEvent.objects.filter(incident__in=existing.values()).exclude(
+        crossing_key=""
+    ).values_list("incident_id", "crossing_key"):
+        recorded.setdefault(incident_id, set()).add(key)
     to_create: list[Incident] = []
     to_update: list[Incident] = []
     events: list[TimelineEvent] = []
@@ -228,7 +233,11 @@ def _write_batch(batch: list[tuple[int, CheckedInput, Customer]], now: datetime,
             existing.get(checked.request_number), checked, customer, user=None, channel=channel, now=now
         )
         paused = not created and any(p.end is None for p in incident.pauses.all())
-        cache_evaluation(incident, evaluate(policy, incident.facts(), now), now, paused=paused)
+        evaluation = evaluate(policy, incident.facts(), now)
+        cache_evaluation(incident, evaluation, now, paused=paused)
+        past = {c.key for c in crossings(policy, evaluation) if c.at <= now}
+        if past - recorded.get(incident.pk, set()):
+            incident.next_change_at = now  # as `refresh` does: a crossing already past is due at once
         incident.updated_at = now
         (to_create if created else to_update).append(incident)
         events.extend(implied)

@@ -1,0 +1,48 @@
+"""request_escalation records every ask, grants once per level and notifies once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from escalade.errors import NotFound, ServiceError
+from escalade.escalations.models import EscalationRequest
+from escalade.escalations.services import request_escalation
+from escalade.incidents.models import Channel, Incident
+from escalade.incidents.services import IncidentInput, upsert_incident
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def incident(world, paris_noon):
+    data = IncidentInput(request_number="REQ-1042", customer="client-a", priority="high",
+                         opened_at=paris_noon - timedelta(hours=1, minutes=30))  # 1 h overdue: level 2
+    return upsert_incident(data, user=None, channel=Channel.API, now=paris_noon)[0]
+
+
+def test_a_refusal_is_recorded_in_the_history_and_the_timeline(world, incident, paris_noon):
+    outcome = request_escalation(user=world.users["customer_a"], request_number="REQ-1042", reason="x",
+                                 now=paris_noon, level=3)
+    assert outcome.escalation is None and outcome.check.code == "level_above_allowed"
+    assert EscalationRequest.objects.get().outcome == "refused"
+    assert incident.timeline.filter(kind="escalation_refused").exists()
+
+
+def test_granting_raises_the_incident_escalated_level(world, incident, paris_noon):
+    request_escalation(user=world.users["partner_a"], request_number="REQ-1042", reason="x", now=paris_noon)
+    assert Incident.objects.get(pk=incident.pk).escalated_level == 2
+
+
+def test_the_request_number_is_mandatory(world, paris_noon):
+    with pytest.raises(ServiceError) as missing:
+        request_escalation(user=world.users["staff"], request_number=None, reason="x", now=paris_noon)
+    assert missing.value.code == "request_number_required"
+    assert "obligatoire" in missing.value.detail
+
+
+def test_out_of_scope_is_not_found(world, incident, paris_noon):
+    with pytest.raises(NotFound):
+        request_escalation(user=world.users["customer_b"], request_number="REQ-1042", reason="x", now=paris_noon)
+    assert not EscalationRequest.objects.exists()

@@ -1,0 +1,84 @@
+"""The incident services the API and the import share: who may write what, and one way to compute."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from escalade.errors import ServiceError
+from escalade.incidents.imports import check_rows, import_rows
+from escalade.incidents.models import Channel, Incident
+from escalade.incidents.services import IncidentInput, upsert_incident
+
+pytestmark = pytest.mark.django_db
+
+
+def data(number="REQ-1042", **changes):
+    facts = {"request_number": number, "customer": "client-a", "priority": "high",
+             "opened_at": "2026-11-27T10:00:00+01:00", **changes}
+    return IncidentInput(**facts)
+
+
+def test_a_customer_may_not_grant_itself_gtr(world, paris_noon):
+    user = world.users["customer_b"]
+    with pytest.raises(ServiceError) as refused:
+        upsert_incident(data(customer="client-b", gtr=True), user=user, channel=Channel.API, now=paris_noon)
+    assert refused.value.code == "reserved_to_staff" and refused.value.status == 403
+    incident, _ = upsert_incident(data(customer="client-b", gtr=False), user=user, channel=Channel.API,
+                                  now=paris_noon)
+    assert incident.gtr is False
+
+
+def test_a_partner_update_keeps_staff_facts(world, paris_noon):
+    staff, partner = world.users["staff"], world.users["partner_a"]
+    upsert_incident(data(gtr=False, acknowledged_at="2026-11-27T10:10:00+01:00"), user=staff,
+                    channel=Channel.API, now=paris_noon)
+    incident, created = upsert_incident(data(title="précision", gtr=None), user=partner, channel=Channel.API,
+                                        now=paris_noon)
+    assert not created
+    assert incident.gtr is False  # staff's override is kept
+    assert incident.acknowledged_at is not None and incident.title == "précision"
+
+
+def test_import_and_upsert_compute_the_same_cache(world, paris_noon, settings):
+    rows = [
+        {"request_number": "REQ-1", "customer": "client-a", "priority": "high",
+         "opened_at": "2026-11-27T10:00:00+01:00", "acknowledged_at": "2026-11-27T10:45:00+01:00"},
+        {"request_number": "REQ-2", "customer": "client-b", "priority": "medium", "track": "production",
+         "opened_at": "2026-11-26T10:00:00+01:00", "resolved_at": "2026-11-27T09:00:00+01:00"},
+        {"request_number": "REQ-3", "customer": "client-a", "priority": "low",
+         "opened_at": "2026-11-20T10:00:00+01:00"},
+    ]
+    checked = check_rows(list(enumerate(rows, start=2)), paris_noon)
+    assert not checked.errors
+    import_rows(checked, paris_noon)
+    fields = ["status", "take_charge_due_at", "take_charge_state", "resolution_due_at", "resolution_state",
+              "allowed_level", "next_change_at", "gtr", "track"]
+    imported = {i["request_number"]: i for i in Incident.objects.values("request_number", *fields)}
+    timeline = {n: list(Incident.objects.get(request_number=n).timeline.values_list("kind", "occurred_at"))
+                for n in imported}
+    Incident.objects.all().delete()
+    for row in rows:
+        upsert_incident(IncidentInput(**row), user=None, channel=Channel.IMPORT, now=paris_noon)
+    upserted = {i["request_number"]: i for i in Incident.objects.values("request_number", *fields)}
+    for n in imported:
+        assert imported[n] == upserted[n], {k: (imported[n][k], upserted[n][k]) for k in fields if imported[n][k] != upserted[n][k]}
+    assert timeline == {n: list(Incident.objects.get(request_number=n).timeline.values_list("kind", "occurred_at"))
+                        for n in upserted}
+    assert imported["REQ-1"]["take_charge_state"] == "missed" and imported["REQ-1"]["allowed_level"] == 0
+    assert imported["REQ-2"]["status"] == "resolved"
+
+
+def test_importing_again_updates_and_keeps_pauses(world, paris_noon):
+    from escalade.incidents.services import apply_event
+
+    incident, _ = upsert_incident(data(), user=None, channel=Channel.API, now=paris_noon - timedelta(hours=1))
+    apply_event(incident, "pause", user=None, channel=Channel.WEB, now=paris_noon - timedelta(minutes=30))
+    row = {"request_number": "REQ-1042", "customer": "client-a", "priority": "high",
+           "opened_at": "2026-11-27T10:00:00+01:00", "title": "mis à jour"}
+    result = import_rows(check_rows([(2, row)], paris_noon), paris_noon)
+    assert (result.created, result.updated) == (0, 1)
+    incident.refresh_from_db()
+    assert incident.status == "paused" and incident.resolution_state == "paused"
+    assert incident.title == "mis à jour"
