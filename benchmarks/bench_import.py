@@ -1,0 +1,88 @@
+"""Throughput of `escalade import` (CSV), on a fresh SQLite file and, if reachable, on PostgreSQL.
+
+Generates N seeded incidents (a mix of priorities, tracks, acknowledged and resolved ones) into a
+temporary CSV, creates a database with two customers, runs `escalade import` as a subprocess and
+prints rows per second for each phase, plus a second run of the same file (all updates).
+
+    .venv/bin/python benchmarks/bench_import.py                  # 100,000 rows, SQLite
+    .venv/bin/python benchmarks/bench_import.py --n 20000 --postgres postgresql://postgres@127.0.0.1:5432/bench_import
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ESCALADE = [sys.executable, "-m", "escalade"]
+HEADER = "request_number,customer,priority,track,gtr,opened_at,acknowledged_at,resolved_at,title"
+
+
+def generate(path: Path, n: int) -> None:
+    rnd = random.Random(42)
+    now = datetime.now(UTC)
+    with path.open("w", encoding="utf-8") as out:
+        out.write(HEADER + "\n")
+        for i in range(1, n + 1):
+            opened = now - timedelta(minutes=rnd.randint(10, 60 * 24 * 60))
+            ack = opened + timedelta(minutes=rnd.randint(5, 300)) if rnd.random() < 0.7 else None
+            resolved = None
+            if ack and rnd.random() < 0.6 and ack + timedelta(hours=50) < now:
+                resolved = ack + timedelta(minutes=rnd.randint(10, 3000))
+            out.write(",".join([
+                f"BENCH-{i}", rnd.choice(("acme", "globex")), rnd.choice(("low", "medium", "high")),
+                rnd.choice(("support", "production")), "", opened.isoformat(),
+                ack.isoformat() if ack else "", resolved.isoformat() if resolved else "", f"Incident {i}",
+            ]) + "\n")
+
+
+def run(env: dict[str, str], *args: str) -> float:
+    started = time.monotonic()
+    subprocess.run([*ESCALADE, *args], env=env, check=True, cwd=ROOT,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.monotonic() - started
+
+
+def bench(label: str, database_url: str, csv: Path, n: int) -> tuple[str, float, float]:
+    env = {**os.environ, "ESCALADE_DATABASE_URL": database_url}
+    run(env, "migrate", "-v0")
+    run(env, "customers", "add", "acme", "ACME", "--gtr")
+    run(env, "customers", "add", "globex", "Globex")
+    first = run(env, "import", str(csv))
+    second = run(env, "import", str(csv))
+    return label, n / first, n / second
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--postgres", help="a PostgreSQL URL whose database may be dropped and recreated")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        csv = Path(tmp) / "incidents.csv"
+        generate(csv, args.n)
+        results = [bench("SQLite (file, WAL)", f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", csv, args.n)]
+        if args.postgres:
+            import psycopg
+
+            name = args.postgres.rsplit("/", 1)[1]
+            admin = args.postgres.rsplit("/", 1)[0] + "/postgres"
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+                conn.execute(f'CREATE DATABASE "{name}"')
+            results.append(bench("PostgreSQL", args.postgres, csv, args.n))
+    print(f"escalade import, {args.n:,} rows (includes process start, reading and checking)".replace(",", " "))
+    print(f"{'database':<22}{'create rows/s':>16}{'update rows/s':>16}{'create 100k (s)':>18}")
+    for label, create, update in results:
+        print(f"{label:<22}{create:>16,.0f}{update:>16,.0f}{100_000 / create:>18.1f}".replace(",", " "))
+
+
+if __name__ == "__main__":
+    main()
