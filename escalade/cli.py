@@ -8,6 +8,8 @@ management command of one of the apps, reached through the same entry point.
 from __future__ import annotations
 
 import argparse
+import collections
+import itertools
 import json
 import os
 import sys
@@ -17,8 +19,9 @@ from typing import IO, Any
 
 from escalade.core.contract import (
     FactsError,
+    dumps_line,
     error_json,
-    evaluation_json,
+    evaluation_line,
     facts_from_json,
     parse_instant,
 )
@@ -75,20 +78,101 @@ def evaluate_stream(
 ) -> int:
     """Evaluate each document, one output line each; returns the exit status."""
     status = EXIT_OK
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
     write = out.write
     for raw, error in documents:
-        result: dict[str, Any]
         if error is None:
             try:
                 facts = facts_from_json(policy, raw, at)
-                result = evaluation_json(policy, evaluate(policy, facts, at))
+                # == dumps_line(evaluation_json(…)), written directly (see contract.evaluation_line)
+                write(evaluation_line(policy, evaluate(policy, facts, at)) + "\n")
+                continue
             except FactsError as exc:
                 error = exc
-        if error is not None:
-            result = error_json(raw, error)
-            status = EXIT_BAD_LINES
-        write(dumps(result) + "\n")
+        write(dumps_line(error_json(raw, error)) + "\n")
+        status = EXIT_BAD_LINES
+    return status
+
+
+# -- the parallel path: JSON Lines split in chunks, evaluated by a pool of workers, written in order --
+
+CHUNK_LINES = 2_000
+_worker_state: tuple[Policy, datetime] | None = None
+
+
+def _init_worker(policy_path: str | None, at: datetime) -> None:
+    global _worker_state
+    _worker_state = (_load_policy(policy_path), at)
+
+
+def _evaluate_chunk(lines: list[str]) -> tuple[str, int]:
+    """A chunk of JSON Lines (none of them the first line) → its output text and exit status."""
+    assert _worker_state is not None
+    policy, at = _worker_state
+    out: list[str] = []
+
+    class _Sink:
+        write = out.append
+
+    status = evaluate_stream(policy, at, _line_documents(lines), _Sink())  # type: ignore[arg-type]
+    return "".join(out), status
+
+
+def _line_documents(lines: Iterable[str]) -> Iterator[tuple[object, FactsError | None]]:
+    """What `_documents` yields for the lines after the first, once the input is known to be JSON Lines."""
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            yield json.loads(line), None
+        except json.JSONDecodeError as exc:
+            yield None, FactsError("invalid_json", f"JSON illisible : {exc.msg}.")
+
+
+def _chunks(lines: Iterator[str], size: int) -> Iterator[list[str]]:
+    while True:
+        chunk = list(itertools.islice(lines, size))
+        if not chunk:
+            return
+        yield chunk
+
+
+def evaluate_parallel(
+    policy: Policy, policy_path: str | None, at: datetime, stream: IO[str], out: IO[str], jobs: int
+) -> int:
+    """Same output, byte for byte, as `evaluate_stream(…, _documents(stream), out)`, on `jobs` processes.
+
+    The first non-blank line decides as in `_documents`; JSON Lines go to the pool in chunks, with at
+    most a few chunks per worker in flight, so memory stays flat whatever the input size.
+    """
+    import multiprocessing
+
+    lines = iter(stream)
+    head: list[str] = []
+    for first in lines:
+        head.append(first)
+        if first.strip():
+            break
+    else:
+        return EXIT_OK
+    try:
+        json.loads(first)
+    except json.JSONDecodeError:  # one document spread over lines: nothing to split
+        return evaluate_stream(policy, at, _documents(itertools.chain(head, lines)), out)  # type: ignore[arg-type]
+    status = evaluate_stream(policy, at, _documents(iter(head)), out)
+    pending: collections.deque[Any] = collections.deque()
+    with multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn").Pool(
+        jobs, initializer=_init_worker, initargs=(policy_path, at)
+    ) as pool:
+        for chunk in _chunks(lines, CHUNK_LINES):
+            pending.append(pool.apply_async(_evaluate_chunk, (chunk,)))
+            if len(pending) >= jobs * 3:
+                text, chunk_status = pending.popleft().get()
+                out.write(text)
+                status = max(status, chunk_status)
+        while pending:
+            text, chunk_status = pending.popleft().get()
+            out.write(text)
+            status = max(status, chunk_status)
     return status
 
 
@@ -101,11 +185,20 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         at = parse_instant(args.at, "--at") if args.at else datetime.now(UTC)
     except FactsError as exc:
         return _fail(exc.message)
+    jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
+    if jobs < 1:
+        return _fail("--jobs doit valoir au moins 1")
+
+    def run(stream: IO[str]) -> int:
+        if jobs == 1:
+            return evaluate_stream(policy, at, _documents(stream), sys.stdout)
+        return evaluate_parallel(policy, args.policy, at, stream, sys.stdout, jobs)
+
     if args.file in (None, "-"):
-        return evaluate_stream(policy, at, _documents(sys.stdin), sys.stdout)
+        return run(sys.stdin)
     try:
         with open(args.file, encoding="utf-8") as stream:
-            return evaluate_stream(policy, at, _documents(stream), sys.stdout)
+            return run(stream)
     except OSError as exc:
         return _fail(f"fichier illisible « {args.file} » : {exc.strerror}")
 
@@ -141,6 +234,9 @@ def _parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("evaluate", help="évalue des incidents (JSON ou JSON Lines), sans base")
     ev.add_argument("--policy", help="fichier de politique (défaut : ESCALADE_POLICY ou HIPCOM)")
     ev.add_argument("--at", help="instant d'évaluation ISO-8601 avec décalage (défaut : maintenant)")
+    ev.add_argument(
+        "--jobs", type=int, help="processus d'évaluation en parallèle (défaut : nombre de processeurs)"
+    )
     ev.add_argument("file", nargs="?", help="fichier d'entrée, ou - pour l'entrée standard")
     ev.set_defaults(handler=cmd_evaluate)
     pol = sub.add_parser("policy", help="valide, résume ou publie la politique")

@@ -31,16 +31,25 @@ class NaiveDatetimeError(ValueError):
     """An instant without an offset: never silently assumed to be in any zone."""
 
 
+_ONE_US = timedelta(microseconds=1)
+
+
 def to_us(instant: datetime) -> int:
     """UTC epoch microseconds of an aware datetime (integer arithmetic, no float rounding)."""
-    if instant.tzinfo is None or instant.utcoffset() is None:
-        raise NaiveDatetimeError(f"instant without offset: {instant.isoformat()}")
-    delta = instant - EPOCH
+    try:
+        # Aware minus aware; a naive instant (or one whose tzinfo gives no offset) raises TypeError.
+        delta = instant - EPOCH
+    except TypeError:
+        if isinstance(instant, datetime):
+            raise NaiveDatetimeError(f"instant without offset: {instant.isoformat()}") from None
+        raise
     return (delta.days * 86_400 + delta.seconds) * US + delta.microseconds
 
 
 def from_us(us: int, tz: tzinfo = UTC) -> datetime:
-    return (EPOCH + timedelta(microseconds=us)).astimezone(tz)
+    # timedelta * int is exact integer arithmetic, and cheaper than timedelta(microseconds=us).
+    instant = EPOCH + _ONE_US * us
+    return instant if tz is UTC else instant.astimezone(tz)
 
 
 def duration_us(duration: timedelta) -> int:
@@ -238,11 +247,17 @@ class BusinessCalendar:
         d = duration_us(duration)
         if d <= 0:
             return from_us(s)
-        table = self._covering(s)
-        target = self._open_before(table, s) + d
-        table = self._extended_forward(table, target)
-        i = bisect_left(table.cumend, target)
-        return from_us(table.starts[i] + (target - table.cum[i]))
+        # The hot path, inlined: the covering table as it is, `_open_before`, then the answer.
+        table = self._table
+        if table is None or not table.lo <= s < table.hi:
+            table = self._covering(s)
+        starts = table.starts
+        i = bisect_right(starts, s) - 1
+        target = d if i < 0 else table.cum[i] + min(s - starts[i], table.ends[i] - starts[i]) + d
+        if not table.cumend or table.cumend[-1] < target:
+            table = self._extended_forward(table, target)
+        j = bisect_left(table.cumend, target)
+        return EPOCH + _ONE_US * (table.starts[j] + (target - table.cum[j]))
 
     def elapsed(self, start: datetime, end: datetime) -> timedelta:
         s, e = to_us(start), to_us(end)

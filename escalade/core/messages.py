@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from escalade.core.policy import PriorityRule, format_duration
@@ -21,9 +21,21 @@ STATE_LABELS = {
 }
 
 
+_FR_CACHE: dict[tzinfo, dict[datetime, str]] = {}
+_FR_CACHE_MAX = 1 << 15
+
+
 def format_instant(instant: datetime, tz: tzinfo) -> str:
-    """'27/11/2026 à 11:00' in the policy's zone."""
-    return instant.astimezone(tz).strftime("%d/%m/%Y à %H:%M")
+    """'27/11/2026 à 11:00' in the policy's zone (memoized for UTC instants, bounded)."""
+    if instant.tzinfo is not UTC:
+        return instant.astimezone(tz).strftime("%d/%m/%Y à %H:%M")
+    cache = _FR_CACHE.setdefault(tz, {})
+    text = cache.get(instant)
+    if text is None:
+        if len(cache) >= _FR_CACHE_MAX:
+            cache.clear()
+        text = cache[instant] = instant.astimezone(tz).strftime("%d/%m/%Y à %H:%M")
+    return text
 
 
 def _commitment(status: CommitmentStatus) -> str:

@@ -12,6 +12,7 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -126,7 +127,7 @@ class Policy:
             return _TWENTY_FOUR_SEVEN
         return self.calendars[name]
 
-    @property
+    @cached_property
     def default_track(self) -> str:
         return next(t.key for t in self.tracks.values() if t.default)
 

@@ -101,6 +101,8 @@ def due_at(
 ) -> datetime | None:
     """First instant at which counted time, pauses excluded, reaches the target; None while an open
     pause holds it back. A pause that starts at or after that instant changes nothing."""
+    if not pauses:
+        return clock.add(start, target)
     cursor, remaining = start, target
     for pause in sorted(pauses, key=lambda p: p.start):
         if pause.end is not None and pause.end <= cursor:

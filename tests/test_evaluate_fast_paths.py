@@ -1,0 +1,108 @@
+"""The evaluate command's fast paths give exactly the answers of the plain ones."""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from escalade import cli
+from escalade.core import contract, messages
+from escalade.core.contract import (
+    dumps_line,
+    evaluation_json,
+    evaluation_line,
+    facts_from_json,
+    parse_instant,
+)
+from escalade.core.escalation import evaluate
+from escalade.policies import load_policy
+
+AT = "2026-03-30T10:00:00+02:00"
+
+
+def _incidents(n: int, seed: int = 7) -> list[str]:
+    rng = random.Random(seed)
+    at = datetime.fromisoformat(AT)
+    out = []
+    for i in range(n):
+        opened = at - timedelta(minutes=rng.randrange(60 * 24 * 20))
+        doc: dict[str, object] = {
+            "request_number": f"REQ-{i}",
+            "priority": rng.choice(["low", "medium", "high"]),
+            "gtr": rng.random() < 0.5,
+            "track": rng.choice(["support", "production"]),
+            "opened_at": opened.isoformat(),
+        }
+        if rng.random() < 0.6:
+            ack = opened + timedelta(minutes=rng.randrange(600))
+            doc["acknowledged_at"] = ack.astimezone(UTC).isoformat()
+            if rng.random() < 0.5:
+                doc["resolved_at"] = (ack + timedelta(minutes=rng.randrange(3000))).isoformat()
+        if rng.random() < 0.2:
+            start = opened + timedelta(minutes=rng.randrange(300))
+            end = None if rng.random() < 0.3 else (start + timedelta(minutes=rng.randrange(1, 900))).isoformat()
+            doc["pauses"] = [{"start": start.isoformat(), "end": end}]
+        out.append(json.dumps(doc))
+    out.insert(n // 2, "{not json")
+    out.insert(n // 3, "")
+    out.insert(n // 4, json.dumps({"request_number": "REQ-1", "priority": "urgent", "opened_at": AT}))
+    return out
+
+
+def test_evaluation_line_is_the_json_of_evaluation_json() -> None:
+    policy = load_policy()
+    at = parse_instant(AT, "at")
+    checked = 0
+    for line in _incidents(3000):
+        try:
+            facts = facts_from_json(policy, json.loads(line), at)
+        except (ValueError, contract.FactsError):
+            continue
+        evaluation = evaluate(policy, facts, at)
+        assert evaluation_line(policy, evaluation) == dumps_line(evaluation_json(policy, evaluation))
+        checked += 1
+    assert checked > 2900
+
+
+def test_format_instant_cache_gives_the_plain_answer() -> None:
+    paris = ZoneInfo("Europe/Paris")
+    base = datetime(2026, 10, 25, 0, 0, 0, 999_999, tzinfo=UTC)
+    for minutes in range(0, 240, 7):
+        instant = base + timedelta(minutes=minutes)
+        for _ in range(2):  # a miss, then a hit
+            assert contract.format_instant(instant, paris) == instant.astimezone(paris).replace(
+                microsecond=0
+            ).isoformat()
+            assert messages.format_instant(instant, paris) == instant.astimezone(paris).strftime(
+                "%d/%m/%Y à %H:%M"
+            )
+    local = datetime(2026, 10, 25, 2, 30, fold=1, tzinfo=paris)  # not UTC: never cached
+    assert contract.format_instant(local, paris) == "2026-10-25T02:30:00+01:00"
+
+
+@pytest.mark.parametrize("jobs", [2, 3])
+def test_parallel_output_is_the_sequential_output(jobs: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli, "CHUNK_LINES", 97)
+    policy = load_policy()
+    at = parse_instant(AT, "at")
+    text = "\n\n" + "\n".join(_incidents(1500)) + "\n"
+    sequential = io.StringIO()
+    status = cli.evaluate_stream(policy, at, cli._documents(io.StringIO(text)), sequential)
+    parallel = io.StringIO()
+    assert cli.evaluate_parallel(policy, None, at, io.StringIO(text), parallel, jobs) == status == 1
+    assert parallel.getvalue() == sequential.getvalue()
+
+
+def test_parallel_reads_one_multiline_document() -> None:
+    policy = load_policy()
+    at = parse_instant(AT, "at")
+    text = json.dumps({"request_number": "REQ-9", "priority": "high", "opened_at": AT}, indent=2)
+    sequential, parallel = io.StringIO(), io.StringIO()
+    cli.evaluate_stream(policy, at, cli._documents(io.StringIO(text)), sequential)
+    cli.evaluate_parallel(policy, None, at, io.StringIO(text), parallel, 2)
+    assert parallel.getvalue() == sequential.getvalue() != ""
