@@ -21,7 +21,7 @@ from escalade.api.schemas import (
 )
 from escalade.api.serializers import escalation_json, instant
 from escalade.core.contract import evaluation_json
-from escalade.errors import ServiceError
+from escalade.errors import NotFound, ServiceError
 from escalade.escalations.services import (
     EscalationOutcome,
     acknowledge_escalation,
@@ -42,6 +42,13 @@ class EscalationFilters(Schema):
     acknowledged: bool | None = Field(None, description="true : prises en compte ; false : en attente.")
     level: int | None = Field(None, ge=1, le=3, description="Niveau 1, 2 ou 3.")
     request_number: str | None = Field(None, description="Numéro de requête de l'incident.")
+
+
+def _in_range(escalation_id: int) -> int:
+    """An identifier no database column can hold is simply unknown (not a 500)."""
+    if not 0 < escalation_id < 2**63:
+        raise NotFound("escalation_not_found", f"Aucune escalade n'a l'identifiant {escalation_id}.")
+    return escalation_id
 
 
 def _with_evaluation(escalation: Any, evaluation: Any) -> dict[str, Any]:
@@ -119,6 +126,7 @@ def list_escalations(
     description="L'escalade, ses contacts et l'évaluation de l'incident à l'instant présent.",
 )
 def get_escalation(request: HttpRequest, escalation_id: int) -> dict[str, Any]:
+    escalation_id = _in_range(escalation_id)
     escalation = get_visible_escalation(request.auth, escalation_id)  # type: ignore[attr-defined]
     return _with_evaluation(escalation, evaluation_now(escalation.incident, clock.now()))
 
@@ -131,6 +139,7 @@ def get_escalation(request: HttpRequest, escalation_id: int) -> dict[str, Any]:
     "change rien (200).",
 )
 def ack_escalation(request: HttpRequest, escalation_id: int) -> dict[str, Any]:
+    escalation_id = _in_range(escalation_id)
     now = clock.now()
     escalation, _changed = acknowledge_escalation(
         user=request.auth, escalation_id=escalation_id, now=now, channel=Channel.API  # type: ignore[attr-defined]

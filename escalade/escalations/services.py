@@ -83,7 +83,7 @@ def request_escalation(
         )
     scope = visible_incidents(user) if user is not None else Incident.objects.all()
     role = user.role if user is not None else Role.STAFF
-    label = actor_label(user) + (f" pour {on_behalf_of}" if on_behalf_of else "")
+    label = (actor_label(user) + (f" pour {on_behalf_of}" if on_behalf_of else ""))[:200]  # column size
     for attempt in range(3):
         try:
             with transaction.atomic():
@@ -194,7 +194,7 @@ def acknowledge_escalation(
         escalation.acknowledged_by = user
         escalation.next_reminder_at = None
         escalation.save(update_fields=["acknowledged_at", "acknowledged_by", "next_reminder_at"])
-        label = actor_label(user) + (f" pour {on_behalf_of}" if on_behalf_of else "")
+        label = (actor_label(user) + (f" pour {on_behalf_of}" if on_behalf_of else ""))[:200]  # column size
         record(escalation.incident, EventKind.ESCALATION_ACKNOWLEDGED, now, user=user, channel=channel,
                label=label, level=escalation.level, escalation=escalation.pk)
     return escalation, True

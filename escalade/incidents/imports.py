@@ -126,6 +126,8 @@ def _gtr(value: Any) -> bool | None:
 
 
 def to_input(raw: dict[str, Any]) -> IncidentInput:
+    if any(isinstance(v, str) and "\x00" in v for v in raw.values()):
+        raise ServiceError("invalid_character", "la ligne contient un caractère nul (U+0000).")
     unknown = [k for k in raw if k not in FIELDS]
     if unknown:
         raise ServiceError("unknown_field", f"champ inconnu : {', '.join(unknown)}.")

@@ -62,7 +62,7 @@ def get_visible_incident(user: User | None, request_number: str) -> Incident:
 def actor_label(user: User | None) -> str:
     if user is None:
         return "Escalade"
-    return user.get_full_name() or user.username
+    return (user.get_full_name() or user.username)[:200]  # the size of the label columns
 
 
 def record(
@@ -175,6 +175,9 @@ def _instant(value: object, field: str) -> datetime | None:
         raise ServiceError(exc.code, exc.message, field=field) from None
 
 
+TITLE_MAX = Incident._meta.get_field("title").max_length or 300
+
+
 def _check(data: IncidentInput, now: datetime) -> tuple[str, datetime, datetime | None, datetime | None]:
     policy = active_policy()
     try:
@@ -184,6 +187,8 @@ def _check(data: IncidentInput, now: datetime) -> tuple[str, datetime, datetime 
     if data.priority not in policy.priorities:
         known = ", ".join(policy.priorities)
         raise ServiceError("unknown_priority", f"Priorité inconnue « {data.priority} » (attendu : {known}).")
+    if data.title is not None and len(data.title) > TITLE_MAX:
+        raise ServiceError("title_too_long", f"Le titre dépasse {TITLE_MAX} caractères.", field="title")
     if data.track is not None and data.track not in policy.tracks:
         known = ", ".join(policy.tracks)
         raise ServiceError("unknown_track", f"Filière inconnue « {data.track} » (attendu : {known}).")

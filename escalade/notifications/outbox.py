@@ -43,7 +43,7 @@ def enqueue(
                 kind=kind,
                 channel=channel,
                 recipient=recipient,
-                recipient_name=recipient_name,
+                recipient_name=recipient_name[:200],  # a long full name must not fail the cause
                 incident=incident,
                 escalation=escalation,
                 context=context or {},

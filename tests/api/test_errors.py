@@ -46,6 +46,32 @@ def test_non_numeric_escalation_id_is_a_404(api):
     assert api("GET", "/escalations/abc").status_code == 404
 
 
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_an_escalation_id_too_large_for_the_database_is_a_404(api, method):
+    path = "/escalations/99999999999999999999999" + ("/ack" if method == "POST" else "")
+    response = api(method, path)
+    assert response.status_code == 404
+    assert response.body["code"] == "escalation_not_found"
+
+
+def test_long_labels_do_not_overflow_their_columns(api, make_incident, world):
+    user = world.users["staff"]
+    user.first_name, user.last_name = "A" * 150, "B" * 150
+    user.save()
+    make_incident("REQ-1001", ago=timedelta(hours=1))
+    response = api("POST", "/escalations", "staff", {"request_number": "REQ-1001", "reason": "x",
+                                                      "on_behalf_of": "C" * 200, "channel": "phone"})
+    assert response.status_code == 201
+    assert len(response.body["requester"]) == 200
+
+
+def test_a_title_longer_than_its_column_is_a_422(api):
+    response = api("POST", "/incidents", "staff", {"request_number": "REQ-5", "customer": "client-a",
+                                                   "priority": "high", "opened_at": "2026-11-27T10:00:00+01:00",
+                                                   "title": "T" * 301})
+    assert response.status_code == 422
+
+
 def test_unreadable_json_is_a_problem(api):
     response = api("POST", "/escalations", "staff", "{not json")
     assert response.status_code in (400, 422)

@@ -94,6 +94,17 @@ def test_the_error_report_names_each_line(world, tmp_path, capsys):
     assert report[2] == "ligne 4 : Le numéro de requête de l'incident est obligatoire."
 
 
+def test_too_long_titles_and_nul_characters_are_row_errors(world, tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text(f"{HEADER}\nREQ-1,client-a,high,,,{opened(30)},,,{'T' * 301}\n"
+                    f"REQ-2,client-a,high,,,{opened(30)},,,a\x00b\n", encoding="utf-8")
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="2 ligne"):
+        call_command("import", str(path), "--no-progress", stderr=err)
+    assert "ligne 2 (REQ-1) : Le titre dépasse 300 caractères." in err.getvalue()
+    assert "ligne 3 (REQ-2)" in err.getvalue()
+
+
 def test_a_file_without_the_required_columns_is_refused(world, tmp_path):
     path = tmp_path / "x.csv"
     path.write_text("number,client\nREQ-1,client-a\n", encoding="utf-8")
