@@ -57,11 +57,16 @@ def _documents(stream: IO[str]) -> Iterator[tuple[object, FactsError | None]]:
         return
     try:
         yield json.loads(first), None
-    except json.JSONDecodeError:
+    except json.JSONDecodeError as first_error:
         text = first + "".join(lines)
         try:
             yield json.loads(text), None
         except json.JSONDecodeError as exc:
+            rest = text[len(first) :].splitlines()
+            if any(_is_object_line(line) for line in rest):  # JSON Lines with an unreadable first line
+                yield None, FactsError("invalid_json", f"JSON illisible : {first_error.msg}.")
+                yield from _line_documents(rest)
+                return
             yield None, FactsError("invalid_json", f"JSON illisible : {exc.msg} (ligne {exc.lineno}).")
         return
     for line in lines:
@@ -71,6 +76,13 @@ def _documents(stream: IO[str]) -> Iterator[tuple[object, FactsError | None]]:
             yield json.loads(line), None
         except json.JSONDecodeError as exc:
             yield None, FactsError("invalid_json", f"JSON illisible : {exc.msg}.")
+
+
+def _is_object_line(line: str) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except json.JSONDecodeError:
+        return False
 
 
 def evaluate_stream(

@@ -172,8 +172,23 @@ class BusinessCalendar:
 
     def _local_us(self, day: date, moment: time | None) -> int:
         if moment is None:  # 24:00 is the next day's midnight
-            return to_us(datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.tz))
-        return to_us(datetime.combine(day, moment, tzinfo=self.tz))
+            day, moment = day + timedelta(days=1), time(0)
+        local = datetime.combine(day, moment, tzinfo=self.tz)
+        us = to_us(local)
+        if from_us(us, self.tz).replace(tzinfo=None) == local.replace(tzinfo=None):
+            return us
+        # A wall-clock time the DST change skips (02:30 on a spring-forward night in Paris): the range
+        # starts or ends at the change itself, the first instant with the offset after it. (fold=0 would
+        # read it with the offset before the change, an hour late, counting time the range excludes.)
+        lo, hi = to_us(local.replace(fold=1)), us
+        after = from_us(hi, self.tz).utcoffset()
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if from_us(mid, self.tz).utcoffset() == after:
+                hi = mid
+            else:
+                lo = mid
+        return hi
 
     def _build(self, first_year: int, last_year: int) -> _Table:
         holidays = self.holidays_of(range(first_year, last_year + 1))
