@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import io
 import itertools
 import json
 import os
@@ -120,13 +121,11 @@ def _evaluate_chunk(lines: list[str]) -> tuple[str, int]:
     """A chunk of JSON Lines (none of them the first line) → its output text and exit status."""
     assert _worker_state is not None
     policy, at = _worker_state
-    out: list[str] = []
-
-    class _Sink:
-        write = out.append
-
-    status = evaluate_stream(policy, at, _line_documents(lines), _Sink())  # type: ignore[arg-type]
-    return "".join(out), status
+    # A plain StringIO: no per-chunk class or closure whose reference cycle would keep the chunk's
+    # output alive until a full garbage collection.
+    out = io.StringIO()
+    status = evaluate_stream(policy, at, _line_documents(lines), out)
+    return out.getvalue(), status
 
 
 def _line_documents(lines: Iterable[str]) -> Iterator[tuple[object, FactsError | None]]:
