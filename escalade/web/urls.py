@@ -1,1 +1,26 @@
-urlpatterns: list[object] = []
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from escalade.web import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("portail/", views.portal, name="portal"),
+    path("portail/incidents/<str:number>/", views.portal_incident, name="portal_incident"),
+    path("portail/incidents/<str:number>/escalader/", views.escalate, name="escalate"),
+    path("escalades/<int:escalation_id>/", views.escalation, name="escalation"),
+    path("escalades/<int:escalation_id>/prise-en-compte/", views.acknowledge, name="acknowledge"),
+    path("incidents/<str:number>/", views.incident, name="incident"),
+    path("tableau-de-bord/", views.dashboard, name="dashboard"),
+    path("tableau-de-bord/escalades/", views.dashboard_feed, name="dashboard_feed"),
+    path("tableau-de-bord/incidents/", views.dashboard_incidents, name="dashboard_incidents"),
+    path("tableau-de-bord/telephone/", views.phone_escalation, name="phone_escalation"),
+    path("procedure/", views.procedure, name="procedure"),
+    path("rapports/", views.report_page, name="reports"),
+    path("rapports.csv", views.report_csv, name="reports_csv"),
+    path("connexion/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
+    path("mot-de-passe/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("mot-de-passe/modifie/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("langue/", include("django.conf.urls.i18n")),
+]

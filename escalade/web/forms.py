@@ -1,0 +1,105 @@
+"""Forms: they parse and check what people type; the services decide."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from escalade.incidents.models import Priority
+from escalade.policies import active_policy
+
+
+def _check_number(value: str) -> str:
+    value = value.strip()
+    policy = active_policy()
+    if not policy.is_request_number(value):
+        example = policy.request_number_example
+        raise forms.ValidationError(
+            _("« %(value)s » n'est pas un numéro de requête valide (exemple : %(example)s).")
+            % {"value": value, "example": example}
+        )
+    return value
+
+
+class RequestNumberField(forms.CharField):
+    def __init__(self, **kwargs: object) -> None:
+        kwargs.setdefault("label", _("Numéro de requête"))
+        kwargs.setdefault("max_length", 64)
+        kwargs.setdefault(
+            "error_messages",
+            {"required": _("Le numéro de requête de l'incident est obligatoire.")},
+        )
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+
+    def clean(self, value: object) -> str:
+        return _check_number(super().clean(value))
+
+
+class LookupForm(forms.Form):
+    request_number = RequestNumberField(
+        help_text=_("Indiqué dans l'accusé de réception de votre incident, par exemple REQ-1042."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters",
+                                      "spellcheck": "false"}),
+    )
+
+
+class EscalateForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Motif de l'escalade"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("Le motif de l'escalade est obligatoire.")},
+    )
+    level = forms.TypedChoiceField(label=_("Niveau"), coerce=int, required=False, empty_value=None)
+
+    def __init__(self, *args: object, levels: tuple[int, ...] = (), **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        choices = [("", _("le plus haut niveau possible"))]
+        choices += [(str(n), _("niveau %(n)d") % {"n": n}) for n in levels]
+        self.fields["level"].choices = choices  # type: ignore[attr-defined]
+
+
+class PhoneEscalationForm(forms.Form):
+    request_number = RequestNumberField()
+    caller = forms.CharField(
+        label=_("Appelant (nom et organisation)"), max_length=150,
+        error_messages={"required": _("Indiquez qui a appelé.")},
+    )
+    reason = forms.CharField(
+        label=_("Motif donné par l'appelant"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": _("Le motif de l'escalade est obligatoire.")},
+    )
+    level = forms.TypedChoiceField(
+        label=_("Niveau demandé"), coerce=int, required=False, empty_value=None,
+        choices=[("", _("le plus haut niveau possible")), ("1", "1"), ("2", "2"), ("3", "3")],
+    )
+
+
+STATE_CHOICES = [
+    ("", _("Tous")),
+    ("breached", _("Délai dépassé")),
+    ("running", _("Dans les délais")),
+    ("paused", _("En attente client")),
+]
+
+
+class DashboardFilter(forms.Form):
+    customer = forms.ChoiceField(label=_("Client"), required=False)
+    priority = forms.ChoiceField(
+        label=_("Priorité"), required=False, choices=[("", _("Toutes")), *Priority.choices]
+    )
+    state = forms.ChoiceField(label=_("État"), required=False, choices=STATE_CHOICES)
+    track = forms.ChoiceField(label=_("Filière"), required=False)
+
+    def __init__(self, *args: object, customers: list[tuple[str, str]], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["customer"].choices = [("", _("Tous")), *customers]  # type: ignore[attr-defined]
+        tracks = [(t.key, t.label) for t in active_policy().tracks.values()]
+        self.fields["track"].choices = [("", _("Toutes")), *tracks]  # type: ignore[attr-defined]
+
+
+class ReportFilter(forms.Form):
+    months = forms.TypedChoiceField(
+        label=_("Période"), coerce=int, required=False, empty_value=3,
+        choices=[("1", _("1 mois")), ("3", _("3 mois")), ("6", _("6 mois")), ("12", _("12 mois"))],
+    )

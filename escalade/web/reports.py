@@ -1,0 +1,205 @@
+"""Compliance reports, computed in SQL over the stored deadlines: per month, customer and priority.
+
+Durations are seconds between two stored instants (`epoch` below, per database). The 95th percentile
+is PERCENTILE_CONT on PostgreSQL; elsewhere (SQLite) the same continuous percentile from the two rows
+around its rank, found with window functions (ROW_NUMBER, COUNT) — one or two rows per group reach
+Python, never the incidents.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+from django.db.models import (
+    Aggregate,
+    Avg,
+    Case,
+    Count,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    Q,
+    QuerySet,
+    When,
+    Window,
+)
+from django.db.models.functions import Coalesce, Floor, RowNumber, TruncMonth
+
+from escalade.escalations.models import Escalation
+from escalade.incidents.models import Incident
+
+PERCENTILE = 0.95
+
+
+class Epoch(Func):
+    """Seconds since 1970 of a datetime column."""
+
+    output_field = FloatField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, template="((julianday(%(expressions)s) - 2440587.5) * 86400.0)")
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, template="EXTRACT(EPOCH FROM %(expressions)s)::float")
+
+
+class PercentileCont(Aggregate):
+    function = "PERCENTILE_CONT"
+    template = "%(function)s(%(percentile)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression: Any, percentile: float, **extra: Any) -> None:
+        super().__init__(expression, percentile=percentile, **extra)
+
+
+def take_charge_seconds() -> Any:
+    # A resolved incident with no acknowledgement counts as taken in charge when resolved (SPEC §1.2).
+    return Epoch(Coalesce("acknowledged_at", "resolved_at")) - Epoch("opened_at")
+
+
+def resolution_seconds() -> Any:
+    return Epoch("resolved_at") - Epoch("opened_at")
+
+
+GROUP = ("month", "customer__code", "customer__name", "priority")
+
+
+def base(incidents: QuerySet[Incident]) -> QuerySet[Incident]:
+    return incidents.annotate(month=TruncMonth("opened_at"))
+
+
+def main_rows(incidents: QuerySet[Incident], now: datetime) -> list[dict[str, Any]]:
+    taken = Coalesce("acknowledged_at", "resolved_at")
+    tc_decided = Q(take_charge_due_at__isnull=False) & (Q(acknowledged_at__isnull=False)
+                                                        | Q(resolved_at__isnull=False)
+                                                        | Q(take_charge_due_at__lte=now))
+    res_decided = Q(resolution_due_at__isnull=False) & (Q(resolved_at__isnull=False)
+                                                        | Q(resolution_due_at__lte=now))
+    one = IntegerField()
+    return list(
+        base(incidents)
+        .annotate(taken=taken)
+        .values(*GROUP)
+        .annotate(
+            incidents=Count("id"),
+            tc_judged=Count(Case(When(tc_decided, then=1), output_field=one)),
+            tc_met=Count(Case(When(taken__lte=F("take_charge_due_at"), then=1), output_field=one)),
+            res_judged=Count(Case(When(res_decided, then=1), output_field=one)),
+            res_met=Count(Case(When(resolved_at__lte=F("resolution_due_at"), then=1), output_field=one)),
+            tc_mean=Avg(Case(When(taken__isnull=False, then=take_charge_seconds()), output_field=FloatField())),
+            res_mean=Avg(Case(When(resolved_at__isnull=False, then=resolution_seconds()),
+                              output_field=FloatField())),
+        )
+        .order_by("-month", "customer__code", "priority")
+    )
+
+
+def percentile_postgres(incidents: QuerySet[Incident], seconds: Any, stopped: Q) -> dict[tuple, float]:
+    rows = (
+        base(incidents).filter(stopped).values(*GROUP)
+        .annotate(p=PercentileCont(seconds, PERCENTILE)).order_by()
+    )
+    return {tuple(r[k] for k in GROUP): r["p"] for r in rows}
+
+
+def percentile_window(incidents: QuerySet[Incident], seconds: Any, stopped: Q) -> dict[tuple, float]:
+    """PERCENTILE_CONT's answer with window functions: rank r = 1 + p·(n−1), interpolate between
+    the rows at floor(r) and floor(r)+1 of each group."""
+    partition = [TruncMonth("opened_at"), F("customer_id"), F("priority")]
+    ranked = (
+        base(incidents).filter(stopped)
+        .annotate(
+            x=seconds,
+            rn=Window(RowNumber(), partition_by=partition, order_by=seconds.asc()),
+            n=Window(Count("id"), partition_by=partition),
+        )
+        .annotate(lo=Floor(1 + PERCENTILE * (F("n") - 1)))
+        .filter(Q(rn=F("lo")) | Q(rn=F("lo") + 1))
+        .values(*GROUP, "x", "rn", "n")
+    )
+    found: dict[tuple, dict[int, float]] = {}
+    sizes: dict[tuple, int] = {}
+    for row in ranked:
+        key = tuple(row[k] for k in GROUP)
+        found.setdefault(key, {})[row["rn"]] = row["x"]
+        sizes[key] = row["n"]
+    out = {}
+    for key, values in found.items():
+        rank = 1 + PERCENTILE * (sizes[key] - 1)
+        lo = math.floor(rank)
+        low = values.get(lo)
+        high = values.get(lo + 1, low)
+        if low is None:
+            continue
+        out[key] = low + (rank - lo) * (high - low) if high is not None else low
+    return out
+
+
+def percentile(incidents: QuerySet[Incident], seconds: Any, stopped: Q) -> dict[tuple, float]:
+    if connection.vendor == "postgresql":
+        return percentile_postgres(incidents, seconds, stopped)
+    return percentile_window(incidents, seconds, stopped)
+
+
+def escalation_counts(incidents: QuerySet[Incident]) -> dict[tuple, dict[int, int]]:
+    rows = (
+        Escalation.objects.filter(incident__in=incidents)
+        .annotate(month=TruncMonth("incident__opened_at"))
+        .values("month", "incident__customer__code", "incident__customer__name", "incident__priority", "level")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    out: dict[tuple, dict[int, int]] = {}
+    for r in rows:
+        key = (r["month"], r["incident__customer__code"], r["incident__customer__name"], r["incident__priority"])
+        out.setdefault(key, {})[r["level"]] = r["count"]
+    return out
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    month: datetime
+    customer_code: str
+    customer_name: str
+    priority: str
+    incidents: int
+    take_charge_met_pct: float | None
+    resolution_met_pct: float | None
+    escalations: tuple[int, int, int]
+    take_charge_mean_min: float | None
+    take_charge_p95_min: float | None
+    resolution_mean_min: float | None
+    resolution_p95_min: float | None
+
+
+def _pct(met: int, judged: int) -> float | None:
+    return round(100.0 * met / judged, 1) if judged else None
+
+
+def _minutes(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 60.0, 1)
+
+
+def report(incidents: QuerySet[Incident], now: datetime) -> list[ReportRow]:
+    tc_p95 = percentile(incidents, take_charge_seconds(), Q(acknowledged_at__isnull=False) | Q(resolved_at__isnull=False))
+    res_p95 = percentile(incidents, resolution_seconds(), Q(resolved_at__isnull=False))
+    escalations = escalation_counts(incidents)
+    rows = []
+    for r in main_rows(incidents, now):
+        key = tuple(r[k] for k in GROUP)
+        levels = escalations.get(key, {})
+        rows.append(ReportRow(
+            month=r["month"], customer_code=r["customer__code"], customer_name=r["customer__name"],
+            priority=r["priority"], incidents=r["incidents"],
+            take_charge_met_pct=_pct(r["tc_met"], r["tc_judged"]),
+            resolution_met_pct=_pct(r["res_met"], r["res_judged"]),
+            escalations=(levels.get(1, 0), levels.get(2, 0), levels.get(3, 0)),
+            take_charge_mean_min=_minutes(r["tc_mean"]), take_charge_p95_min=_minutes(tc_p95.get(key)),
+            resolution_mean_min=_minutes(r["res_mean"]), resolution_p95_min=_minutes(res_p95.get(key)),
+        ))
+    return rows

@@ -1,0 +1,407 @@
+"""The pages: each view parses the request, calls a service, and renders. No state changes here."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from datetime import timedelta
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Case, F, IntegerField, QuerySet, Value, When
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from escalade.core.render import procedure_html_body
+from escalade.errors import NotFound, ServiceError
+from escalade.escalations.models import Escalation
+from escalade.escalations.services import (
+    acknowledge_escalation,
+    get_visible_escalation,
+    request_escalation,
+    visible_escalations,
+)
+from escalade.incidents.models import Channel, Incident, Status
+from escalade.incidents.services import (
+    evaluation_now,
+    get_visible_incident,
+    visible_customers,
+    visible_incidents,
+)
+from escalade.policies import active_policy
+from escalade.web import charts, present, reports
+from escalade.web.forms import DashboardFilter, EscalateForm, LookupForm, PhoneEscalationForm, ReportFilter
+
+View = Callable[..., HttpResponse]
+
+
+def not_found(request: HttpRequest, number: str | None = None) -> HttpResponse:
+    """Unknown and out of scope are the same page: nothing tells one from the other."""
+    if number:
+        message = _("Aucun incident ne porte le numéro de requête « %(number)s ».") % {"number": number}
+    else:
+        message = _("Cette page n'existe pas ou ne vous est pas accessible.")
+    form = LookupForm(initial={"request_number": number or ""})
+    return render(request, "web/not_found.html", {"message": message, "form": form}, status=404)
+
+
+def staff_only(view: View) -> View:
+    """HIPCOM's pages: for customers and partners they do not exist (404, like anything out of scope)."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_internal:  # type: ignore[union-attr]
+            return not_found(request)
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect("login")
+    return redirect("dashboard" if request.user.is_internal else "portal")  # type: ignore[union-attr]
+
+
+# -- the escalation portal ------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def portal(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    form = LookupForm(request.GET or None)
+    if form.is_bound and form.is_valid():
+        number = form.cleaned_data["request_number"]
+        if not visible_incidents(user).filter(request_number=number).exists():  # type: ignore[arg-type]
+            return not_found(request, number)
+        return redirect("portal_incident", number=number)
+    incidents = visible_incidents(user).order_by(  # type: ignore[arg-type]
+        Case(When(resolved_at__isnull=True, then=Value(0)), default=Value(1), output_field=IntegerField()),
+        "-opened_at",
+    )[:50]
+    escalations = visible_escalations(user).order_by("-granted_at")[:20]  # type: ignore[arg-type]
+    return render(request, "web/portal.html", {
+        "form": form,
+        "incidents": incidents,
+        "escalations": escalations,
+        "status_open": Status.RESOLVED,
+        "policy": active_policy(),
+    }, status=400 if form.is_bound else 200)
+
+
+def _card_context(request: HttpRequest, incident: Incident) -> dict[str, Any]:
+    policy = active_policy()
+    now = timezone.now()
+    card = present.card(policy, incident, evaluation_now(incident, now))
+    return {
+        "card": card,
+        "incident": incident,
+        "now": now,
+        "escalations": incident.escalations.order_by("level"),
+    }
+
+
+@login_required
+@require_GET
+def portal_incident(request: HttpRequest, number: str) -> HttpResponse:
+    try:
+        incident = get_visible_incident(request.user, number)  # type: ignore[arg-type]
+    except NotFound:
+        return not_found(request, number)
+    context = _card_context(request, incident)
+    context["form"] = EscalateForm(levels=context["card"].levels)
+    return render(request, "web/portal_incident.html", context)
+
+
+@login_required
+@require_POST
+def escalate(request: HttpRequest, number: str) -> HttpResponse:
+    user = request.user
+    try:
+        incident = get_visible_incident(user, number)  # type: ignore[arg-type]
+    except NotFound:
+        return not_found(request, number)
+    context = _card_context(request, incident)
+    form = EscalateForm(request.POST, levels=context["card"].levels)
+    if not form.is_valid():
+        context["form"] = form
+        return render(request, "web/portal_incident.html", context, status=400)
+    try:
+        outcome = request_escalation(
+            user=user,  # type: ignore[arg-type]
+            request_number=incident.request_number,
+            reason=form.cleaned_data["reason"],
+            level=form.cleaned_data["level"],
+            now=timezone.now(),
+            channel=Channel.WEB,
+        )
+    except NotFound:
+        return not_found(request, number)
+    except ServiceError as exc:
+        form.add_error(None, exc.detail)
+        context["form"] = form
+        return render(request, "web/portal_incident.html", context, status=exc.status)
+    if outcome.escalation is None:
+        context = _card_context(request, incident)
+        context["form"] = EscalateForm(levels=context["card"].levels)
+        context["refusal"] = outcome.check.message
+        return render(request, "web/portal_incident.html", context, status=409)
+    if not outcome.created:
+        messages.info(request, _("Ce niveau était déjà escaladé : votre demande a été ajoutée à son historique."))
+    return redirect("escalation", escalation_id=outcome.escalation.pk)
+
+
+@login_required
+@require_GET
+def escalation(request: HttpRequest, escalation_id: int) -> HttpResponse:
+    try:
+        esc = get_visible_escalation(request.user, escalation_id)  # type: ignore[arg-type]
+    except NotFound:
+        return not_found(request)
+    policy = active_policy()
+    contacts = [present.contact_view(policy, c) for c in policy.contacts_for(esc.level, esc.incident.track)]
+    return render(request, "web/escalation.html", {"escalation": esc, "contacts": contacts})
+
+
+# -- the incident page ------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def incident(request: HttpRequest, number: str) -> HttpResponse:
+    try:
+        found = get_visible_incident(request.user, number)  # type: ignore[arg-type]
+    except NotFound:
+        return not_found(request, number)
+    context = _card_context(request, found)
+    policy = active_policy()
+    statuses = context["card"].evaluation.commitments.all()
+    context["explanations"] = [e for e in (present.explain(policy, s, found.opened_at) for s in statuses) if e]
+    context["timeline"] = found.timeline.select_related(None).order_by("occurred_at", "id")
+    context["pauses"] = found.pauses.all()
+    context["track_label"] = getattr(policy.tracks.get(found.track), "label", found.track)
+    return render(request, "web/incident.html", context)
+
+
+# -- the staff dashboard ------------------------------------------------------------------------------
+
+
+def urgency_ordered(incidents: QuerySet[Incident], now: Any) -> QuerySet[Incident]:
+    """Breached first, then the nearest pending deadline (from the stored deadlines, in SQL)."""
+    pending_tc = Case(When(acknowledged_at__isnull=True, then=F("take_charge_due_at")), default=None)
+    return (
+        incidents.annotate(pending_tc=pending_tc)
+        .annotate(next_due=Case(
+            When(pending_tc__isnull=True, then=F("resolution_due_at")),
+            When(resolution_due_at__isnull=True, then=F("pending_tc")),
+            When(pending_tc__lt=F("resolution_due_at"), then=F("pending_tc")),
+            default=F("resolution_due_at"),
+        ))
+        .annotate(breached=Case(When(next_due__lte=now, then=Value(0)), default=Value(1),
+                                output_field=IntegerField()))
+        .order_by("breached", F("next_due").asc(nulls_last=True), "opened_at")
+    )
+
+
+def _filtered_open(request: HttpRequest) -> tuple[DashboardFilter, QuerySet[Incident]]:
+    customers = [(c.code, c.name) for c in visible_customers(request.user)]  # type: ignore[arg-type]
+    form = DashboardFilter(request.GET or None, customers=customers)
+    now = timezone.now()
+    incidents = urgency_ordered(
+        visible_incidents(request.user).filter(resolved_at__isnull=True), now  # type: ignore[arg-type]
+    )
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["customer"]:
+            incidents = incidents.filter(customer__code=data["customer"])
+        if data["priority"]:
+            incidents = incidents.filter(priority=data["priority"])
+        if data["track"]:
+            incidents = incidents.filter(track=data["track"])
+        if data["state"] == "breached":
+            incidents = incidents.filter(breached=0)
+        elif data["state"] == "running":
+            incidents = incidents.filter(breached=1).exclude(status=Status.PAUSED)
+        elif data["state"] == "paused":
+            incidents = incidents.filter(status=Status.PAUSED)
+    return form, incidents
+
+
+DASHBOARD_ROWS = 200
+
+
+def _dashboard_rows(request: HttpRequest) -> tuple[DashboardFilter, list[present.Card], int]:
+    form, incidents = _filtered_open(request)
+    policy, now = active_policy(), timezone.now()
+    total = incidents.count()
+    rows = [present.card(policy, i, evaluation_now(i, now)) for i in incidents.prefetch_related("pauses")[:DASHBOARD_ROWS]]
+    return form, rows, total
+
+
+def _feed(request: HttpRequest) -> list[Escalation]:
+    return list(
+        visible_escalations(request.user)  # type: ignore[arg-type]
+        .select_related("acknowledged_by")
+        .order_by(F("acknowledged_at").asc(nulls_first=True), "-granted_at")[:30]
+    )
+
+
+@staff_only
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    form, rows, total = _dashboard_rows(request)
+    return render(request, "web/dashboard.html", {
+        "filter": form, "rows": rows, "total": total, "feed": _feed(request),
+        "phone_form": PhoneEscalationForm(), "now": timezone.now(),
+    })
+
+
+@staff_only
+@require_GET
+def dashboard_feed(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/_feed.html", {"feed": _feed(request), "now": timezone.now()})
+
+
+@staff_only
+@require_GET
+def dashboard_incidents(request: HttpRequest) -> HttpResponse:
+    _form, rows, total = _dashboard_rows(request)
+    return render(request, "web/_incident_rows.html", {"rows": rows, "total": total, "now": timezone.now()})
+
+
+@staff_only
+@require_POST
+def acknowledge(request: HttpRequest, escalation_id: int) -> HttpResponse:
+    try:
+        esc, changed = acknowledge_escalation(user=request.user, escalation_id=escalation_id,  # type: ignore[arg-type]
+                                              now=timezone.now(), channel=Channel.WEB)
+    except NotFound:
+        return not_found(request)
+    if request.headers.get("HX-Request"):
+        return render(request, "web/_feed.html", {"feed": _feed(request), "now": timezone.now()})
+    if changed:
+        messages.success(request, _("Escalade %(number)s prise en compte.") % {"number": esc.number})
+    return redirect("dashboard")
+
+
+@staff_only
+@require_POST
+def phone_escalation(request: HttpRequest) -> HttpResponse:
+    form = PhoneEscalationForm(request.POST)
+    if not form.is_valid():
+        _f, rows, total = _dashboard_rows(request)
+        return render(request, "web/dashboard.html", {
+            "filter": DashboardFilter(customers=[]), "rows": rows, "total": total, "feed": _feed(request),
+            "phone_form": form, "now": timezone.now(),
+        }, status=400)
+    data = form.cleaned_data
+    try:
+        outcome = request_escalation(
+            user=request.user,  # type: ignore[arg-type]
+            request_number=data["request_number"], reason=data["reason"], level=data["level"],
+            now=timezone.now(), channel=Channel.PHONE, on_behalf_of=data["caller"],
+        )
+    except NotFound:
+        return not_found(request, data["request_number"])
+    except ServiceError as exc:
+        messages.error(request, exc.detail)
+        return redirect("dashboard")
+    if outcome.escalation is None:
+        messages.error(request, outcome.check.message)
+        return redirect("dashboard")
+    messages.success(request, _("Escalade %(number)s enregistrée (niveau %(level)d, par téléphone).")
+                     % {"number": outcome.escalation.number, "level": outcome.escalation.level})
+    return redirect("escalation", escalation_id=outcome.escalation.pk)
+
+
+# -- the procedure --------------------------------------------------------------------------------
+
+
+@require_GET
+def procedure(request: HttpRequest) -> HttpResponse:
+    """Public: the procedure written from the policy that the service enforces."""
+    policy = active_policy()
+    return render(request, "web/procedure.html", {
+        "body": procedure_html_body(policy), "organisation": policy.organisation,
+    })
+
+
+# -- reports ----------------------------------------------------------------------------------------
+
+
+def _report_rows(request: HttpRequest) -> tuple[ReportFilter, list[reports.ReportRow]]:
+    form = ReportFilter(request.GET or None)
+    months = form.cleaned_data["months"] if form.is_valid() else 3
+    now = timezone.now()
+    local = timezone.localtime(now)
+    first = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    for _i in range(months - 1):
+        first = (first - timedelta(days=1)).replace(day=1)
+    incidents = Incident.objects.filter(opened_at__gte=first)
+    return form, reports.report(incidents, now)
+
+
+def _row_label(row: reports.ReportRow) -> str:
+    return f"{date_format(row.month, 'M Y')} · {row.customer_name} · {present.priority_label(row.priority)}"
+
+
+@staff_only
+@require_GET
+def report_page(request: HttpRequest) -> HttpResponse:
+    form, rows = _report_rows(request)
+    labels = [_row_label(r) for r in rows]
+    met_chart = charts.bar_chart(
+        _("Engagements respectés"), labels,
+        [charts.Series(_("Prise en charge"), "s1", [r.take_charge_met_pct for r in rows]),
+         charts.Series(_("Résolution"), "s2", [r.resolution_met_pct for r in rows])],
+        100, "%",
+    ) if rows else ""
+    most = max((v for r in rows for v in r.escalations), default=0)
+    esc_chart = charts.bar_chart(
+        _("Escalades par niveau"), labels,
+        [charts.Series(_("Niveau %(n)d") % {"n": n}, f"s{n + 2}", [float(r.escalations[n - 1]) for r in rows])
+         for n in (1, 2, 3)],
+        max(most, 1), "",
+    ) if rows else ""
+    return render(request, "web/reports.html", {
+        "filter": form, "rows": rows, "met_chart": met_chart, "esc_chart": esc_chart,
+        "query": request.GET.urlencode(),
+    })
+
+
+CSV_HEADER = [
+    "month", "customer", "customer_name", "priority", "incidents", "take_charge_met_pct",
+    "resolution_met_pct", "escalations_level_1", "escalations_level_2", "escalations_level_3",
+    "take_charge_mean_minutes", "take_charge_p95_minutes", "resolution_mean_minutes",
+    "resolution_p95_minutes",
+]
+
+
+def _csv_value(value: object) -> object:
+    return "" if value is None else value
+
+
+@staff_only
+@require_GET
+def report_csv(request: HttpRequest) -> HttpResponse:
+    _form, rows = _report_rows(request)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="escalade-rapport.csv"'
+    writer = csv.writer(response)
+    writer.writerow(CSV_HEADER)
+    for r in rows:
+        writer.writerow([_csv_value(v) for v in (
+            timezone.localtime(r.month).strftime("%Y-%m"), r.customer_code, r.customer_name, r.priority,
+            r.incidents, r.take_charge_met_pct, r.resolution_met_pct, *r.escalations,
+            r.take_charge_mean_min, r.take_charge_p95_min, r.resolution_mean_min, r.resolution_p95_min,
+        )])
+    return response
