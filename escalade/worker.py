@@ -44,7 +44,8 @@ Clock = Callable[[], datetime]
 
 # A row whose processing raised is tried again after this, rather than at once in a loop.
 RETRY_AFTER = timedelta(seconds=60)
-# On databases without SKIP LOCKED, a claimed row's due instant is pushed this far while we work.
+# On databases without SKIP LOCKED the claim is a conditional update of the due instant; the work,
+# in the same transaction, then stores the real next instant.
 CLAIM_LEASE = timedelta(seconds=60)
 
 EVENT_OF = {
@@ -200,27 +201,26 @@ def _for_each_claimed(
     queryset: models.QuerySet[Any], due_field: str, now: datetime, batch: int,
     act: Callable[[Any], None],
 ) -> int:
-    """Claim due rows and act on each in its own savepoint; returns how many were claimed.
+    """Claim a batch of due rows and act on each in its own savepoint, in one transaction (so its
+    outbox rows make one delivery task); returns how many were claimed.
 
-    PostgreSQL: `SELECT … FOR UPDATE SKIP LOCKED` in batches, so concurrent workers take disjoint
-    rows. Elsewhere (SQLite): a conditional update of the due instant, which only one worker wins.
+    PostgreSQL: `SELECT … FOR UPDATE SKIP LOCKED`, so concurrent workers take disjoint rows.
+    Elsewhere (SQLite): a conditional update of each row's due instant, which one worker only wins.
     """
     model = queryset.model
     queryset = queryset.filter(**{f"{due_field}__lte": now}).order_by(due_field)
-    if connection.features.has_select_for_update_skip_locked:
-        with transaction.atomic():
+    with transaction.atomic():
+        if connection.features.has_select_for_update_skip_locked:
             rows = list(queryset.select_for_update(skip_locked=True, of=("self",))[:batch])
-            for row in rows:
-                _guarded(model, row, due_field, now, act)
-        return len(rows)
-    claimed = 0
-    for pk, old in queryset.values_list("pk", due_field)[:batch]:
-        with transaction.atomic():
-            if not model.objects.filter(pk=pk, **{due_field: old}).update(**{due_field: now + CLAIM_LEASE}):
-                continue  # another worker took it
-            claimed += 1
-            _guarded(model, model.objects.get(pk=pk), due_field, now, act)
-    return claimed
+        else:
+            rows = [
+                row for row in queryset[:batch]
+                if model.objects.filter(pk=row.pk, **{due_field: getattr(row, due_field)})
+                .update(**{due_field: now + CLAIM_LEASE})
+            ]
+        for row in rows:
+            _guarded(model, row, due_field, now, act)
+    return len(rows)
 
 
 def _guarded(model: type[models.Model], row: Any, due_field: str, now: datetime,
@@ -284,8 +284,7 @@ class Watcher:
         while budget_left():
             now = self.clock()
             ids = delivery.claim_due(now, 20)
-            for pk in ids:
-                status = delivery.send_claimed(pk, now)
+            for status in delivery.send_all_claimed(ids, now):
                 report.delivered += status == DeliveryStatus.SENT
                 report.failed += status != DeliveryStatus.SENT
             if not ids:

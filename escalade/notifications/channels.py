@@ -7,9 +7,14 @@ Mattermost, generic JSON…) through apprise, addressed by the URL configured on
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from typing import Any
 
 import apprise
 from django.conf import settings
+from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 
 from escalade.notifications.messages import Message
@@ -30,6 +35,37 @@ def message_id(idempotency_key: str) -> str:
     return f"<{hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]}@escalade>"
 
 
+_session = threading.local()
+
+
+@contextmanager
+def smtp_session() -> Iterator[None]:
+    """Send a batch over one SMTP connection instead of one connection per message."""
+    _session.active = True
+    try:
+        yield
+    finally:
+        _session.active = False
+        _drop_connection()
+
+
+def _drop_connection() -> None:
+    connection = getattr(_session, "connection", None)
+    _session.connection = None
+    if connection is not None:
+        with suppress(Exception):  # already broken: nothing more to release
+            connection.close()
+
+
+def _connection() -> Any:
+    if not getattr(_session, "active", False):
+        return None  # Django opens and closes one for this message
+    if getattr(_session, "connection", None) is None:
+        _session.connection = mail.mailers.default
+        _session.connection.open()
+    return _session.connection
+
+
 class EmailChannel:
     def notify(self, notification: Notification, message: Message) -> None:
         email = EmailMultiAlternatives(
@@ -44,7 +80,15 @@ class EmailChannel:
             },
         )
         email.attach_alternative(message.html, "text/html")
-        email.send()  # raises on any SMTP or network failure
+        try:
+            connection = _connection()
+            if connection is None:
+                email.send()
+            else:
+                connection.send_messages([email])
+        except Exception:
+            _drop_connection()  # the next message of the batch starts on a fresh connection
+            raise
 
 
 class AppriseChannel:

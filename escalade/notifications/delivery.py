@@ -17,7 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from escalade.notifications import conf
-from escalade.notifications.channels import CHANNELS, PermanentDeliveryError
+from escalade.notifications.channels import CHANNELS, PermanentDeliveryError, smtp_session
 from escalade.notifications.messages import render
 from escalade.notifications.models import DeliveryStatus, Notification
 
@@ -85,16 +85,31 @@ def _failed(notification: Notification, exc: Exception, now: datetime) -> str:
     if status == PENDING:
         from escalade.notifications.tasks import schedule
 
-        schedule(notification.pk, next_attempt_at)
+        schedule([notification.pk], next_attempt_at)
     return status
 
 
 def deliver(pk: int, now: datetime | None = None) -> str:
-    """Claim and send one row (the task's body). 'skipped' when it was not ours to send."""
+    """Claim and send one row. 'skipped' when it was not ours to send."""
     now = now or timezone.now()
     if not claim(pk, now):
         return "skipped"
     return send_claimed(pk, now)
+
+
+def deliver_many(ids: list[int], now: datetime | None = None) -> dict[str, int]:
+    """Claim and send several rows over one SMTP connection (the task's body)."""
+    outcomes: dict[str, int] = {}
+    with smtp_session():
+        for pk in ids:
+            outcome = deliver(pk, now)
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes
+
+
+def send_all_claimed(ids: list[int], now: datetime) -> list[str]:
+    with smtp_session():
+        return [send_claimed(pk, now) for pk in ids]
 
 
 def requeue_expired(now: datetime) -> int:

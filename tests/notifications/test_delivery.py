@@ -91,7 +91,7 @@ def test_enqueueing_the_same_cause_twice_adds_nothing(world: Any) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_each_notification_is_queued_as_a_durable_task_once_its_cause_commits(world: Any, smtp: SMTPSink) -> None:
+def test_notifications_are_queued_as_a_durable_task_once_their_cause_commits(world: Any, smtp: SMTPSink) -> None:
     from django_tasks_db.models import DBTaskResult
 
     _incident, now = _breached(world)
@@ -99,10 +99,11 @@ def test_each_notification_is_queued_as_a_durable_task_once_its_cause_commits(wo
     Watcher(FakeClock(now)).watch(report)
     assert report.alerts == 1
     [task] = DBTaskResult.objects.all()
-    assert task.task_path == "escalade.notifications.tasks.deliver_notification"
+    assert task.task_path == "escalade.notifications.tasks.deliver_notifications"
+    assert task.args_kwargs["args"] == [list(Notification.objects.values_list("pk", flat=True))]
     Watcher(FakeClock(now + timedelta(seconds=1))).tick()  # runs the task in-process
     task.refresh_from_db()
-    assert task.status == "SUCCESSFUL" and task.return_value == "sent"
+    assert task.status == "SUCCESSFUL" and task.return_value == {"sent": 1}
     assert len(smtp.to("escalade@hipcom.fr")) == 1
 
 
