@@ -35,12 +35,6 @@ from escalade.incidents.services import (
 
 router = Router(tags=["incidents"])
 
-# Customers and partners may resume a pause ("the information was sent") and reopen a resolved
-# incident ("it is not fixed"); taking charge, resolving, pausing and changing the priority are
-# HIPCOM's acts.
-CUSTOMER_EVENTS = ("resume", "reopen")
-
-
 class IncidentFilters(Schema):
     status: Status | None = Field(None, description="open, acknowledged, paused ou resolved.")
     priority: Priority | None = Field(None, description="low, medium ou high.")
@@ -128,13 +122,6 @@ def get_timeline(request: HttpRequest, request_number: str, paging: Query[PageQu
 def post_event(request: HttpRequest, request_number: str, payload: EventIn) -> dict[str, Any]:
     user = request.auth  # type: ignore[attr-defined]
     incident = get_visible_incident(user, request_number)
-    if not user.is_internal and payload.kind not in CUSTOMER_EVENTS:
-        raise ServiceError(
-            "event_reserved_to_staff",
-            f"Seule l'équipe HIPCOM peut enregistrer l'événement « {payload.kind} » ; un client ou "
-            "un partenaire peut seulement reprendre (resume) ou rouvrir (reopen) un incident.",
-            status=403,
-        )
     at = None
     if payload.at is not None:
         try:

@@ -360,6 +360,21 @@ def upsert_incident(
 
 
 EVENT_KINDS = ("acknowledge", "resolve", "pause", "resume", "reopen", "change_priority")
+# Customers and partners may resume a pause ("the information was sent") and reopen a resolved
+# incident ("it is not fixed"); taking charge, resolving, pausing and changing the priority are
+# HIPCOM's acts.
+CUSTOMER_EVENTS = ("resume", "reopen")
+
+
+def check_event_allowed(user: User | None, kind: str) -> None:
+    if user is None or user.is_internal or kind in CUSTOMER_EVENTS:
+        return
+    raise ServiceError(
+        "event_reserved_to_staff",
+        f"Seule l'équipe HIPCOM peut enregistrer l'événement « {kind} » ; un client ou un partenaire "
+        "peut seulement reprendre (resume) ou rouvrir (reopen) un incident.",
+        status=403,
+    )
 
 
 def apply_event(
@@ -373,7 +388,10 @@ def apply_event(
     priority: str | None = None,
     note: str = "",
 ) -> Incident:
-    """Acknowledge, resolve, pause, resume, reopen or change priority, with its timeline event."""
+    """Acknowledge, resolve, pause, resume, reopen or change priority, with its timeline event.
+
+    The caller has already found the incident in the user's scope (out of scope is a 404 first)."""
+    check_event_allowed(user, kind)
     at = at or now
     if at.tzinfo is None:
         raise ServiceError("naive_instant", "L'instant de l'événement n'indique pas de décalage horaire.")
