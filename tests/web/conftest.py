@@ -7,7 +7,8 @@ from datetime import timedelta
 
 import pytest
 from django.test import Client
-from django.utils import timezone
+
+from .support import make_incident
 
 PASSWORDS = {
     "customer_a": ("cust-a", "pw-a-12345"),
@@ -17,19 +18,6 @@ PASSWORDS = {
     "staff": ("staff", "pw-s-12345"),
     "admin": ("admin", "pw-adm-12345"),
 }
-
-
-def make_incident(number: str, customer: str, priority: str, ago: timedelta, **facts: object):
-    from escalade.incidents.services import IncidentInput, upsert_incident
-
-    now = timezone.now()
-    data = {k: (now - v if isinstance(v, timedelta) else v) for k, v in facts.items()}
-    incident, _ = upsert_incident(
-        IncidentInput(request_number=number, customer=customer, priority=priority, opened_at=now - ago,
-                      title=f"Incident {number}", **data),
-        user=None, channel="api", now=now,
-    )
-    return incident
 
 
 @pytest.fixture

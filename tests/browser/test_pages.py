@@ -1,0 +1,138 @@
+"""The acceptance walk-throughs of issue 5, in a real browser."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from web.support import make_incident
+
+from .conftest import log_in, shot
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def scene(world):
+    return {
+        "breached": make_incident("REQ-1001", "client-a", "high", timedelta(minutes=65)),
+        "running": make_incident("REQ-1002", "client-a", "medium", timedelta(minutes=20)),
+        "low": make_incident("REQ-1004", "client-a", "low", timedelta(days=3)),
+        "other": make_incident("REQ-2001", "client-b", "medium", timedelta(hours=4)),
+    }
+
+
+def test_customer_finds_a_breached_incident_escalates_and_gets_the_confirmation(scene, new_page):
+    page = new_page()
+    log_in(page, "cust-a", "pw-a-12345")
+    assert page.url.endswith("/portail/")
+    shot(page, "01-portal")
+
+    page.get_by_label("Numéro de requête").fill("REQ-9999")
+    page.get_by_role("button", name="Voir l'incident").click()
+    alert = page.get_by_role("alert")
+    assert "Aucun incident ne porte le numéro de requête « REQ-9999 »" in alert.inner_text()
+    shot(page, "02-portal-unknown-number")
+
+    page.get_by_label("Numéro de requête").fill("pas un numéro")
+    page.get_by_role("button", name="Voir l'incident").click()
+    assert "n'est pas un numéro de requête valide" in page.get_by_role("alert").inner_text()
+
+    page.get_by_label("Numéro de requête").fill("REQ-1001")
+    page.get_by_role("button", name="Voir l'incident").click()
+    card = page.locator(".card")
+    text = card.inner_text()
+    assert "Escalade possible : niveau 1" in text
+    assert "Support Technique" in text and "04 26 78 10 67" in text and "escalade@hipcom.fr" in text
+    assert page.locator('a[href="tel:+33426781067"]').count() == 1
+    assert page.locator('a[href="mailto:escalade@hipcom.fr"]').count() == 1
+    clock = page.locator(".clock[data-due]").first
+    before = clock.inner_text()
+    page.wait_for_timeout(1500)
+    assert clock.inner_text() != before, "the overdue counter is live"
+    shot(page, "03-incident-card")
+
+    page.get_by_label("Motif de l'escalade").fill("Coupure totale depuis plus d'une heure")
+    page.get_by_role("button", name="Escalader", exact=True).click()
+    heading = page.get_by_role("heading", level=1)
+    assert re.search(r"Escalade ESC-\d{6} enregistrée", heading.inner_text())
+    shot(page, "04-escalation-confirmation")
+
+
+def test_staff_sees_a_new_escalation_without_reloading_and_acknowledges_it(scene, new_page):
+    from escalade.escalations.services import request_escalation
+
+    page = new_page()
+    log_in(page, "staff", "pw-s-12345")
+    assert page.url.endswith("/tableau-de-bord/")
+    page.evaluate("window.__notReloaded = true")
+    assert "Aucune escalade" in page.locator("#feed").inner_text()
+
+    outcome = request_escalation(user=scene["breached"].customer.users.first(), request_number="REQ-1001",
+                                 reason="Toujours coupé", now=timezone.now())
+    number = outcome.escalation.number
+    item = page.locator("#feed").get_by_role("link", name=number)
+    item.wait_for(timeout=10_000)
+    assert page.evaluate("window.__notReloaded") is True, "the feed refreshed in place"
+    shot(page, "05-dashboard-new-escalation")
+
+    page.get_by_role("button", name=f"Prendre en compte {number}").click()
+    page.locator("#feed").get_by_text("Prise en compte").wait_for()
+    assert page.evaluate("window.__notReloaded") is True
+    outcome.escalation.refresh_from_db()
+    assert outcome.escalation.acknowledged_at is not None
+    shot(page, "06-dashboard-acknowledged")
+
+    rows = page.locator("table.open tbody tr")
+    assert rows.first.locator(".st-breached").count() >= 1, "breached incidents come first"
+    page.goto("/incidents/REQ-1004/")
+    assert "Pourquoi cette échéance" in page.content()
+    shot(page, "07-incident-page")
+    page.goto("/rapports/")
+    assert page.locator("table.report").count() == 1 and page.locator("svg.chart").count() == 2
+    shot(page, "08-reports")
+
+
+def test_customer_b_gets_the_unknown_page_for_customer_a_incident(scene, new_page):
+    page = new_page()
+    log_in(page, "cust-b", "pw-b-12345")
+    page.goto("/portail/incidents/REQ-1001/")
+    theirs = page.locator("main").inner_text()
+    page.goto("/portail/incidents/REQ-1999/")
+    unknown = page.locator("main").inner_text()
+    assert theirs.replace("REQ-1001", "N") == unknown.replace("REQ-1999", "N")
+    assert "Aucun incident ne porte le numéro de requête" in theirs
+    page.goto("/portail/?request_number=REQ-1001")
+    assert "Aucun incident ne porte le numéro de requête « REQ-1001 »" in page.locator("main").inner_text()
+    shot(page, "09-out-of-scope")
+
+
+def test_the_english_switch_translates_the_pages(scene, new_page):
+    page = new_page()
+    page.goto("/procedure/")
+    shot(page, "10-procedure")
+    log_in(page, "cust-a", "pw-a-12345")
+    page.get_by_role("button", name="English").click()
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.get_by_role("heading", level=1).inner_text() == "Escalate an incident"
+    page.get_by_label("Request number").fill("REQ-1001")
+    page.get_by_role("button", name="Show the incident").click()
+    assert "Escalation possible: level 1" in page.locator(".card").inner_text()
+    shot(page, "11-english-card")
+    page.get_by_role("button", name="Français").click()
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == "fr"
+
+
+def test_the_portal_is_usable_on_a_phone(scene, new_page):
+    page = new_page(390, 844)
+    log_in(page, "part-p", "pw-p-12345")
+    page.goto("/portail/incidents/REQ-1001/")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, "no horizontal scrolling on a phone"
+    shot(page, "12-phone-card")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent").strip() in ("Aller au contenu", "Skip to content")
