@@ -13,9 +13,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
-from escalade.core.escalation import Evaluation
+from escalade.core.escalation import Evaluation, Reason
+from escalade.core.frozen import fast_constructor
 from escalade.core.policy import Contact, Policy
-from escalade.core.sla import CommitmentStatus, IncidentFacts, Pause
+from escalade.core.sla import CommitmentStatus, IncidentFacts, Pause, State
 
 
 class FactsError(ValueError):
@@ -32,18 +33,24 @@ def parse_instant(value: object, field: str) -> datetime:
     if not isinstance(value, str):
         raise FactsError("invalid_instant", f"« {field} » doit être une date ISO-8601 avec décalage.", field)
     try:
-        instant = datetime.fromisoformat(value)
+        instant = _fromisoformat(value)
     except ValueError:
         raise FactsError(
             "invalid_instant", f"« {field} » n'est pas une date ISO-8601 valide : « {value} ».", field
         ) from None
-    if instant.tzinfo is None or instant.utcoffset() is None:
+    zone = instant.tzinfo
+    if zone is UTC:  # 'Z' or '+00:00'
+        return instant
+    if zone is None or instant.utcoffset() is None:
         raise FactsError(
             "naive_instant",
             f"« {field} » n'indique pas de décalage horaire (par exemple +01:00 ou Z) : « {value} ».",
             field,
         )
     return instant.astimezone(UTC)
+
+
+_fromisoformat = datetime.fromisoformat
 
 
 def _optional_instant(raw: Mapping[str, Any], field: str) -> datetime | None:
@@ -61,75 +68,81 @@ def request_number_of(raw: object) -> str | None:
 
 
 def check_request_number(policy: Policy, value: object) -> str:
+    if isinstance(value, str):
+        number = value.strip()
+        if number and policy.request_number_pattern.fullmatch(number) is not None:
+            return number
     if value is None or (isinstance(value, str) and not value.strip()):
         raise FactsError(
             "request_number_required",
             "Le numéro de requête de l'incident est obligatoire.",
             "request_number",
         )
-    if not isinstance(value, str) or not policy.is_request_number(value.strip()):
-        example = policy.request_number_example
-        hint = f" (exemple : {example})" if example else ""
-        raise FactsError(
-            "invalid_request_number",
-            f"« {value} » n'est pas un numéro de requête valide{hint}.",
-            "request_number",
-        )
-    return value.strip()
+    example = policy.request_number_example
+    hint = f" (exemple : {example})" if example else ""
+    raise FactsError(
+        "invalid_request_number",
+        f"« {value} » n'est pas un numéro de requête valide{hint}.",
+        "request_number",
+    )
 
 
 def facts_from_json(policy: Policy, raw: object, at: datetime) -> IncidentFacts:
-    if not isinstance(raw, Mapping):
+    if type(raw) is not dict and not isinstance(raw, Mapping):
         raise FactsError("invalid_json", "Chaque incident doit être un objet JSON.")
-    number = check_request_number(policy, raw.get("request_number"))
-    priority = raw.get("priority")
-    if priority not in policy.priorities:
+    get = raw.get
+    number = check_request_number(policy, get("request_number"))
+    priority = get("priority")
+    if not isinstance(priority, str) or priority not in policy.priorities:  # a list is no key either
         known = ", ".join(policy.priorities)
         raise FactsError(
             "unknown_priority", f"Priorité inconnue « {priority} » (attendu : {known}).", "priority"
         )
-    gtr = raw.get("gtr", False)
+    gtr = get("gtr", False)
     if gtr is None:
         gtr = False
-    if not isinstance(gtr, bool):
+    elif gtr is not True and gtr is not False:
         raise FactsError("invalid_gtr", "« gtr » doit valoir true ou false.", "gtr")
-    track = raw.get("track") or policy.default_track
-    if track not in policy.tracks:
+    track = get("track") or policy.default_track
+    if not isinstance(track, str) or track not in policy.tracks:
         known = ", ".join(policy.tracks)
         raise FactsError("unknown_track", f"Filière inconnue « {track} » (attendu : {known}).", "track")
-    if raw.get("opened_at") is None:
+    value = get("opened_at")
+    if value is None:
         raise FactsError("missing_opened_at", "La date d'ouverture « opened_at » est obligatoire.", "opened_at")
-    opened = parse_instant(raw["opened_at"], "opened_at")
+    opened = parse_instant(value, "opened_at")
     if opened > at:
         raise FactsError(
             "opened_after_evaluation",
             "L'incident est ouvert après l'instant d'évaluation.",
             "opened_at",
         )
-    acknowledged = _optional_instant(raw, "acknowledged_at")
+    value = get("acknowledged_at")
+    acknowledged = None if value is None else parse_instant(value, "acknowledged_at")
     if acknowledged is not None and acknowledged < opened:
         raise FactsError(
             "acknowledged_before_opened",
             "La prise en charge « acknowledged_at » précède l'ouverture de l'incident.",
             "acknowledged_at",
         )
-    resolved = _optional_instant(raw, "resolved_at")
+    value = get("resolved_at")
+    resolved = None if value is None else parse_instant(value, "resolved_at")
     if resolved is not None and resolved < opened:
         raise FactsError(
             "resolved_before_opened",
             "La résolution « resolved_at » précède l'ouverture de l'incident.",
             "resolved_at",
         )
-    return IncidentFacts(
-        request_number=number,
-        priority=str(priority),
-        opened_at=opened,
-        gtr=gtr,
-        track=str(track),
-        acknowledged_at=acknowledged,
-        resolved_at=resolved,
-        pauses=pauses_from_json(raw.get("pauses"), opened),
+    value = get("pauses")
+    # == IncidentFacts(request_number=number, …, pauses=…), without the frozen dataclass's setattrs
+    return _facts(
+        number, priority, opened, gtr, track, acknowledged, resolved,
+        () if value is None else pauses_from_json(value, opened),
     )
+
+
+_facts = fast_constructor(IncidentFacts)
+_pause = fast_constructor(Pause)
 
 
 def pauses_from_json(raw: object, opened: datetime) -> tuple[Pause, ...]:
@@ -148,8 +161,9 @@ def pauses_from_json(raw: object, opened: datetime) -> tuple[Pause, ...]:
             raise FactsError("invalid_pause", f"« {field} » se termine avant de commencer.", field)
         if start < opened:
             raise FactsError("pause_before_opened", f"« {field} » commence avant l'ouverture.", field)
-        pauses.append(Pause(start, end))
-    pauses.sort(key=lambda p: p.start)
+        pauses.append(_pause(start, end))
+    if len(pauses) > 1:
+        pauses.sort(key=lambda p: p.start)
     for before, after in itertools.pairwise(pauses):
         if before.end is None or before.end > after.start:
             raise FactsError("overlapping_pauses", "Deux pauses se chevauchent.", "pauses")
@@ -237,7 +251,6 @@ def evaluation_json(policy: Policy, evaluation: Evaluation) -> dict[str, Any]:
 LINE_SEPARATORS = (", ", ": ")
 _line_dumps = json.JSONEncoder(ensure_ascii=False, separators=LINE_SEPARATORS).encode
 _string = json.encoder.encode_basestring  # what the encoder above uses for str (ensure_ascii=False)
-_CONTACTS_CACHE: dict[tuple[Contact, ...], str] = {}
 
 
 def dumps_line(value: object) -> str:
@@ -245,27 +258,73 @@ def dumps_line(value: object) -> str:
     return _line_dumps(value)
 
 
-def _text(value: str | None) -> str:
-    return "null" if value is None else _string(value)
+# What the line writer below reuses: JSON texts of instants (per zone, UTC instants only, bounded;
+# `None` is "null"), of the start of a commitment per (target, clock), of states and reasons, and of
+# contact lists (by identity: `Policy.contacts_for` answers the same tuple for a level and track).
+_INSTANT_TEXTS: dict[tzinfo, dict[datetime | None, str]] = {}
+_INSTANT_TEXTS_MAX = 1 << 16
+_COMMITMENT_HEADS: dict[tuple[timedelta, str], str] = {}
+_STATE_TEXTS = {state: _string(state.value) for state in State}
+_REASON_TEXTS = {reason: _string(reason.value) for reason in Reason}
+_CONTACTS_TEXTS: dict[int, tuple[tuple[Contact, ...], str]] = {}
 
 
-def _commitment_text(status: CommitmentStatus | None, tz: tzinfo) -> str:
+def _instant_texts(tz: tzinfo) -> dict[datetime | None, str]:
+    texts = _INSTANT_TEXTS.get(tz)
+    if texts is None or len(texts) >= _INSTANT_TEXTS_MAX:
+        texts = _INSTANT_TEXTS[tz] = {None: "null"}
+    return texts
+
+
+def _instant_text(texts: dict[datetime | None, str], instant: datetime | None, tz: tzinfo) -> str:
+    """JSON text of `format_instant(instant, tz)`; `texts` is `_instant_texts(tz)`."""
+    text = texts.get(instant)
+    if text is None:
+        assert instant is not None  # None is always in `texts`
+        text = _string(instant.astimezone(tz).isoformat(timespec="seconds"))
+        if instant.tzinfo is UTC:  # equal wall-clock times in one zone may be different instants
+            texts[instant] = text
+    return text
+
+
+def _commitment_head(status: CommitmentStatus) -> str:
+    key = (status.target, status.clock)
+    head = _COMMITMENT_HEADS.get(key)
+    if head is None:
+        if len(_COMMITMENT_HEADS) >= 1024:
+            _COMMITMENT_HEADS.clear()
+        head = _COMMITMENT_HEADS[key] = (
+            f'{{"target_minutes": {whole_minutes(status.target)}, "clock": {_string(status.clock)}, "due_at": '
+        )
+    return head
+
+
+def _commitment_text(
+    status: CommitmentStatus | None, tz: tzinfo, texts: dict[datetime | None, str]
+) -> str:
     if status is None:
         return "null"
+    overdue = status.overdue
+    state = status.state
     return (
-        f'{{"target_minutes": {whole_minutes(status.target)}, "clock": {_string(status.clock)}, '
-        f'"due_at": {_text(format_instant(status.due_at, tz))}, '
-        f'"stopped_at": {_text(format_instant(status.stopped_at, tz))}, '
-        f'"state": {_string(status.state.value)}, "overdue_minutes": {whole_minutes(status.overdue)}}}'
+        f"{_COMMITMENT_HEADS.get((status.target, status.clock)) or _commitment_head(status)}"
+        f"{texts.get(status.due_at) or _instant_text(texts, status.due_at, tz)}, "
+        f'"stopped_at": {texts.get(status.stopped_at) or _instant_text(texts, status.stopped_at, tz)}, '
+        f'"state": {_STATE_TEXTS.get(state) or _string(state.value)}, '
+        f'"overdue_minutes": {whole_minutes(overdue) if overdue else 0}}}'
     )
 
 
 def _contacts_text(contacts: tuple[Contact, ...]) -> str:
-    text = _CONTACTS_CACHE.get(contacts)
-    if text is None:
-        if len(_CONTACTS_CACHE) > 256:
-            _CONTACTS_CACHE.clear()
-        text = _CONTACTS_CACHE[contacts] = _line_dumps([contact_json(c) for c in contacts])
+    if not contacts:
+        return "[]"
+    entry = _CONTACTS_TEXTS.get(id(contacts))
+    if entry is not None and entry[0] is contacts:
+        return entry[1]
+    text = _line_dumps([contact_json(c) for c in contacts])
+    if len(_CONTACTS_TEXTS) >= 256:
+        _CONTACTS_TEXTS.clear()
+    _CONTACTS_TEXTS[id(contacts)] = (contacts, text)  # keeps `contacts` alive: its id is not reused
     return text
 
 
@@ -273,19 +332,23 @@ def evaluation_line(policy: Policy, evaluation: Evaluation) -> str:
     """Exactly `dumps_line(evaluation_json(policy, evaluation))`, several times faster: the text is
     written directly, strings escaped by the encoder's own function. Keep both in step."""
     tz = policy.timezone
+    texts = _instant_texts(tz)
     decision = evaluation.escalation
     commitments = evaluation.commitments
+    facts = evaluation.facts
+    reason = decision.reason
     return (
-        f'{{"request_number": {_string(evaluation.facts.request_number)}, '
-        f'"priority": {_string(evaluation.facts.priority)}, '
-        f'"evaluated_at": {_text(format_instant(evaluation.evaluated_at, tz))}, '
-        f'"commitments": {{"take_charge": {_commitment_text(commitments.take_charge, tz)}, '
-        f'"resolution": {_commitment_text(commitments.resolution, tz)}}}, '
+        f'{{"request_number": {_string(facts.request_number)}, '
+        f'"priority": {_string(facts.priority)}, '
+        f'"evaluated_at": {_instant_text(texts, evaluation.evaluated_at, tz)}, '
+        f'"commitments": {{"take_charge": {_commitment_text(commitments.take_charge, tz, texts)}, '
+        f'"resolution": {_commitment_text(commitments.resolution, tz, texts)}}}, '
         f'"escalation": {{"allowed": {"true" if decision.allowed else "false"}, '
-        f'"level": {int(decision.level)}, "reason": {_string(decision.reason.value)}, '
+        f'"level": {int(decision.level)}, "reason": {_REASON_TEXTS.get(reason) or _string(reason.value)}, '
         f'"message": {_string(decision.message)}, '
-        f'"eligible_at": {_text(format_instant(decision.eligible_at, tz))}, '
-        f'"next_level_at": {_text(format_instant(decision.next_level_at, tz))}, '
+        f'"eligible_at": {texts.get(decision.eligible_at) or _instant_text(texts, decision.eligible_at, tz)}, '
+        f'"next_level_at": '
+        f"{texts.get(decision.next_level_at) or _instant_text(texts, decision.next_level_at, tz)}, "
         f'"contacts": {_contacts_text(decision.contacts)}}}}}'
     )
 

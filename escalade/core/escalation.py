@@ -10,12 +10,14 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from escalade.core import messages
-from escalade.core.policy import Contact, Policy
+from escalade.core.frozen import fast_constructor
+from escalade.core.policy import Contact, Policy, PriorityRule
 from escalade.core.sla import (
     CommitmentKind,
     Commitments,
     CommitmentStatus,
     IncidentFacts,
+    State,
     commitments,
 )
 
@@ -28,7 +30,7 @@ class Reason(StrEnum):
     THRESHOLD_NOT_REACHED = "threshold_not_reached"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EscalationDecision:
     allowed: bool
     level: int
@@ -39,7 +41,7 @@ class EscalationDecision:
     contacts: tuple[Contact, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Evaluation:
     """Everything SPEC §2 answers for one incident at one instant."""
 
@@ -51,10 +53,11 @@ class Evaluation:
 
 def evaluate(policy: Policy, facts: IncidentFacts, at: datetime) -> Evaluation:
     """Pure: the same policy, facts and instant always give the same answer."""
-    at = at.astimezone(UTC)
+    if at.tzinfo is not UTC:
+        at = at.astimezone(UTC)
     known = facts.as_known_at(at)
     clocks = commitments(policy, known, at)
-    return Evaluation(known, at, clocks, decide(policy, known, clocks))
+    return _evaluation(known, at, clocks, decide(policy, known, clocks))
 
 
 def reached_level(thresholds: tuple[timedelta, ...], overdue: timedelta) -> int:
@@ -62,31 +65,37 @@ def reached_level(thresholds: tuple[timedelta, ...], overdue: timedelta) -> int:
     return sum(1 for threshold in thresholds if overdue >= threshold)
 
 
+_COUNTING = (State.RUNNING, State.BREACHED)  # CommitmentStatus.counting
+_EXCEEDED = (State.BREACHED, State.MISSED)  # CommitmentStatus.exceeded
+
+
 def _earliest(
     statuses: tuple[CommitmentStatus, ...], offset: timedelta
 ) -> datetime | None:
-    instants = [s.due_at + offset for s in statuses if s.counting and s.due_at is not None]
+    instants = [s.due_at + offset for s in statuses if s.state in _COUNTING and s.due_at is not None]
     return min(instants, default=None)
 
 
 def decide(policy: Policy, facts: IncidentFacts, clocks: Commitments) -> EscalationDecision:
     priority = policy.priorities[facts.priority]
+    if not priority.escalable or facts.resolved_at is not None:
+        # The same answer for every incident of the priority: built once per policy and priority.
+        reason = Reason.PRIORITY_NOT_ESCALABLE if not priority.escalable else Reason.INCIDENT_RESOLVED
+        return _constant_refusal(policy, priority, reason)
     statuses = clocks.all()
     tz = policy.timezone
 
     def refuse(reason: Reason, eligible_at: datetime | None = None) -> EscalationDecision:
-        message = messages.refusal(reason.value, priority, eligible_at, statuses, tz)
-        return EscalationDecision(False, 0, reason, message, eligible_at, None, ())
+        message = messages.refusal(
+            reason.value, priority, eligible_at, statuses, tz, policy.escalable_labels
+        )
+        return _decision(False, 0, reason, message, eligible_at, None, ())
 
-    if not priority.escalable:
-        return refuse(Reason.PRIORITY_NOT_ESCALABLE)
-    if facts.resolved_at is not None:
-        return refuse(Reason.INCIDENT_RESOLVED)
-    eligible_at = _earliest(statuses, priority.threshold(1))
-    exceeded = [s for s in statuses if s.exceeded]
+    eligible_at = _earliest(statuses, priority.thresholds[0])
+    exceeded = [s for s in statuses if s.state in _EXCEEDED]
     if not exceeded:
         return refuse(Reason.NO_COMMITMENT_EXCEEDED, eligible_at)
-    worst = max(exceeded, key=lambda s: s.overdue)
+    worst = exceeded[0] if len(exceeded) == 1 else max(exceeded, key=_overdue)
     level = reached_level(priority.thresholds, worst.overdue)
     if level == 0:
         return refuse(Reason.THRESHOLD_NOT_REACHED, eligible_at)
@@ -95,7 +104,30 @@ def decide(policy: Policy, facts: IncidentFacts, clocks: Commitments) -> Escalat
         next_level_at = _earliest(statuses, priority.threshold(level + 1))
     contacts = policy.contacts_for(level, facts.track)
     message = messages.eligible(level, worst, next_level_at, tz)
-    return EscalationDecision(True, level, Reason.ELIGIBLE, message, None, next_level_at, contacts)
+    return _decision(True, level, Reason.ELIGIBLE, message, None, next_level_at, contacts)
+
+
+def _overdue(status: CommitmentStatus) -> timedelta:
+    return status.overdue
+
+
+# (policy, priority, reason) → the refusal, for the reasons that depend on nothing else. Keyed by
+# identity (a policy's mappings make it unhashable); each entry keeps its policy alive, so an id is
+# never reused while its entry is here.
+_CONSTANT_REFUSALS: dict[tuple[int, str, Reason], tuple[Policy, PriorityRule, EscalationDecision]] = {}
+
+
+def _constant_refusal(policy: Policy, priority: PriorityRule, reason: Reason) -> EscalationDecision:
+    key = (id(policy), priority.key, reason)
+    entry = _CONSTANT_REFUSALS.get(key)
+    if entry is not None and entry[0] is policy and entry[1] is priority:
+        return entry[2]
+    message = messages.refusal(reason.value, priority, None, (), policy.timezone, policy.escalable_labels)
+    decision = _decision(False, 0, reason, message, None, None, ())
+    if len(_CONSTANT_REFUSALS) >= 256:
+        _CONSTANT_REFUSALS.clear()
+    _CONSTANT_REFUSALS[key] = (policy, priority, decision)
+    return decision
 
 
 @dataclass(frozen=True)
@@ -179,3 +211,7 @@ def next_change_at(policy: Policy, evaluation: Evaluation) -> datetime | None:
         (c.at for c in crossings(policy, evaluation) if c.at > evaluation.evaluated_at),
         default=None,
     )
+
+
+_decision = fast_constructor(EscalationDecision)
+_evaluation = fast_constructor(Evaluation)

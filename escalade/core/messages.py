@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
@@ -60,7 +60,9 @@ def refusal(
     eligible_at: datetime | None,
     statuses: Iterable[CommitmentStatus],
     tz: tzinfo,
+    escalable_labels: Sequence[str],
 ) -> str:
+    """Why an escalation is refused; `escalable_labels` are those of the policy's escalable priorities."""
     when = (
         f" Elle sera possible le {format_instant(eligible_at, tz)} si l'incident n'est pas "
         "pris en charge ou résolu d'ici là."

@@ -135,8 +135,23 @@ class Policy:
     def levels(self) -> tuple[int, ...]:
         return LEVELS
 
+    @cached_property
+    def escalable_labels(self) -> tuple[str, ...]:
+        """Labels of the priorities that can be escalated, in the policy's order."""
+        return tuple(p.label for p in self.priorities.values() if p.escalable)
+
+    @cached_property
+    def _contacts_by_level_track(self) -> dict[tuple[int, str], tuple[Contact, ...]]:
+        return {}
+
     def contacts_for(self, level: int, track: str) -> tuple[Contact, ...]:
-        return tuple(c for c in self.contacts if c.level == level and c.serves(track))
+        index = self._contacts_by_level_track
+        found = index.get((level, track))
+        if found is None:
+            found = tuple(c for c in self.contacts if c.level == level and c.serves(track))
+            if len(index) < 1024:  # levels × tracks in practice; bounded whatever callers ask
+                index[(level, track)] = found
+        return found
 
     def is_request_number(self, text: str) -> bool:
         return self.request_number_pattern.fullmatch(text) is not None

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from escalade.core.calendar import Clock
+from escalade.core.calendar import Clock, TwentyFourSeven
+from escalade.core.frozen import fast_constructor
 from escalade.core.policy import CommitmentRule, Policy, PriorityRule
 
 
@@ -23,7 +24,7 @@ class State(StrEnum):
     PAUSED = "paused"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Pause:
     """Status "en attente client": time inside does not count on the resolution clock."""
 
@@ -31,7 +32,7 @@ class Pause:
     end: datetime | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IncidentFacts:
     """What is known of an incident; every instant is timezone-aware (checked where facts enter)."""
 
@@ -45,10 +46,17 @@ class IncidentFacts:
     pauses: tuple[Pause, ...] = ()
 
     def as_known_at(self, at: datetime) -> IncidentFacts:
-        """Facts later than `at` are ignored: a later stop is no stop, a pause ending later is open."""
+        """Facts later than `at` are ignored: a later stop is no stop, a pause ending later is open.
+
+        Every instant of the answer is in UTC. Facts already in UTC and all known at `at` (what
+        `escalade evaluate` parses, most of the time) are returned as they are, not copied.
+        """
 
         # Everything in UTC from here on: aware datetimes sharing a ZoneInfo compare by wall clock.
-        at = at.astimezone(UTC)
+        if at.tzinfo is not UTC:
+            at = at.astimezone(UTC)
+        if self._known_in_utc(at):
+            return self
 
         def seen(instant: datetime | None) -> datetime | None:
             if instant is None:
@@ -57,18 +65,33 @@ class IncidentFacts:
             return instant if instant <= at else None
 
         pauses = tuple(
-            Pause(p.start.astimezone(UTC), seen(p.end)) for p in self.pauses if p.start <= at
+            _pause(p.start.astimezone(UTC), seen(p.end)) for p in self.pauses if p.start <= at
         )
-        return IncidentFacts(
-            request_number=self.request_number,
-            priority=self.priority,
-            opened_at=self.opened_at.astimezone(UTC),
-            gtr=self.gtr,
-            track=self.track,
-            acknowledged_at=seen(self.acknowledged_at),
-            resolved_at=seen(self.resolved_at),
-            pauses=pauses,
+        return _facts(
+            self.request_number,
+            self.priority,
+            self.opened_at.astimezone(UTC),
+            self.gtr,
+            self.track,
+            seen(self.acknowledged_at),
+            seen(self.resolved_at),
+            pauses,
         )
+
+    def _known_in_utc(self, at: datetime) -> bool:
+        """Is `as_known_at(at)` equal to these facts? (`at` in UTC.)"""
+        if self.opened_at.tzinfo is not UTC:
+            return False
+        for instant in (self.acknowledged_at, self.resolved_at):
+            if instant is not None and (instant.tzinfo is not UTC or instant > at):
+                return False
+        for pause in self.pauses:
+            if pause.start.tzinfo is not UTC or pause.start > at:
+                return False
+            end = pause.end
+            if end is not None and (end.tzinfo is not UTC or end > at):
+                return False
+        return True
 
     @property
     def taken_in_charge_at(self) -> datetime | None:
@@ -76,7 +99,7 @@ class IncidentFacts:
         return self.acknowledged_at if self.acknowledged_at is not None else self.resolved_at
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CommitmentStatus:
     kind: CommitmentKind
     target: timedelta
@@ -104,7 +127,7 @@ def due_at(
     if not pauses:
         return clock.add(start, target)
     cursor, remaining = start, target
-    for pause in sorted(pauses, key=lambda p: p.start):
+    for pause in sorted(pauses, key=_pause_start) if len(pauses) > 1 else pauses:
         if pause.end is not None and pause.end <= cursor:
             continue
         pause_start = max(pause.start, cursor)
@@ -118,6 +141,13 @@ def due_at(
     return clock.add(cursor, remaining)
 
 
+def _pause_start(pause: Pause) -> datetime:
+    return pause.start
+
+
+_ZERO = timedelta(0)
+
+
 def commitment_status(
     kind: CommitmentKind,
     rule: CommitmentRule,
@@ -128,26 +158,34 @@ def commitment_status(
     pauses: tuple[Pause, ...] = (),
 ) -> CommitmentStatus:
     """State of one commitment at `at`, from facts already limited to what was known at `at`."""
-    if stopped_at is not None:
+    target = rule.target
+    if pauses and stopped_at is not None:
         # Resolving during a pause ends the pause: nothing after the stop counts.
         pauses = tuple(
-            Pause(p.start, stopped_at if p.end is None or p.end > stopped_at else p.end)
+            p if p.end is not None and p.end <= stopped_at else _pause(p.start, stopped_at)
             for p in pauses
             if p.start < stopped_at
         )
-    due = due_at(clock, opened_at, rule.target, pauses)
+    if not pauses and type(clock) is TwentyFourSeven and opened_at.tzinfo is UTC:
+        due: datetime | None = opened_at + target  # what TwentyFourSeven.add answers
+    else:
+        due = due_at(clock, opened_at, target, pauses)
     if due is None:
-        return CommitmentStatus(kind, rule.target, clock.name, None, None, State.PAUSED, timedelta(0))
-    end = stopped_at if stopped_at is not None else at
-    overdue = max(end.astimezone(UTC) - due.astimezone(UTC), timedelta(0))
+        return _status(kind, target, clock.name, None, None, State.PAUSED, _ZERO)
     if stopped_at is not None:
+        end = stopped_at
         state = State.MET if stopped_at <= due else State.MISSED
     else:
+        end = at
         state = State.BREACHED if at >= due else State.RUNNING
-    return CommitmentStatus(kind, rule.target, clock.name, due, stopped_at, state, overdue)
+    # Absolute time: two instants sharing a ZoneInfo would subtract by wall clock.
+    if end.tzinfo is not UTC:
+        end = end.astimezone(UTC)
+    overdue = end - (due if due.tzinfo is UTC else due.astimezone(UTC))
+    return _status(kind, target, clock.name, due, stopped_at, state, overdue if overdue > _ZERO else _ZERO)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Commitments:
     take_charge: CommitmentStatus
     resolution: CommitmentStatus | None
@@ -166,14 +204,15 @@ def resolution_rule(priority: PriorityRule, gtr: bool) -> CommitmentRule | None:
 def commitments(policy: Policy, facts: IncidentFacts, at: datetime) -> Commitments:
     """Both clocks of an incident at `at`. `facts` must already be `as_known_at(at)`."""
     priority = policy.priorities[facts.priority]
+    take_rule = priority.take_charge
     take_charge = commitment_status(
         CommitmentKind.TAKE_CHARGE,
-        priority.take_charge,
-        policy.clock(priority.take_charge.clock),
+        take_rule,
+        policy.clock(take_rule.clock),
         facts.opened_at,
-        facts.taken_in_charge_at,
+        facts.acknowledged_at if facts.acknowledged_at is not None else facts.resolved_at,
         at,
-    )  # pauses never affect take-charge
+    )  # pauses never affect take-charge; taken in charge at the acknowledgement, else the resolution
     rule = resolution_rule(priority, facts.gtr)
     resolution = None
     if rule is not None:
@@ -186,4 +225,10 @@ def commitments(policy: Policy, facts: IncidentFacts, at: datetime) -> Commitmen
             at,
             facts.pauses,
         )
-    return Commitments(take_charge, resolution)
+    return _commitments(take_charge, resolution)
+
+
+_pause = fast_constructor(Pause)
+_facts = fast_constructor(IncidentFacts)
+_status = fast_constructor(CommitmentStatus)
+_commitments = fast_constructor(Commitments)

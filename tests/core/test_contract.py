@@ -179,6 +179,11 @@ def base(**changes: object) -> dict[str, object]:
         (base(request_number=1042), "invalid_request_number"),
         (base(gtr="oui"), "invalid_gtr"),
         (base(track="commercial"), "unknown_track"),
+        # JSON arrays and objects are no dictionary key: a clear error, not a crash of the whole run
+        (base(priority=["high"]), "unknown_priority"),
+        (base(priority={"key": "high"}), "unknown_priority"),
+        (base(track=["support"]), "unknown_track"),
+        (base(gtr=1), "invalid_gtr"),
         ([1, 2], "invalid_json"),
     ],
 )

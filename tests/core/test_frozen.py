@@ -1,0 +1,119 @@
+"""The hot path's cheap constructors build the very instances the dataclasses' own do."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from escalade.core import contract, escalation, sla
+from escalade.core.escalation import EscalationDecision, Evaluation, Reason, evaluate
+from escalade.core.frozen import fast_constructor
+from escalade.core.policy import Policy
+from escalade.core.sla import CommitmentKind, Commitments, CommitmentStatus, IncidentFacts, Pause, State
+
+T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+MIN = timedelta(minutes=1)
+
+
+def _examples() -> list[object]:
+    status = CommitmentStatus(CommitmentKind.TAKE_CHARGE, 30 * MIN, "24/7", T0, None, State.RUNNING, timedelta(0))
+    facts = IncidentFacts("REQ-1", "high", T0, True, "support", T0 + MIN, None, (Pause(T0, T0 + MIN),))
+    decision = EscalationDecision(False, 0, Reason.NO_COMMITMENT_EXCEEDED, "…", T0, None, ())
+    return [
+        Pause(T0, None),
+        facts,
+        status,
+        Commitments(status, None),
+        decision,
+        Evaluation(facts, T0, Commitments(status, status), decision),
+    ]
+
+
+@pytest.mark.parametrize("instance", _examples(), ids=lambda i: type(i).__name__)
+def test_fast_constructor_builds_an_equal_frozen_instance(instance: object) -> None:
+    cls = type(instance)
+    values = [getattr(instance, f.name) for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    built = fast_constructor(cls)(*values)
+    assert type(built) is cls
+    assert built == instance and hash(built) == hash(instance) and repr(built) == repr(instance)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built.__setattr__(dataclasses.fields(cls)[0].name, None)  # type: ignore[arg-type]
+
+
+def test_the_modules_use_fast_constructors_of_their_own_classes() -> None:
+    for module, name, cls in [
+        (sla, "_pause", Pause),
+        (sla, "_facts", IncidentFacts),
+        (sla, "_status", CommitmentStatus),
+        (sla, "_commitments", Commitments),
+        (escalation, "_decision", EscalationDecision),
+        (escalation, "_evaluation", Evaluation),
+        (contract, "_facts", IncidentFacts),
+        (contract, "_pause", Pause),
+    ]:
+        assert getattr(module, name).__name__ == f"build_{cls.__name__}"
+
+
+def test_fast_constructor_refuses_what_it_cannot_build() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class NoSlots:
+        a: int
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Checked:
+        a: int
+
+        def __post_init__(self) -> None:
+            pass
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Derived:
+        a: int
+        b: int = dataclasses.field(init=False, default=0)
+
+    for cls in (NoSlots, Checked, Derived):
+        with pytest.raises(TypeError):
+            fast_constructor(cls)
+
+
+# -- as_known_at copies only when it must ---------------------------------------------------------------
+
+
+def test_facts_in_utc_all_known_are_not_copied() -> None:
+    facts = IncidentFacts("REQ-1", "high", T0, acknowledged_at=T0 + MIN, pauses=(Pause(T0, T0 + MIN),))
+    assert facts.as_known_at(T0 + MIN) is facts
+    assert facts.as_known_at((T0 + MIN).astimezone(ZoneInfo("Europe/Paris"))) is facts
+
+
+@pytest.mark.parametrize(
+    "facts",
+    [
+        IncidentFacts("REQ-1", "high", T0.astimezone(ZoneInfo("Europe/Paris"))),
+        IncidentFacts("REQ-1", "high", T0, acknowledged_at=T0 + 2 * MIN),
+        IncidentFacts("REQ-1", "high", T0, resolved_at=(T0 + MIN).astimezone(ZoneInfo("Europe/Paris"))),
+        IncidentFacts("REQ-1", "high", T0, pauses=(Pause(T0 + 2 * MIN),)),
+        IncidentFacts("REQ-1", "high", T0, pauses=(Pause(T0, T0 + 2 * MIN),)),
+        IncidentFacts("REQ-1", "high", T0, pauses=(Pause(T0, (T0 + MIN).astimezone(ZoneInfo("Asia/Tokyo"))),)),
+    ],
+)
+def test_facts_known_later_or_not_in_utc_are_copied_in_utc(facts: IncidentFacts) -> None:
+    known = facts.as_known_at(T0 + MIN)
+    assert known is not facts
+    instants = [known.opened_at, known.acknowledged_at, known.resolved_at]
+    instants += [i for p in known.pauses for i in (p.start, p.end)]
+    assert all(i is None or i.tzinfo is UTC for i in instants)
+    assert known.as_known_at(T0 + MIN) is known
+
+
+def test_refusals_that_depend_only_on_the_priority_are_shared(hipcom: Policy) -> None:
+    one = evaluate(hipcom, IncidentFacts("REQ-1", "low", T0), T0 + 10 * MIN).escalation
+    two = evaluate(hipcom, IncidentFacts("REQ-2", "low", T0 - MIN), T0 + 20 * MIN).escalation
+    assert one is two and one.reason is Reason.PRIORITY_NOT_ESCALABLE
+    resolved = IncidentFacts("REQ-3", "high", T0, resolved_at=T0 + MIN)
+    assert evaluate(hipcom, resolved, T0 + H).escalation.reason is Reason.INCIDENT_RESOLVED
+
+
+H = timedelta(hours=1)
