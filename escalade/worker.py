@@ -188,11 +188,9 @@ def send_reminder(escalation: Escalation, now: datetime, report: TickReport) -> 
         now=now,
     )
     escalation.reminders_sent = number
-    following = (escalation.next_reminder_at or now) + rules.ack_reminder_after
-    # After an outage, space the remaining reminders from now rather than firing them in a burst.
-    escalation.next_reminder_at = (
-        max(following, now + rules.ack_reminder_after) if following <= now else following
-    ) if number < rules.ack_reminder_max else None
+    # Counted from now, not from the due instant: after an outage the remaining reminders stay
+    # spaced instead of firing in a burst.
+    escalation.next_reminder_at = now + rules.ack_reminder_after if number < rules.ack_reminder_max else None
     escalation.save(update_fields=["reminders_sent", "next_reminder_at"])
     report.reminders += 1
 

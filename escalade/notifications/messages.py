@@ -18,7 +18,7 @@ from django.urls import reverse
 from escalade.core.messages import COMMITMENT_LABELS, STATE_LABELS, format_instant
 from escalade.core.policy import Contact, Policy, format_duration
 from escalade.notifications import tokens
-from escalade.notifications.models import Notification, NotificationKind
+from escalade.notifications.models import DeliveryChannel, Notification, NotificationKind
 from escalade.policies import active_policy
 
 # Kinds whose recipient is expected to act: they carry the one-click acknowledgement link.
@@ -84,7 +84,7 @@ def _subject(notification: Notification, request_number: str, level: int) -> str
     return f"[Escalade] {request_number} — {text}"
 
 
-def _contacts(notification: Notification, policy: Policy, track: str, level: int) -> list[Contact]:
+def _contacts(policy: Policy, track: str, level: int) -> list[Contact]:
     """Whom the reader should call: the contacts of the level concerned, else of level 1."""
     return list(policy.contacts_for(level or 1, track))
 
@@ -137,18 +137,21 @@ def context(notification: Notification, now: datetime) -> dict[str, Any]:
         "decision": evaluation.escalation.message,
         "escalation": escalation,
         "reminder": notification.context.get("reminder"),
-        "contacts": [_contact(c, policy) for c in _contacts(notification, policy, incident.track, level)],
+        "contacts": [_contact(c, policy) for c in _contacts(policy, incident.track, level)],
         "ack_url": ack_url,
-        "incident_url": settings.BASE_URL + f"/incidents/{incident.request_number}",
         "organisation": policy.organisation,
     }
 
 
 def render(notification: Notification, now: datetime) -> Message:
+    """Only the forms its channel uses: text and HTML for e-mail, the short text for apprise."""
     ctx = context(notification, now)
+    if notification.channel == DeliveryChannel.APPRISE:
+        short = " ".join(render_to_string("notifications/short.txt", ctx).split())
+        return Message(subject=ctx["subject"], text="", html="", short=short)
     return Message(
         subject=ctx["subject"],
         text=render_to_string("notifications/email.txt", ctx),
         html=render_to_string("notifications/email.html", ctx),
-        short=" ".join(render_to_string("notifications/short.txt", ctx).split()),
+        short="",
     )
