@@ -100,6 +100,6 @@ class DashboardFilter(forms.Form):
 
 class ReportFilter(forms.Form):
     months = forms.TypedChoiceField(
-        label=_("Période"), coerce=int, required=False, empty_value=3,
+        label=_("Période"), coerce=int, required=False, empty_value=3, initial="3",
         choices=[("1", _("1 mois")), ("3", _("3 mois")), ("6", _("6 mois")), ("12", _("12 mois"))],
     )

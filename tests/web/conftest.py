@@ -20,6 +20,12 @@ PASSWORDS = {
 }
 
 
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    """Page tests log in hundreds of times: a fast hasher keeps the suite short (never in production)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def incidents(world):
     """A: a breached high incident (level 1 open), a running medium one, a resolved one, a low one

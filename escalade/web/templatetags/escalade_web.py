@@ -19,7 +19,7 @@ def duration(value: timedelta | None) -> str:
     hours, rest = divmod(minutes, 60)
     if hours == 0:
         return _("%(m)d min") % {"m": rest}
-    if hours >= 48:
+    if hours >= 100:  # targets up to 96 h read as the procedure writes them
         days, hours = divmod(hours, 24)
         return _("%(d)d j %(h)d h") % {"d": days, "h": hours}
     return f"{hours} h" if rest == 0 else f"{hours} h {rest:02d}"

@@ -1,0 +1,227 @@
+"""Every page for every role: anonymous → login, out of scope → the unknown page (404), HIPCOM's
+pages → 404 for customers and partners (they do not exist for them)."""
+
+from __future__ import annotations
+
+import pytest
+
+ROLES = ["customer_a", "customer_b", "partner_a", "partner_none", "staff", "admin"]
+SEES_A = {"customer_a", "partner_a", "staff", "admin"}
+INTERNAL = {"staff", "admin"}
+
+A_PAGES = ["/portail/incidents/REQ-1001/", "/incidents/REQ-1001/", "/incidents/REQ-1004/"]
+STAFF_PAGES = ["/tableau-de-bord/", "/tableau-de-bord/escalades/", "/tableau-de-bord/incidents/",
+               "/rapports/", "/rapports.csv"]
+OWN_PAGES = ["/portail/", "/mot-de-passe/"]
+
+
+def main(response) -> str:
+    """The page's own content (the CSRF token and the server time around it change per request)."""
+    page = response.content.decode()
+    return page[page.index("<main"):page.index("</main>")]
+
+
+@pytest.mark.parametrize("url", [*A_PAGES, *STAFF_PAGES, *OWN_PAGES, "/", "/escalades/1/"])
+def test_anonymous_is_sent_to_the_login_page(incidents, login, url):
+    response = login(None).get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/connexion/")
+
+
+def test_the_procedure_is_public_and_generated_from_the_policy(incidents, login):
+    from escalade.core.render import procedure_html_body
+    from escalade.policies import active_policy
+
+    response = login(None).get("/procedure/")
+    assert response.status_code == 200
+    assert procedure_html_body(active_policy()) in response.content.decode()
+    assert "04 26 78 10 67" in response.content.decode()
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_home_sends_customers_and_partners_to_the_portal_and_staff_to_the_dashboard(incidents, login, role):
+    response = login(role).get("/")
+    assert response["Location"] == ("/tableau-de-bord/" if role in INTERNAL else "/portail/")
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("url", A_PAGES)
+def test_incident_pages_are_seen_in_scope_and_look_unknown_out_of_scope(incidents, login, role, url):
+    response = login(role).get(url)
+    if role in SEES_A:
+        assert response.status_code == 200
+        assert "REQ-100" in response.content.decode()
+    else:
+        assert response.status_code == 404
+        assert "Aucun incident ne porte le numéro de requête" in response.content.decode()
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("url", STAFF_PAGES)
+def test_staff_pages_do_not_exist_for_customers_and_partners(incidents, login, role, url):
+    response = login(role).get(url)
+    assert response.status_code == (200 if role in INTERNAL else 404)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("url", OWN_PAGES)
+def test_own_pages_open_for_everyone_logged_in(incidents, login, role, url):
+    assert login(role).get(url).status_code == 200
+
+
+def test_out_of_scope_number_is_the_same_page_as_an_unknown_one(incidents, login):
+    client = login("customer_b")
+    theirs = client.get("/portail/?request_number=REQ-1001")
+    unknown = client.get("/portail/?request_number=REQ-9999")
+    assert theirs.status_code == unknown.status_code == 404
+    assert main(theirs).replace("REQ-1001", "N") == main(unknown).replace("REQ-9999", "N")
+
+
+@pytest.mark.parametrize("typed, message", [
+    ("", "Le numéro de requête de l&#x27;incident est obligatoire."),
+    ("n'importe quoi", "n&#x27;est pas un numéro de requête valide (exemple : REQ-1042)"),
+    ("REQ-1" + "0" * 80, "numéro de requête"),
+])
+def test_the_request_number_is_required_and_checked_against_the_policy(incidents, login, typed, message):
+    response = login("customer_a").get("/portail/", {"request_number": typed})
+    assert response.status_code == 400
+    assert message in response.content.decode()
+
+
+def test_the_card_shows_commitments_level_and_contacts_with_links(incidents, login):
+    page = login("partner_a").get("/portail/incidents/REQ-1001/").content.decode()
+    assert "Escalade possible : niveau 1" in page
+    assert 'href="tel:+33426781067"' in page and 'href="mailto:escalade@hipcom.fr"' in page
+    assert "Le niveau 2 s'ouvre le" in page
+    assert 'role="timer"' in page and "data-due=" in page
+
+
+def test_a_partner_lists_its_customers_incidents_only(incidents, login):
+    page = login("partner_a").get("/portail/").content.decode()
+    assert "REQ-1001" in page and "REQ-2001" not in page
+    assert "REQ-2001" in login("customer_b").get("/portail/").content.decode()
+
+
+def test_escalating_shows_the_confirmation_with_the_escalation_number(incidents, login):
+    client = login("customer_a")
+    response = client.post("/portail/incidents/REQ-1001/escalader/", {"reason": "Coupure totale"})
+    assert response.status_code == 302
+    page = client.get(response["Location"]).content.decode()
+    assert "Escalade ESC-" in page and "enregistrée" in page and "Support Technique" in page
+    again = client.post("/portail/incidents/REQ-1001/escalader/", {"reason": "Toujours coupé"})
+    assert again["Location"] == response["Location"]
+
+
+def test_a_refused_escalation_shows_the_french_message(incidents, login):
+    response = login("customer_a").post("/portail/incidents/REQ-1002/escalader/", {"reason": "Vite"})
+    assert response.status_code == 409
+    assert "Aucun engagement de délai n&#x27;est dépassé" in response.content.decode()
+
+
+def test_escalating_needs_a_reason_and_a_level_not_above_the_allowed_one(incidents, login):
+    client = login("customer_a")
+    assert client.post("/portail/incidents/REQ-1001/escalader/", {"reason": " "}).status_code == 400
+    assert client.post("/portail/incidents/REQ-1001/escalader/", {"reason": "x", "level": "3"}).status_code == 400
+    assert client.post("/portail/incidents/REQ-1001/escalader/", {"reason": "x", "level": "zz"}).status_code == 400
+
+
+def test_escalating_someone_elses_incident_is_not_found(incidents, login):
+    response = login("customer_b").post("/portail/incidents/REQ-1001/escalader/", {"reason": "x"})
+    assert response.status_code == 404
+
+
+def test_posting_without_csrf_is_refused(incidents, world):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.login(username="cust-a", password="pw-a-12345")
+    assert client.post("/portail/incidents/REQ-1001/escalader/", {"reason": "x"}).status_code == 403
+
+
+def test_staff_records_a_phone_escalation_on_a_customers_behalf(incidents, login):
+    from escalade.escalations.models import Escalation
+
+    client = login("staff")
+    response = client.post("/tableau-de-bord/telephone/", {
+        "request_number": "REQ-2001", "caller": "M. Dupont, Client B", "reason": "Appel : VPN coupé",
+    })
+    assert response.status_code == 302
+    escalation = Escalation.objects.get(incident__request_number="REQ-2001")
+    assert escalation.channel == "phone" and "M. Dupont" in escalation.requester_label
+    assert client.post("/tableau-de-bord/telephone/", {"request_number": "", "caller": "", "reason": ""}).status_code == 400
+    assert client.post("/tableau-de-bord/telephone/", {
+        "request_number": "REQ-9999", "caller": "x", "reason": "y"}).status_code == 404
+
+
+def test_customers_cannot_record_phone_escalations_or_acknowledge(incidents, login):
+    client = login("customer_a")
+    assert client.post("/tableau-de-bord/telephone/", {"request_number": "REQ-1001", "caller": "x",
+                                                       "reason": "y"}).status_code == 404
+    client.post("/portail/incidents/REQ-1001/escalader/", {"reason": "x"})
+    from escalade.escalations.models import Escalation
+
+    escalation = Escalation.objects.get()
+    assert client.post(f"/escalades/{escalation.pk}/prise-en-compte/").status_code == 404
+    escalation.refresh_from_db()
+    assert escalation.acknowledged_at is None
+
+
+def test_the_feed_lists_escalations_and_acknowledging_updates_it(incidents, login):
+    login("customer_a").post("/portail/incidents/REQ-1001/escalader/", {"reason": "x"})
+    from escalade.escalations.models import Escalation
+
+    escalation = Escalation.objects.get()
+    staff = login("staff")
+    feed = staff.get("/tableau-de-bord/escalades/").content.decode()
+    assert escalation.number in feed and "Prendre en compte" in feed
+    response = staff.post(f"/escalades/{escalation.pk}/prise-en-compte/", headers={"HX-Request": "true"})
+    assert response.status_code == 200 and "Prise en compte (" in response.content.decode()
+    assert staff.post("/escalades/999999/prise-en-compte/").status_code == 404
+
+
+def test_the_dashboard_orders_breached_first_then_nearest_deadline(incidents, login):
+    page = login("staff").get("/tableau-de-bord/").content.decode()
+    order = [n for n in ("REQ-1004", "REQ-2001", "REQ-1001", "REQ-1002") if n in page]
+    positions = [page.index(f">{n}<") for n in order]
+    assert positions == sorted(positions)
+    assert "REQ-1003" not in page  # resolved
+
+
+@pytest.mark.parametrize("query, shown, hidden", [
+    ({"customer": "client-b"}, ["REQ-2001"], ["REQ-1001"]),
+    ({"priority": "high"}, ["REQ-1001"], ["REQ-1002", "REQ-2001"]),
+    ({"state": "running"}, ["REQ-1002"], ["REQ-1001"]),
+    ({"state": "breached"}, ["REQ-1001", "REQ-2001"], ["REQ-1002"]),
+    ({"track": "production"}, [], ["REQ-1001"]),
+    ({"priority": "nonsense", "state": "<script>"}, ["REQ-1001"], []),
+])
+def test_dashboard_filters(incidents, login, query, shown, hidden):
+    response = login("staff").get("/tableau-de-bord/", query)
+    assert response.status_code == 200
+    page = response.content.decode()
+    for number in shown:
+        assert f">{number}<" in page
+    for number in hidden:
+        assert f">{number}<" not in page
+
+
+def test_the_incident_page_explains_a_business_time_deadline(incidents, login):
+    page = login("staff").get("/incidents/REQ-1004/").content.decode()
+    assert "Pourquoi cette échéance" in page and "09:00–" in page
+    assert "Chronologie" in page and "incident créé" in page
+
+
+def test_the_english_switch(incidents, login):
+    client = login("customer_a")
+    response = client.post("/langue/setlang/", {"language": "en", "next": "/portail/"})
+    assert response.status_code == 302
+    page = client.get("/portail/").content.decode()
+    assert '<html lang="en">' in page and "Escalate an incident" in page
+
+
+def test_unknown_pages_and_wrong_methods_are_not_500(incidents, login):
+    client = login("staff")
+    assert client.get("/escalades/999999/").status_code == 404
+    assert client.get("/portail/incidents/%00/").status_code == 404
+    assert client.get("/portail/incidents/REQ-1001/escalader/").status_code == 405
+    assert client.get("/rapports/", {"months": "abc"}).status_code == 200
