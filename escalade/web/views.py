@@ -51,6 +51,14 @@ def not_found(request: HttpRequest, number: str | None = None) -> HttpResponse:
     return render(request, "web/not_found.html", {"message": message, "form": form}, status=404)
 
 
+def _find(user: Any, number: str) -> Incident:
+    """The incident behind a number in a URL; anything that cannot be a request number is unknown
+    (and never reaches the database: PostgreSQL refuses NUL characters)."""
+    if len(number) > 64 or not active_policy().is_request_number(number):
+        raise NotFound("incident_not_found", number)
+    return get_visible_incident(user, number)
+
+
 def staff_only(view: View) -> View:
     """HIPCOM's pages: for customers and partners they do not exist (404, like anything out of scope)."""
 
@@ -114,7 +122,7 @@ def _card_context(request: HttpRequest, incident: Incident) -> dict[str, Any]:
 @require_GET
 def portal_incident(request: HttpRequest, number: str) -> HttpResponse:
     try:
-        incident = get_visible_incident(request.user, number)  # type: ignore[arg-type]
+        incident = _find(request.user, number)
     except NotFound:
         return not_found(request, number)
     context = _card_context(request, incident)
@@ -127,7 +135,7 @@ def portal_incident(request: HttpRequest, number: str) -> HttpResponse:
 def escalate(request: HttpRequest, number: str) -> HttpResponse:
     user = request.user
     try:
-        incident = get_visible_incident(user, number)  # type: ignore[arg-type]
+        incident = _find(user, number)
     except NotFound:
         return not_found(request, number)
     context = _card_context(request, incident)
@@ -179,7 +187,7 @@ def escalation(request: HttpRequest, escalation_id: int) -> HttpResponse:
 @require_GET
 def incident(request: HttpRequest, number: str) -> HttpResponse:
     try:
-        found = get_visible_incident(request.user, number)  # type: ignore[arg-type]
+        found = _find(request.user, number)
     except NotFound:
         return not_found(request, number)
     context = _card_context(request, found)

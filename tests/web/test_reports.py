@@ -1,0 +1,79 @@
+"""Reports: per month, customer and priority, computed in SQL; the CSV says what the table says."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from django.utils import timezone
+
+from .support import make_incident
+
+M = timedelta(minutes=1)
+
+
+@pytest.fixture
+def history(world):
+    # Twenty high incidents of customer A (GTR), all opened 10 h ago: taken in charge after 5, 10, …,
+    # 100 minutes (30 min target: 6 met), resolved after 100, 120, …, 480 minutes (4 h target: 8 met).
+    for i in range(20):
+        make_incident(f"REQ-3{i:03d}", "client-a", "high", 600 * M,
+                      acknowledged_at=(600 - 5 * (i + 1)) * M, resolved_at=(600 - 100 - 20 * i) * M)
+    # Two medium incidents of customer B, breached for 3 h, each escalated to level 1.
+    from escalade.escalations.services import request_escalation
+
+    for number in ("REQ-4001", "REQ-4002"):
+        make_incident(number, "client-b", "medium", 300 * M)
+        request_escalation(user=world.users["staff"], request_number=number, reason="x", now=timezone.now())
+
+
+def rows_of(response):
+    return {(r.customer_code, r.priority): r for r in response.context["rows"]}
+
+
+def test_the_table_counts_commitments_met_escalations_means_and_95th_percentiles(history, login,
+                                                                                 django_assert_max_num_queries):
+    client = login("staff")
+    with django_assert_max_num_queries(12):
+        response = client.get("/rapports/")
+    rows = rows_of(response)
+    high = rows[("client-a", "high")]
+    assert high.incidents == 20
+    assert high.take_charge_met_pct == 30.0 and high.resolution_met_pct == 40.0
+    taken = np.arange(5, 101, 5)
+    resolved = np.arange(100, 481, 20)
+    assert high.take_charge_mean_min == pytest.approx(taken.mean(), abs=0.1)
+    assert high.take_charge_p95_min == pytest.approx(np.percentile(taken, 95), abs=0.1)
+    assert high.resolution_mean_min == pytest.approx(resolved.mean(), abs=0.1)
+    assert high.resolution_p95_min == pytest.approx(np.percentile(resolved, 95), abs=0.1)
+    assert high.escalations == (0, 0, 0)
+    medium = rows[("client-b", "medium")]
+    assert medium.incidents == 2 and medium.escalations == (2, 0, 0)
+    assert medium.take_charge_met_pct == 0.0 and medium.take_charge_mean_min is None
+    page = response.content.decode()
+    assert page.count('<svg class="chart"') == 2 and "<table class=\"report\">" in page
+
+
+def test_the_csv_matches_the_table(history, login):
+    client = login("staff")
+    rows = client.get("/rapports/", {"months": "1"}).context["rows"]
+    response = client.get("/rapports.csv", {"months": "1"})
+    assert response["Content-Type"].startswith("text/csv")
+    lines = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert len(lines) == len(rows) == 2
+    for line, row in zip(lines, rows, strict=True):
+        assert line["customer"] == row.customer_code and line["priority"] == row.priority
+        assert int(line["incidents"]) == row.incidents
+        assert line["take_charge_met_pct"] == str(row.take_charge_met_pct)
+        assert line["resolution_met_pct"] == ("" if row.resolution_met_pct is None else str(row.resolution_met_pct))
+        assert [int(line[f"escalations_level_{n}"]) for n in (1, 2, 3)] == list(row.escalations)
+        assert line["take_charge_p95_minutes"] == ("" if row.take_charge_p95_min is None
+                                                   else str(row.take_charge_p95_min))
+
+
+def test_reports_are_for_staff_only(history, login):
+    for role in ("customer_a", "partner_a"):
+        assert login(role).get("/rapports.csv").status_code == 404
