@@ -111,6 +111,8 @@ def test_customer_b_gets_the_unknown_page_for_customer_a_incident(scene, new_pag
 
 def test_the_english_switch_translates_the_pages(scene, new_page):
     page = new_page()
+    page.goto("/connexion/")
+    shot(page, "00-login")
     page.goto("/procedure/")
     shot(page, "10-procedure")
     log_in(page, "cust-a", "pw-a-12345")
