@@ -138,3 +138,21 @@ def test_the_portal_is_usable_on_a_phone(scene, new_page):
     shot(page, "12-phone-card")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent").strip() in ("Aller au contenu", "Skip to content")
+
+
+def test_demo_data_pages(new_page):
+    """The demonstration database through a staff member's eyes: dashboard, reports, an incident."""
+    import io
+
+    from django.core.management import call_command
+
+    call_command("demo", stdout=io.StringIO())
+    page = new_page()
+    log_in(page, "support", "demo-support")
+    shot(page, "13-demo-dashboard")
+    page.goto("/rapports/")
+    assert page.locator("table.report tbody tr").count() >= 4
+    assert page.locator("svg.chart").count() == 2
+    shot(page, "14-demo-reports")
+    page.goto("/incidents/REQ-1007/")
+    shot(page, "15-demo-incident-business-time")

@@ -77,3 +77,22 @@ def test_the_csv_matches_the_table(history, login):
 def test_reports_are_for_staff_only(history, login):
     for role in ("customer_a", "partner_a"):
         assert login(role).get("/rapports.csv").status_code == 404
+
+
+def test_the_demo_data_gives_a_table_charts_and_the_same_csv(db, settings):
+    from django.core.management import call_command
+    from django.test import Client
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    call_command("demo", stdout=io.StringIO())
+    client = Client()
+    assert client.login(username="support", password="demo-support")
+    response = client.get("/rapports/", {"months": "3"})
+    rows = response.context["rows"]
+    assert len(rows) >= 4 and {r.customer_code for r in rows} == {"acme", "globex"}
+    assert sum(sum(r.escalations) for r in rows) >= 1
+    assert response.content.decode().count('<svg class="chart"') == 2
+    lines = list(csv.DictReader(io.StringIO(client.get("/rapports.csv", {"months": "3"}).content.decode())))
+    assert [(ln["customer"], ln["priority"], int(ln["incidents"])) for ln in lines] == [
+        (r.customer_code, r.priority, r.incidents) for r in rows
+    ]
