@@ -255,12 +255,15 @@ def _dashboard_rows(request: HttpRequest) -> tuple[DashboardFilter, list[present
     return form, rows, total
 
 
+FEED_ACKNOWLEDGED = 8
+
+
 def _feed(request: HttpRequest) -> list[Escalation]:
-    return list(
-        visible_escalations(request.user)  # type: ignore[arg-type]
-        .select_related("acknowledged_by")
-        .order_by(F("acknowledged_at").asc(nulls_first=True), "-granted_at")[:30]
-    )
+    """Every escalation still to acknowledge (oldest first), then the latest acknowledged ones."""
+    escalations = visible_escalations(request.user).select_related("acknowledged_by")  # type: ignore[arg-type]
+    pending = escalations.filter(acknowledged_at__isnull=True).order_by("granted_at")[:100]
+    done = escalations.filter(acknowledged_at__isnull=False).order_by("-acknowledged_at")[:FEED_ACKNOWLEDGED]
+    return [*pending, *done]
 
 
 @staff_only
