@@ -225,3 +225,22 @@ def test_unknown_pages_and_wrong_methods_are_not_500(incidents, login):
     assert client.get("/portail/incidents/%00/").status_code == 404
     assert client.get("/portail/incidents/REQ-1001/escalader/").status_code == 405
     assert client.get("/rapports/", {"months": "abc"}).status_code == 200
+
+
+def test_login_logout_and_password_change(incidents, login):
+    from django.test import Client
+
+    client = Client()
+    page = client.get("/connexion/").content.decode()
+    assert '<label for="id_username">Identifiant</label>' in page
+    wrong = client.post("/connexion/", {"username": "cust-a", "password": "nope"})
+    assert wrong.status_code == 200 and "Identifiant ou mot de passe incorrect." in wrong.content.decode()
+    right = client.post("/connexion/", {"username": "cust-a", "password": "pw-a-12345"})
+    assert right["Location"] == "/"
+    changed = client.post("/mot-de-passe/", {"old_password": "pw-a-12345", "new_password1": "Nouveau-mdp-2026",
+                                             "new_password2": "Nouveau-mdp-2026"})
+    assert changed["Location"] == "/mot-de-passe/modifie/"
+    assert client.get(changed["Location"]).status_code == 200
+    assert client.post("/deconnexion/")["Location"] == "/connexion/"
+    assert client.get("/portail/").status_code == 302
+    assert Client().login(username="cust-a", password="Nouveau-mdp-2026")
