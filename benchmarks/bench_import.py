@@ -68,7 +68,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         csv = Path(tmp) / "incidents.csv"
         generate(csv, args.n)
-        results = [bench("SQLite (file, WAL)", f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", csv, args.n)]
+        print(f"escalade import, {args.n:,} rows (includes process start, reading and checking)".replace(",", " "))
+        print(f"{'database':<22}{'create rows/s':>16}{'update rows/s':>16}", flush=True)
+        show(bench("SQLite (file, WAL)", f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", csv, args.n))
         if args.postgres:
             import psycopg
 
@@ -77,11 +79,12 @@ def main() -> None:
             with psycopg.connect(admin, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
                 conn.execute(f'CREATE DATABASE "{name}"')
-            results.append(bench("PostgreSQL", args.postgres, csv, args.n))
-    print(f"escalade import, {args.n:,} rows (includes process start, reading and checking)".replace(",", " "))
-    print(f"{'database':<22}{'create rows/s':>16}{'update rows/s':>16}{'create 100k (s)':>18}")
-    for label, create, update in results:
-        print(f"{label:<22}{create:>16,.0f}{update:>16,.0f}{100_000 / create:>18.1f}".replace(",", " "))
+            show(bench("PostgreSQL", args.postgres, csv, args.n))
+
+
+def show(result: tuple[str, float, float]) -> None:
+    label, create, update = result
+    print(f"{label:<22}{create:>16,.0f}{update:>16,.0f}".replace(",", " "), flush=True)
 
 
 if __name__ == "__main__":

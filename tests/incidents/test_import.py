@@ -66,6 +66,22 @@ def test_json_lines_update_existing_incidents(world, tmp_path):
     assert kinds.count("priority_changed") == 1 and "acknowledged" in kinds
 
 
+def test_reimporting_two_thousand_rows_updates_them_all(world, tmp_path):
+    path = tmp_path / "x.csv"
+    rows = csv_rows(2000)
+    path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    run_import(path, "--no-progress")
+    changed = [r.replace(",low,", ",medium,").replace("Incident", "Incident révisé") for r in rows]
+    path.write_text("\n".join([HEADER, *changed]) + "\n", encoding="utf-8")
+    out, _ = run_import(path, "--no-progress")
+    assert "0 incident(s) créé(s), 2000 mis à jour" in out
+    assert not Incident.objects.filter(priority="low").exists()
+    assert Incident.objects.filter(title__startswith="Incident révisé").count() == 2000
+    assert TimelineEvent.objects.filter(kind="priority_changed").count() == 666
+    medium = Incident.objects.get(request_number="IMP-3")  # was low: now 2 h on 24/7
+    assert medium.take_charge_due_at == medium.opened_at + timedelta(hours=2)
+
+
 def test_bad_rows_are_reported_by_line_and_nothing_is_imported(world, tmp_path):
     rows = csv_rows(10)
     rows[2] = "IMP-3,client-a,urgent,,,2026-11-27T10:00:00+01:00,,,"  # line 4
