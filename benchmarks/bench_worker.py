@@ -102,7 +102,7 @@ def build(open_count: int, due_count: int, now: datetime) -> tuple[list[int], li
             if i < due_count:
                 due_at = now - timedelta(seconds=30)
             else:  # (B's incidents are moved close to their crossing when B starts)
-                due_at = now + timedelta(minutes=20 + (i * 7919) % (60 * 24 * 30))
+                due_at = now + timedelta(minutes=120 + (i * 7919) % (60 * 24 * 30))
             opened = due_at - take_charge
             rows.append(Incident(
                 request_number=f"REQ-{i + 1}", customer=customer, priority="high", track="support",
