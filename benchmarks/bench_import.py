@@ -68,7 +68,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         csv = Path(tmp) / "incidents.csv"
         generate(csv, args.n)
-        print(f"escalade import, {args.n:,} rows (includes process start, reading and checking)".replace(",", " "))
+        count = f"{args.n:,}".replace(",", " ")
+        print(f"escalade import, {count} rows (includes process start, reading and checking)")
         print(f"{'database':<22}{'create rows/s':>16}{'update rows/s':>16}", flush=True)
         show(bench("SQLite (file, WAL)", f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", csv, args.n))
         if args.postgres:
