@@ -5,7 +5,11 @@ from __future__ import annotations
 import io
 import json
 import random
+import select
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,6 +27,7 @@ from escalade.core.escalation import evaluate
 from escalade.policies import load_policy
 
 AT = "2026-03-30T10:00:00+02:00"
+ESCALADE = Path(sys.executable).with_name("escalade")
 
 
 def _incidents(n: int, seed: int = 7) -> list[str]:
@@ -106,3 +111,58 @@ def test_parallel_reads_one_multiline_document() -> None:
     cli.evaluate_stream(policy, at, cli._documents(io.StringIO(text)), sequential)
     cli.evaluate_parallel(policy, None, at, io.StringIO(text), parallel, 2)
     assert parallel.getvalue() == sequential.getvalue() != ""
+
+
+def test_blocks_give_the_plain_output() -> None:
+    policy = load_policy()
+    at = parse_instant(AT, "at")
+    for text in ("\n\n" + "\n".join(_incidents(800)) + "\n", "\n".join(_incidents(300)), '{"a": "x\n' + "\n".join(_incidents(5))):
+        plain, blocks = io.StringIO(), io.StringIO()
+        status = cli.evaluate_stream(policy, at, cli._documents(io.StringIO(text)), plain)
+        assert cli.evaluate_blocks(policy, at, cli._text_blocks(io.StringIO(text), 97), blocks) == status
+        assert blocks.getvalue() == plain.getvalue()
+
+
+@pytest.mark.parametrize("jobs", [1, 2, 3])
+@pytest.mark.parametrize("universal", [True, False])
+def test_forked_file_workers_give_the_plain_output(tmp_path: Path, jobs: int, universal: bool) -> None:
+    policy = load_policy()
+    at = parse_instant(AT, "at")
+    text = "\n\n" + "\r\n".join(_incidents(400)) + "\r" + "\n".join(_incidents(50)) + "\n\n  \n"
+    source = tmp_path / "in.jsonl"
+    source.write_text(text, encoding="utf-8", newline="")
+    with source.open(encoding="utf-8", newline=None if universal else "\n") as stream:
+        plain = io.StringIO()
+        status = cli.evaluate_stream(policy, at, cli._documents(stream), plain)
+    target = tmp_path / "out.jsonl"
+    with source.open(encoding="utf-8") as stream, target.open("w", encoding="utf-8") as out:
+        assert cli.can_evaluate_file_parallel(stream, out)
+        got = cli.evaluate_file_parallel(policy, at, stream, out, jobs, universal, chunk_bytes=1500)
+    assert got == status == 1
+    assert target.read_text(encoding="utf-8") == plain.getvalue()
+
+
+def test_a_pipe_is_answered_line_by_line() -> None:
+    """SPEC §2: JSON Lines stream. A client writes one line and waits for its answer."""
+    proc = subprocess.Popen(
+        [str(ESCALADE), "evaluate", "--at", AT],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        for number in ("REQ-1", "REQ-2", "REQ-3"):
+            doc = {"request_number": number, "priority": "high", "opened_at": "2026-03-30T09:00:00+02:00"}
+            proc.stdin.write(json.dumps(doc).encode() + b"\n")
+            proc.stdin.flush()
+            ready, _, _ = select.select([proc.stdout], [], [], 30)
+            assert ready, f"no answer to {number} within 30 s"
+            answer = json.loads(proc.stdout.readline())
+            assert answer["request_number"] == number
+        proc.stdin.close()
+        assert proc.stdout.read() == b""
+        assert proc.wait(timeout=30) == 0
+    finally:
+        proc.kill()
+        proc.wait()
