@@ -237,15 +237,23 @@ class BusinessCalendar:
             return table
 
     def _extended_forward(self, table: _Table, target_open: int) -> _Table:
-        """Extend until the table holds `target_open` µs of open time (cum offsets are unchanged)."""
+        """Extend until the table holds `target_open` µs of open time, counted like `table` counts it.
+
+        `target_open` is relative to `table`'s first year: the extension starts from that same year
+        (another thread may meanwhile have rebuilt the shared table from an earlier year, which moves
+        every cumulative offset), and is only shared when it does not drop years the shared table has.
+        """
+        first = table.first_year
         while not table.cumend or table.cumend[-1] < target_open:
-            if table.last_year - table.first_year > _MAX_YEARS_AHEAD * 4:
+            if table.last_year - first > _MAX_YEARS_AHEAD * 4:
                 raise ValueError(f"calendar {self.name!r} has no opening in reach")
             with self._lock:
                 current = self._table or table
-                grow = max(2, (current.last_year - current.first_year) // 2)
-                table = self._build(current.first_year, current.last_year + grow)
-                self._table = table
+                last = max(table.last_year, current.last_year)
+                grow = max(2, (last - first) // 2)
+                table = self._build(first, last + grow)
+                if current.first_year >= first:
+                    self._table = table
         return table
 
     @staticmethod

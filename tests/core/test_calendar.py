@@ -322,3 +322,82 @@ def test_range_boundary_in_the_repeated_autumn_hour_is_its_first_occurrence() ->
     day = paris(2026, 10, 25)
     assert calendar.openings(day, paris(2026, 10, 25, 5)) == [(day, paris(2026, 10, 25, 2, 30, fold=0))]
     assert calendar.elapsed(day, paris(2026, 10, 25, 5)) == 2 * H + 30 * timedelta(minutes=1)
+
+
+# -- a table shared between threads -----------------------------------------------------------------------
+
+
+def _fresh(calendar: BusinessCalendar) -> BusinessCalendar:
+    return BusinessCalendar(
+        name=calendar.name,
+        tz=calendar.tz,
+        weekly=calendar.weekly,
+        country=calendar.country,
+        subdivision=calendar.subdivision,
+        closed_dates=calendar.closed_dates,
+        open_dates=calendar.open_dates,
+        label=calendar.label,
+    )
+
+
+def test_add_stays_right_when_the_table_is_rebuilt_from_an_earlier_year_meanwhile(
+    business: BusinessCalendar, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The interleaving of two threads, replayed: `add` computed its target against the table it
+    read; before it extends that table, another thread rebuilds it from a much earlier year."""
+    calendar = _fresh(business)
+    start = datetime(2026, 6, 1, 9, tzinfo=UTC)
+    calendar.add(start, timedelta(hours=1))  # a table of 2025–2027 only
+    extend = BusinessCalendar._extended_forward
+
+    def meanwhile(self: BusinessCalendar, table: object, target: int) -> object:
+        self.is_open(datetime(1995, 3, 1, tzinfo=UTC))  # the other thread: back to 1994
+        return extend(self, table, target)  # type: ignore[arg-type]
+
+    far = timedelta(hours=9 * 250 * 4)  # four years of business hours: beyond the table
+    expected = _fresh(business).add(start, far)
+    assert expected.year == 2030
+    monkeypatch.setattr(BusinessCalendar, "_extended_forward", meanwhile)
+    assert calendar.add(start, far) == expected
+    monkeypatch.undo()
+    assert calendar.add(start, far) == expected
+
+
+def test_threads_asking_far_past_and_far_future_get_a_fresh_calendars_answers(business: BusinessCalendar) -> None:
+    import random
+    import sys
+    import threading
+
+    calendar = _fresh(business)
+    calendar.add(datetime(2026, 6, 1, tzinfo=UTC), timedelta(hours=1))  # only recent years in the table
+    questions = [
+        (datetime(year, month, 3, 8, tzinfo=UTC), timedelta(hours=hours))
+        for year in (1991, 1998, 2005, 2026, 2031)
+        for month in (1, 7)
+        for hours in (1, 900, 9 * 250 * 6)
+    ]
+    expected = {q: _fresh(business).add(*q) for q in questions}
+    answers: list[tuple[tuple[datetime, timedelta], datetime]] = []
+    errors: list[BaseException] = []
+
+    def ask(order: list[tuple[datetime, timedelta]]) -> None:
+        try:
+            for q in order:
+                answers.append((q, calendar.add(*q)))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        orders = [random.Random(seed).sample(questions, len(questions)) for seed in range(8)]
+        threads = [threading.Thread(target=ask, args=(order,)) for order in orders]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert not errors
+    assert len(answers) == 8 * len(questions)
+    assert [q for q, answer in answers if answer != expected[q]] == []
