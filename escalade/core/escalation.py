@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from escalade.core import messages
 from escalade.core.frozen import fast_constructor
-from escalade.core.policy import Contact, Policy, PriorityRule
+from escalade.core.policy import LEVELS, Contact, Policy, PriorityRule
 from escalade.core.sla import (
     CommitmentKind,
     Commitments,
@@ -135,17 +135,22 @@ class LevelCheck:
     """A requester's ask for a level, against what the decision allows."""
 
     granted_level: int  # 0 when refused
-    code: str  # "eligible", a Reason, or "level_above_allowed"
+    code: str  # "eligible", a Reason, "invalid_level" or "level_above_allowed"
     message: str
 
 
-def check_requested_level(decision: EscalationDecision, requested: int | None) -> LevelCheck:
-    """A requester may ask for a lower level than allowed, never a higher one."""
+def check_requested_level(
+    decision: EscalationDecision, requested: int | None, levels: tuple[int, ...] = LEVELS
+) -> LevelCheck:
+    """A requester may ask for a lower level than allowed, never a higher one. When escalation is
+    possible, a level that is not one of the policy's `levels` is `invalid_level`."""
     if not decision.allowed:
         return LevelCheck(0, decision.reason.value, decision.message)
+    if requested is not None and requested not in levels:
+        return LevelCheck(0, "invalid_level", messages.invalid_level(requested, levels))
     if requested is None:
         return LevelCheck(decision.level, Reason.ELIGIBLE.value, decision.message)
-    if requested < 1 or requested > decision.level:
+    if requested > decision.level:
         return LevelCheck(0, "level_above_allowed", messages.level_above_allowed(requested, decision.level))
     return LevelCheck(requested, Reason.ELIGIBLE.value, decision.message)
 

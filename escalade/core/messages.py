@@ -70,10 +70,16 @@ def refusal(
         else ""
     )
     if reason == "priority_not_escalable":
-        return (
-            "Seuls les incidents de priorité moyenne ou élevée peuvent donner lieu à une escalade ; "
-            f"cet incident est de priorité {priority.label}."
-        )
+        # The labels are the policy's ("moyen", "élevé"): they agree with "niveau de priorité", as in
+        # the published procedure.
+        if not escalable_labels:
+            allowed = "Aucun niveau de priorité ne peut donner lieu à une escalade"
+        else:
+            allowed = (
+                f"Seuls les incidents de niveau de priorité {join_fr(escalable_labels, 'ou')} "
+                "peuvent donner lieu à une escalade"
+            )
+        return f"{allowed} ; cet incident est de niveau de priorité {priority.label}."
     if reason == "incident_resolved":
         return "L'incident est résolu : il ne peut plus donner lieu à une escalade."
     if reason == "no_commitment_exceeded":
@@ -86,9 +92,19 @@ def refusal(
     )
 
 
+def join_fr(items: Sequence[str], word: str = "et") -> str:
+    """'a', 'a et b', 'a, b et c'."""
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + f" {word} " + items[-1]
+
+
+def invalid_level(requested: int, levels: Sequence[int]) -> str:
+    choices = join_fr([str(level) for level in levels], "ou")
+    return f"Le niveau d'escalade demandé ({requested}) n'existe pas : choisir {choices}."
+
+
 def level_above_allowed(requested: int, allowed: int) -> str:
-    if requested < 1:
-        return f"Le niveau d'escalade demandé ({requested}) n'existe pas : choisir 1, 2 ou 3."
     return (
         f"L'escalade de niveau {requested} n'est pas encore possible : "
         f"le niveau autorisé actuellement est le niveau {allowed}."

@@ -17,7 +17,7 @@ from escalade.core.escalation import (
     next_change_at,
     reached_level,
 )
-from escalade.core.policy import Policy
+from escalade.core.policy import Policy, policy_from_toml
 from escalade.core.sla import IncidentFacts, Pause
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -111,8 +111,25 @@ def test_low_priority_is_never_escalable(hipcom: Policy) -> None:
     decision = decide(hipcom, "low", OPENED + 30 * 24 * H)
     assert (decision.allowed, decision.level, decision.reason) == (False, 0, Reason.PRIORITY_NOT_ESCALABLE)
     assert decision.contacts == ()
-    assert "priorité faible" in decision.message
-    assert "moyenne ou élevée" in decision.message
+    assert decision.message == (
+        "Seuls les incidents de niveau de priorité moyen ou élevé peuvent donner lieu à une escalade ; "
+        "cet incident est de niveau de priorité faible."
+    )
+
+
+def test_not_escalable_message_names_the_policys_escalable_priorities(hipcom_text: str) -> None:
+    # Only "high" escalable: medium's thresholds dropped, escalable = false.
+    start = hipcom_text.index("[priorities.medium]")
+    end = hipcom_text.index("[priorities.high]")
+    medium = hipcom_text[start:end].replace("escalable = true", "escalable = false")
+    medium = "\n".join(line for line in medium.splitlines() if "escalation_thresholds" not in line) + "\n"
+    policy = policy_from_toml(hipcom_text[:start] + medium + hipcom_text[end:])
+    decision = decide(policy, "medium", OPENED + 30 * 24 * H)
+    assert decision.reason == Reason.PRIORITY_NOT_ESCALABLE
+    assert decision.message == (
+        "Seuls les incidents de niveau de priorité élevé peuvent donner lieu à une escalade ; "
+        "cet incident est de niveau de priorité moyen."
+    )
 
 
 def test_resolved_incident_is_never_escalable(hipcom: Policy) -> None:
@@ -244,10 +261,14 @@ def test_asking_for_a_higher_level_is_refused(hipcom: Policy) -> None:
     assert "niveau 1" in check.message
 
 
-def test_asking_for_level_zero_is_refused(hipcom: Policy) -> None:
-    check = check_requested_level(decide(hipcom, "high", OPENED + H), 0)
-    assert (check.granted_level, check.code) == (0, "level_above_allowed")
-    assert "n'existe pas" in check.message
+@pytest.mark.parametrize("requested", [0, -1, 4, 99])
+@pytest.mark.parametrize("at", [OPENED + H, OPENED + 3 * H], ids=["level-1-allowed", "level-3-allowed"])
+def test_asking_for_a_level_the_policy_does_not_have_is_invalid_level(
+    hipcom: Policy, requested: int, at: datetime
+) -> None:
+    check = check_requested_level(decide(hipcom, "high", at), requested)
+    assert (check.granted_level, check.code) == (0, "invalid_level")
+    assert check.message == f"Le niveau d'escalade demandé ({requested}) n'existe pas : choisir 1, 2 ou 3."
 
 
 def test_asking_when_not_allowed_gives_the_reason(hipcom: Policy) -> None:
