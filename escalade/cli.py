@@ -11,6 +11,7 @@ import argparse
 import codecs
 import collections
 import contextlib
+import errno
 import io
 import itertools
 import json
@@ -193,7 +194,7 @@ def evaluate_blocks(policy: Policy, at: datetime, blocks: Iterable[str], out: IO
     return status
 
 
-BLOCK_CHARS = 1 << 20
+BLOCK_CHARS = 1 << 18
 
 
 def _text_blocks(stream: IO[str], size: int = BLOCK_CHARS) -> Iterator[str]:
@@ -486,7 +487,7 @@ def evaluate_file_parallel(
     # The workers read the file without moving its offset: it is all read now.
     os.lseek(fd, 0, os.SEEK_END)
     if _WORKER_BROKEN_PIPE in codes:
-        raise BrokenPipeError
+        raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
     if any(code not in (EXIT_OK, EXIT_BAD_LINES) for code in codes):
         print("escalade: un processus d'évaluation a échoué", file=sys.stderr)
         return EXIT_BAD_LINES
@@ -568,10 +569,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.file in (None, "-"):
         return run(sys.stdin, STDIN_UNIVERSAL_NEWLINES)
     try:
-        with open(args.file, encoding="utf-8") as stream:
-            return run(stream, True)
+        stream = open(args.file, encoding="utf-8")  # noqa: SIM115 - closed below
     except OSError as exc:
         return _fail(f"fichier illisible « {args.file} » : {exc.strerror}")
+    with stream:  # an error while writing (a closed pipe) is no unreadable file
+        return run(stream, True)
 
 
 def cmd_policy(args: argparse.Namespace) -> int:
@@ -606,7 +608,10 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--policy", help="fichier de politique (défaut : ESCALADE_POLICY ou HIPCOM)")
     ev.add_argument("--at", help="instant d'évaluation ISO-8601 avec décalage (défaut : maintenant)")
     ev.add_argument(
-        "--jobs", type=int, help="processus d'évaluation en parallèle (défaut : nombre de processeurs)"
+        "--jobs",
+        type=int,
+        help="processus d'évaluation en parallèle (défaut : nombre de processeurs pour un fichier ; "
+        "un seul pour un tube ou un terminal, qui reçoivent chaque réponse dès sa ligne lue)",
     )
     ev.add_argument("file", nargs="?", help="fichier d'entrée, ou - pour l'entrée standard")
     ev.set_defaults(handler=cmd_evaluate)
