@@ -19,6 +19,7 @@ import os
 import signal
 import stat
 import sys
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -321,7 +322,7 @@ def evaluate_parallel(
         return evaluate_stream(policy, at, _documents(itertools.chain(head, lines)), out)
     status = evaluate_stream(policy, at, _documents(iter(head)), out)
     pending: collections.deque[Any] = collections.deque()
-    with multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn").Pool(
+    with multiprocessing.get_context(_pool_start_method()).Pool(
         jobs, initializer=_init_worker, initargs=(policy_path, at)
     ) as pool:
         for chunk in _chunks(lines, CHUNK_LINES):
@@ -335,6 +336,18 @@ def evaluate_parallel(
             out.write(text)
             status = max(status, chunk_status)
     return status
+
+
+def _single_threaded() -> bool:
+    """Forking a process that runs other threads can deadlock the child on a lock one of them held
+    (e.g. when `main` is called from a test runner or a server); the CLI itself has one thread."""
+    return threading.active_count() == 1
+
+
+def _pool_start_method() -> str:
+    if sys.platform != "linux":
+        return "spawn"
+    return "fork" if _single_threaded() else "forkserver"
 
 
 # -- the parallel path for a regular file: forked workers read their own byte ranges ------------------
@@ -383,6 +396,8 @@ def can_evaluate_file_parallel(stream: IO[str], out: IO[str]) -> bool:
     """The forked file path needs a regular file in an ASCII-compatible codec, an output with a
     file descriptor, and fork."""
     if not hasattr(os, "fork") or sys.platform != "linux" or _is_regular_file(stream) is not True:
+        return False
+    if not _single_threaded():
         return False
     try:
         out.fileno()

@@ -135,9 +135,19 @@ def test_forked_file_workers_give_the_plain_output(tmp_path: Path, jobs: int, un
         plain = io.StringIO()
         status = cli.evaluate_stream(policy, at, cli._documents(stream), plain)
     target = tmp_path / "out.jsonl"
-    with source.open(encoding="utf-8") as stream, target.open("w", encoding="utf-8") as out:
-        assert cli.can_evaluate_file_parallel(stream, out)
-        got = cli.evaluate_file_parallel(policy, at, stream, out, jobs, universal, chunk_bytes=1500)
+    # The forked path runs in a fresh single-threaded interpreter, as the CLI does: forking the test
+    # runner (which has threads) is exactly what `can_evaluate_file_parallel` refuses.
+    script = f"""
+import sys
+from escalade import cli
+from escalade.core.contract import parse_instant
+from escalade.policies import load_policy
+with open({str(source)!r}, encoding="utf-8") as stream, open({str(target)!r}, "w", encoding="utf-8") as out:
+    assert cli.can_evaluate_file_parallel(stream, out)
+    sys.exit(cli.evaluate_file_parallel(
+        load_policy(), parse_instant({AT!r}, "at"), stream, out, {jobs}, {universal}, chunk_bytes=1500))
+"""
+    got = subprocess.run([sys.executable, "-c", script], timeout=120, check=False).returncode
     assert got == status == 1
     assert target.read_text(encoding="utf-8") == plain.getvalue()
 
