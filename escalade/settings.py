@@ -65,6 +65,9 @@ if TESTING:
     # The suite runs on SQLite, and on PostgreSQL when ESCALADE_TEST_DATABASE_URL is set.
     DATABASE_URL = os.environ.get("ESCALADE_TEST_DATABASE_URL") or "sqlite:///"
 DATABASES = {"default": database_from_url(DATABASE_URL)}
+if TESTING:
+    # Users are created by the hundred in tests; a slow hasher only costs time there.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if DATABASES["default"]["ENGINE"].endswith("sqlite3") and DATABASES["default"]["NAME"]:
     Path(str(DATABASES["default"]["NAME"])).parent.mkdir(parents=True, exist_ok=True)
 

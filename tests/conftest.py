@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -60,6 +62,17 @@ def world(db: None) -> World:
         "admin": User.objects.create_superuser("admin", "admin@hipcom.fr", "pw-adm-12345", role="admin"),
     }
     return World(partner, other, a, b, users)
+
+
+@pytest.fixture
+def smtp(settings: Any) -> Iterator[Any]:
+    """A real SMTP server (aiosmtpd) on a free local port, with Django's mailers pointing at it."""
+    from notifications.support import SMTPSink
+
+    sink = SMTPSink().start()
+    settings.MAILERS = sink.mailers()
+    yield sink
+    sink.stop()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import subprocess
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -26,19 +25,6 @@ from escalade.worker import Acted, TickReport, Watcher
 
 ROOT = Path(__file__).resolve().parent.parent
 ESCALADE = str(ROOT / ".venv" / "bin" / "escalade")
-
-
-@pytest.fixture
-def smtp(settings: Any) -> Iterator[SMTPSink]:
-    sink = SMTPSink().start()
-    settings.MAILERS = sink.mailers()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.mark.django_db

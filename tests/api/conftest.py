@@ -13,11 +13,6 @@ from django.test import Client
 ACTORS = ("anonymous", "customer_a", "customer_b", "partner_a", "partner_none", "staff", "admin")
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def now(monkeypatch: pytest.MonkeyPatch, paris_noon: datetime) -> datetime:
     """The API's clock, frozen at Friday 2026-11-27 12:00 Paris."""
