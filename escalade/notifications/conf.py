@@ -43,4 +43,12 @@ def ack_link_max_age() -> timedelta:
 
 def backoff(attempts: int) -> timedelta:
     """30 s, 1 min, 2 min, 4 min… after the 1st, 2nd, 3rd failure, capped."""
-    return min(backoff_base() * (2 ** max(attempts - 1, 0)), backoff_cap())
+    base, cap = backoff_base(), backoff_cap()
+    delay = base
+    # Double step by step up to the cap: computing 2**attempts first overflows timedelta after ~30
+    # attempts, which killed the worker when an operator allowed many retries.
+    for _ in range(max(attempts - 1, 0)):
+        if delay >= cap:
+            break
+        delay *= 2
+    return min(delay, cap)

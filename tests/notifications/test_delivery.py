@@ -29,6 +29,11 @@ def test_backoff_doubles_from_30_seconds_and_is_capped() -> None:
     assert conf.backoff(20) == timedelta(hours=1)
 
 
+def test_backoff_stays_at_the_cap_however_many_attempts_are_allowed() -> None:
+    """A two-minute outage with a 2 s cap means ~60 attempts; 2**60 × 30 s overflowed timedelta."""
+    assert conf.backoff(60) == conf.backoff(1_000_000) == timedelta(hours=1)
+
+
 @pytest.mark.django_db
 def test_a_chat_webhook_receives_the_alert_through_apprise(world: Any, smtp: SMTPSink, tmp_path: Path) -> None:
     with WebhookReceiver() as hook, policy_with(tmp_path, apprise={"escalade@hipcom.fr": hook.url}):
