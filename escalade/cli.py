@@ -76,13 +76,7 @@ def _documents(stream: Iterable[str]) -> Iterator[tuple[object, FactsError | Non
                 return
             yield None, FactsError("invalid_json", f"JSON illisible : {exc.msg} (ligne {exc.lineno}).")
         return
-    for line in lines:
-        if not line.strip():
-            continue
-        try:
-            yield json.loads(line), None
-        except json.JSONDecodeError as exc:
-            yield None, FactsError("invalid_json", f"JSON illisible : {exc.msg}.")
+    yield from _line_documents(lines)
 
 
 def _is_object_line(line: str) -> bool:

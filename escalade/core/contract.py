@@ -87,26 +87,32 @@ def check_request_number(policy: Policy, value: object) -> str:
     )
 
 
+def check_priority(policy: Policy, value: object) -> str:
+    if isinstance(value, str) and value in policy.priorities:  # a list is no key either
+        return value
+    known = ", ".join(policy.priorities)
+    raise FactsError("unknown_priority", f"Priorité inconnue « {value} » (attendu : {known}).", "priority")
+
+
+def check_track(policy: Policy, value: object) -> str:
+    if isinstance(value, str) and value in policy.tracks:
+        return value
+    known = ", ".join(policy.tracks)
+    raise FactsError("unknown_track", f"Filière inconnue « {value} » (attendu : {known}).", "track")
+
+
 def facts_from_json(policy: Policy, raw: object, at: datetime) -> IncidentFacts:
     if type(raw) is not dict and not isinstance(raw, Mapping):
         raise FactsError("invalid_json", "Chaque incident doit être un objet JSON.")
     get = raw.get
     number = check_request_number(policy, get("request_number"))
-    priority = get("priority")
-    if not isinstance(priority, str) or priority not in policy.priorities:  # a list is no key either
-        known = ", ".join(policy.priorities)
-        raise FactsError(
-            "unknown_priority", f"Priorité inconnue « {priority} » (attendu : {known}).", "priority"
-        )
+    priority = check_priority(policy, get("priority"))
     gtr = get("gtr", False)
     if gtr is None:
         gtr = False
     elif gtr is not True and gtr is not False:
         raise FactsError("invalid_gtr", "« gtr » doit valoir true ou false.", "gtr")
-    track = get("track") or policy.default_track
-    if not isinstance(track, str) or track not in policy.tracks:
-        known = ", ".join(policy.tracks)
-        raise FactsError("unknown_track", f"Filière inconnue « {track} » (attendu : {known}).", "track")
+    track = check_track(policy, get("track") or policy.default_track)
     value = get("opened_at")
     if value is None:
         raise FactsError("missing_opened_at", "La date d'ouverture « opened_at » est obligatoire.", "opened_at")

@@ -9,7 +9,13 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from escalade.accounts.models import Role, User
-from escalade.core.contract import FactsError, check_request_number, parse_instant
+from escalade.core.contract import (
+    FactsError,
+    check_priority,
+    check_request_number,
+    check_track,
+    parse_instant,
+)
 from escalade.core.escalation import Evaluation, crossings, evaluate, next_change_at
 from escalade.core.sla import State
 from escalade.errors import Conflict, NotFound, ServiceError, incident_not_found
@@ -182,16 +188,13 @@ def _check(data: IncidentInput, now: datetime) -> tuple[str, datetime, datetime 
     policy = active_policy()
     try:
         number = check_request_number(policy, data.request_number)
+        check_priority(policy, data.priority)
+        if data.track is not None:
+            check_track(policy, data.track)
     except FactsError as exc:
-        raise ServiceError(exc.code, exc.message, field="request_number") from None
-    if data.priority not in policy.priorities:
-        known = ", ".join(policy.priorities)
-        raise ServiceError("unknown_priority", f"Priorité inconnue « {data.priority} » (attendu : {known}).")
+        raise ServiceError(exc.code, exc.message, field=exc.field) from None
     if data.title is not None and len(data.title) > TITLE_MAX:
         raise ServiceError("title_too_long", f"Le titre dépasse {TITLE_MAX} caractères.", field="title")
-    if data.track is not None and data.track not in policy.tracks:
-        known = ", ".join(policy.tracks)
-        raise ServiceError("unknown_track", f"Filière inconnue « {data.track} » (attendu : {known}).")
     opened = _instant(data.opened_at, "opened_at")
     if opened is None:
         raise ServiceError("missing_opened_at", "La date d'ouverture « opened_at » est obligatoire.")
@@ -442,10 +445,10 @@ def apply_event(
             incident.resolved_at = None
             event = EventKind.REOPENED
         elif kind == "change_priority":
-            policy = active_policy()
-            if priority not in policy.priorities:
-                known = ", ".join(policy.priorities)
-                raise ServiceError("unknown_priority", f"Priorité inconnue « {priority} » (attendu : {known}).")
+            try:
+                priority = check_priority(active_policy(), priority)
+            except FactsError as exc:
+                raise ServiceError(exc.code, exc.message, field=exc.field) from None
             if priority == incident.priority:
                 raise Conflict("same_priority", "L'incident a déjà cette priorité.")
             extra.update({"from": incident.priority, "to": priority})
