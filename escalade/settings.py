@@ -188,5 +188,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"escalade": {"handlers": ["console"], "level": os.environ.get("ESCALADE_LOG_LEVEL", "INFO")}},
+    "loggers": {
+        "escalade": {"handlers": ["console"], "level": os.environ.get("ESCALADE_LOG_LEVEL", "INFO")},
+        # Every 500 with its traceback (Django's default sends them only to admins' mail, or to the
+        # console in DEBUG): an operator must see what broke.
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+    },
 }

@@ -109,7 +109,7 @@ def post_escalation(request: HttpRequest, payload: EscalationIn) -> Any:
 def list_escalations(
     request: HttpRequest, filters: Query[EscalationFilters], paging: Query[PageQuery]
 ) -> dict[str, Any]:
-    escalations = visible_escalations(request.auth).select_related("acknowledged_by")  # type: ignore[attr-defined]
+    escalations = visible_escalations(request.auth)  # type: ignore[attr-defined]
     if filters.acknowledged is not None:
         escalations = escalations.filter(acknowledged_at__isnull=not filters.acknowledged)
     if filters.level is not None:

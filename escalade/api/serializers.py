@@ -60,7 +60,6 @@ def contacts_json(policy: Policy, level: int, track: str) -> list[dict[str, Any]
 
 def escalation_json(escalation: Escalation, *, incident: Incident | None = None) -> dict[str, Any]:
     incident = incident or escalation.incident
-    ack_by = escalation.acknowledged_by
     return {
         "id": escalation.pk,
         "number": escalation.number,
@@ -72,7 +71,7 @@ def escalation_json(escalation: Escalation, *, incident: Incident | None = None)
         "reason": escalation.reason,
         "granted_at": instant(escalation.granted_at),
         "acknowledged_at": instant(escalation.acknowledged_at),
-        "acknowledged_by": (ack_by.get_full_name() or ack_by.username) if ack_by else None,
+        "acknowledged_by": escalation.acknowledged_label or None,
         "contacts": contacts_json(active_policy(), escalation.level, incident.track),
     }
 

@@ -35,6 +35,9 @@ class Escalation(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # Who took it into account, as shown to people: a staff account's name, or the recipient of a
+    # signed e-mail link (who has no account), so every acknowledgement has a name to display.
+    acknowledged_label = models.CharField(_("pris en compte par (libellé)"), max_length=200, blank=True)
     reminders_sent = models.PositiveSmallIntegerField(_("relances envoyées"), default=0)
     next_reminder_at = models.DateTimeField(null=True, blank=True, db_index=True)
 

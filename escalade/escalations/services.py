@@ -190,11 +190,14 @@ def acknowledge_escalation(
             raise NotFound("escalation_not_found", f"Aucune escalade n'a l'identifiant {escalation_id}.")
         if escalation.acknowledged_at is not None:
             return escalation, False
+        label = (actor_label(user) + (f" pour {on_behalf_of}" if on_behalf_of else ""))[:200]  # column size
         escalation.acknowledged_at = now
         escalation.acknowledged_by = user
+        # The person who acted: the account, or the link's recipient when the system acts for them.
+        escalation.acknowledged_label = (on_behalf_of if user is None and on_behalf_of else actor_label(user))[:200]
         escalation.next_reminder_at = None
-        escalation.save(update_fields=["acknowledged_at", "acknowledged_by", "next_reminder_at"])
-        label = (actor_label(user) + (f" pour {on_behalf_of}" if on_behalf_of else ""))[:200]  # column size
+        escalation.save(update_fields=["acknowledged_at", "acknowledged_by", "acknowledged_label",
+                                       "next_reminder_at"])
         record(escalation.incident, EventKind.ESCALATION_ACKNOWLEDGED, now, user=user, channel=channel,
                label=label, level=escalation.level, escalation=escalation.pk)
     return escalation, True

@@ -16,7 +16,7 @@ from escalade.accounts.models import Role, User
 from escalade.errors import ServiceError
 from escalade.escalations.models import Escalation
 from escalade.escalations.services import acknowledge_escalation
-from escalade.incidents.models import Channel, EventKind
+from escalade.incidents.models import Channel
 from escalade.notifications.tokens import AckToken, read_ack_token
 
 TEMPLATE = "notifications/ack.html"
@@ -24,13 +24,6 @@ TEMPLATE = "notifications/ack.html"
 
 def _page(request: HttpRequest, status: int = 200, **context: object) -> HttpResponse:
     return render(request, TEMPLATE, context, status=status)
-
-
-def _acknowledged_label(escalation: Escalation) -> str:
-    event = escalation.incident.timeline.filter(
-        kind=EventKind.ESCALATION_ACKNOWLEDGED, data__escalation=escalation.pk
-    ).first()
-    return event.actor_label if event else ""
 
 
 def _staff_member(token: AckToken) -> User | None:
@@ -63,5 +56,4 @@ def acknowledge(request: HttpRequest, token: str) -> HttpResponse:
             )
         except ServiceError as exc:
             return _page(request, exc.status, error=exc.detail)
-    return _page(request, escalation=escalation, token=signed,
-                 acknowledged_label=_acknowledged_label(escalation))
+    return _page(request, escalation=escalation, token=signed, acknowledged_label=escalation.acknowledged_label)

@@ -260,7 +260,7 @@ FEED_ACKNOWLEDGED = 8
 
 def _feed(request: HttpRequest) -> list[Escalation]:
     """Every escalation still to acknowledge (oldest first), then the latest acknowledged ones."""
-    escalations = visible_escalations(request.user).select_related("acknowledged_by")  # type: ignore[arg-type]
+    escalations = visible_escalations(request.user)  # type: ignore[arg-type]
     pending = escalations.filter(acknowledged_at__isnull=True).order_by("granted_at")[:100]
     done = escalations.filter(acknowledged_at__isnull=False).order_by("-acknowledged_at")[:FEED_ACKNOWLEDGED]
     return [*pending, *done]

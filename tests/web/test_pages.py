@@ -244,3 +244,50 @@ def test_login_logout_and_password_change(incidents, login):
     assert client.post("/deconnexion/")["Location"] == "/connexion/"
     assert client.get("/portail/").status_code == 302
     assert Client().login(username="cust-a", password="Nouveau-mdp-2026")
+
+
+def test_the_dashboard_and_its_feed_show_an_escalation_acknowledged_from_the_email_link(incidents, login):
+    """The one-click link acknowledges with no account behind it: the feed names the recipient
+    (it answered 500 while looking up the missing account's username)."""
+    from escalade.escalations.models import Escalation
+    from escalade.notifications.tokens import ack_token
+
+    login("customer_a").post("/portail/incidents/REQ-1001/escalader/", {"reason": "Site coupé"})
+    staff = login("staff")
+
+    escalation = Escalation.objects.get(incident__request_number="REQ-1001")
+    token = ack_token(escalation.pk, "Adrien Bourdon", "adrien@hipcom.fr")
+    assert login(None).post(f"/ack/{token}/").status_code == 200
+    escalation.refresh_from_db()
+    assert escalation.acknowledged_by is None and "Adrien Bourdon" in escalation.acknowledged_label
+
+    for url in ("/tableau-de-bord/", "/tableau-de-bord/escalades/"):
+        page = staff.get(url)
+        assert page.status_code == 200, url
+        assert "Adrien Bourdon" in page.content.decode(), url
+    api = staff.get(f"/api/v1/escalations/{escalation.pk}")
+    assert api.status_code == 200 and "Adrien Bourdon" in api.json()["acknowledged_by"]
+
+
+def test_a_server_error_is_logged_with_its_traceback(incidents, login, monkeypatch, caplog):
+    """Every 500 reaches the log with its traceback, not only the access line."""
+    from django.test import Client
+
+    from escalade.web import views
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("panne simulée")
+
+    monkeypatch.setattr(views.present, "card", broken)
+    client = Client(raise_request_exception=False)
+    assert client.login(username="staff", password="pw-s-12345")
+    with caplog.at_level("ERROR", logger="django.request"):
+        assert client.get("/incidents/REQ-1001/").status_code == 500
+    [entry] = [r for r in caplog.records if r.name == "django.request"]
+    assert entry.exc_info is not None and "panne simulée" in str(entry.exc_info[1])
+    # …and a handler of the configuration writes it out (Django's default one is DEBUG-only).
+    import logging
+
+    writers = [h for h in logging.getLogger("django.request").handlers
+               if h not in (caplog.handler,) and h.level <= logging.ERROR and h.filter(entry)]
+    assert writers, "no handler writes django.request errors"
