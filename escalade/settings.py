@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "escalade.notifications",
     "escalade.api",
     "escalade.web",
+    "escalade.ops",
     "django_include_htmx",  # ships htmx.min.js (the official htmx.org 2.0.4 file) as a static file
 ]
 

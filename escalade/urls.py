@@ -7,6 +7,5 @@ admin.site.site_title = "Escalade"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("escalade.api.urls")),
-    path("ack/", include("escalade.notifications.urls")),
     path("", include("escalade.web.urls")),
 ]

@@ -341,17 +341,16 @@ def test_parallel_evaluation_never_forks_a_process_running_other_threads(
     """A test runner or server calling `main` has threads; forking them can deadlock the child."""
     import threading
 
-    from escalade import cli
+    from escalade.evaluate import parallel
 
     stop = threading.Event()
     other = threading.Thread(target=stop.wait, daemon=True)
     other.start()
     try:
-        assert cli._pool_start_method() == "forkserver"
         path = tmp_path / "incidents.jsonl"
         path.write_text(jsonl(incident(), incident()), encoding="utf-8")
         with path.open(encoding="utf-8") as stream:
-            assert not cli.can_evaluate_file_parallel(stream, sys.stdout)
+            assert not parallel.can_evaluate_file_parallel(stream, sys.stdout)
         code, parallel, _ = evaluate(capsys, monkeypatch, "", "--at", AT, "--jobs", "2", str(path))
         code_one, sequential, _ = evaluate(capsys, monkeypatch, "", "--at", AT, "--jobs", "1", str(path))
         assert (code, parallel) == (code_one, sequential)

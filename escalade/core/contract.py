@@ -7,16 +7,13 @@ Parsing checks every fact and fails with a stable `code` and a French message; n
 from __future__ import annotations
 
 import itertools
-import json
-import json.encoder
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
-from escalade.core.escalation import Evaluation, Reason
-from escalade.core.frozen import fast_constructor
+from escalade.core.escalation import Evaluation
 from escalade.core.policy import Contact, Policy
-from escalade.core.sla import CommitmentStatus, IncidentFacts, Pause, State
+from escalade.core.sla import CommitmentStatus, IncidentFacts, Pause
 
 
 class FactsError(ValueError):
@@ -101,7 +98,19 @@ def check_track(policy: Policy, value: object) -> str:
     raise FactsError("unknown_track", f"Filière inconnue « {value} » (attendu : {known}).", "track")
 
 
-def facts_from_json(policy: Policy, raw: object, at: datetime) -> IncidentFacts:
+def facts_from_json(
+    policy: Policy,
+    raw: object,
+    at: datetime,
+    *,
+    make_facts: Callable[..., IncidentFacts] = IncidentFacts,
+    make_pause: Callable[..., Pause] = Pause,
+) -> IncidentFacts:
+    """The facts of SPEC §2's input object, every one checked (`FactsError` names the field).
+
+    `make_facts` and `make_pause` build the values from their fields in order; the evaluate engine
+    passes faster builders of the same classes.
+    """
     if type(raw) is not dict and not isinstance(raw, Mapping):
         raise FactsError("invalid_json", "Chaque incident doit être un objet JSON.")
     get = raw.get
@@ -140,18 +149,15 @@ def facts_from_json(policy: Policy, raw: object, at: datetime) -> IncidentFacts:
             "resolved_at",
         )
     value = get("pauses")
-    # == IncidentFacts(request_number=number, …, pauses=…), without the frozen dataclass's setattrs
-    return _facts(
+    return make_facts(
         number, priority, opened, gtr, track, acknowledged, resolved,
-        () if value is None else pauses_from_json(value, opened),
+        () if value is None else pauses_from_json(value, opened, make_pause),
     )
 
 
-_facts = fast_constructor(IncidentFacts)
-_pause = fast_constructor(Pause)
-
-
-def pauses_from_json(raw: object, opened: datetime) -> tuple[Pause, ...]:
+def pauses_from_json(
+    raw: object, opened: datetime, make_pause: Callable[..., Pause] = Pause
+) -> tuple[Pause, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
@@ -167,7 +173,7 @@ def pauses_from_json(raw: object, opened: datetime) -> tuple[Pause, ...]:
             raise FactsError("invalid_pause", f"« {field} » se termine avant de commencer.", field)
         if start < opened:
             raise FactsError("pause_before_opened", f"« {field} » commence avant l'ouverture.", field)
-        pauses.append(_pause(start, end))
+        pauses.append(make_pause(start, end))
     if len(pauses) > 1:
         pauses.sort(key=lambda p: p.start)
     for before, after in itertools.pairwise(pauses):
@@ -176,30 +182,12 @@ def pauses_from_json(raw: object, opened: datetime) -> tuple[Pause, ...]:
     return tuple(pauses)
 
 
-_ISO_CACHE: dict[tzinfo, dict[datetime, str]] = {}
-_ISO_CACHE_MAX = 1 << 16
-
-
 def format_instant(instant: datetime | None, tz: tzinfo) -> str | None:
-    """ISO-8601 in the policy's zone, to the second (truncated), with its offset.
-
-    Memoized for UTC instants (the core's own), per zone and bounded: a stream of incidents
-    formats the same evaluation instant and the same business deadlines over and over.
-    """
+    """ISO-8601 in the policy's zone, to the second (truncated), with its offset."""
     if instant is None:
         return None
-    if instant.tzinfo is not UTC:  # equal wall-clock times in one zone may be different instants
-        return instant.astimezone(tz).isoformat(timespec="seconds")
-    cache = _ISO_CACHE.get(tz)
-    if cache is None:
-        cache = _ISO_CACHE.setdefault(tz, {})
-    text = cache.get(instant)
-    if text is None:
-        if len(cache) >= _ISO_CACHE_MAX:
-            cache.clear()
-        # timespec="seconds" truncates the microseconds, like .replace(microsecond=0).
-        text = cache[instant] = instant.astimezone(tz).isoformat(timespec="seconds")
-    return text
+    # timespec="seconds" truncates the microseconds, like .replace(microsecond=0).
+    return instant.astimezone(tz).isoformat(timespec="seconds")
 
 
 def whole_minutes(duration: timedelta) -> int:
@@ -250,113 +238,6 @@ def evaluation_json(policy: Policy, evaluation: Evaluation) -> dict[str, Any]:
             "contacts": [contact_json(c) for c in decision.contacts],
         },
     }
-
-
-# -- the same evaluation as one JSON text, fast: what `escalade evaluate` writes per line --------
-
-LINE_SEPARATORS = (", ", ": ")
-_line_dumps = json.JSONEncoder(ensure_ascii=False, separators=LINE_SEPARATORS).encode
-_string = json.encoder.encode_basestring  # what the encoder above uses for str (ensure_ascii=False)
-
-
-def dumps_line(value: object) -> str:
-    """JSON text as `escalade evaluate` writes it (no ASCII escaping, ', ' and ': ' separators)."""
-    return _line_dumps(value)
-
-
-# What the line writer below reuses: JSON texts of instants (per zone, UTC instants only, bounded;
-# `None` is "null"), of the start of a commitment per (target, clock), of states and reasons, and of
-# contact lists (by identity: `Policy.contacts_for` answers the same tuple for a level and track).
-_INSTANT_TEXTS: dict[tzinfo, dict[datetime | None, str]] = {}
-_INSTANT_TEXTS_MAX = 1 << 16
-_COMMITMENT_HEADS: dict[tuple[timedelta, str], str] = {}
-_STATE_TEXTS = {state: _string(state.value) for state in State}
-_REASON_TEXTS = {reason: _string(reason.value) for reason in Reason}
-_CONTACTS_TEXTS: dict[int, tuple[tuple[Contact, ...], str]] = {}
-
-
-def _instant_texts(tz: tzinfo) -> dict[datetime | None, str]:
-    texts = _INSTANT_TEXTS.get(tz)
-    if texts is None or len(texts) >= _INSTANT_TEXTS_MAX:
-        texts = _INSTANT_TEXTS[tz] = {None: "null"}
-    return texts
-
-
-def _instant_text(texts: dict[datetime | None, str], instant: datetime | None, tz: tzinfo) -> str:
-    """JSON text of `format_instant(instant, tz)`; `texts` is `_instant_texts(tz)`."""
-    text = texts.get(instant)
-    if text is None:
-        assert instant is not None  # None is always in `texts`
-        text = _string(instant.astimezone(tz).isoformat(timespec="seconds"))
-        if instant.tzinfo is UTC:  # equal wall-clock times in one zone may be different instants
-            texts[instant] = text
-    return text
-
-
-def _commitment_head(status: CommitmentStatus) -> str:
-    key = (status.target, status.clock)
-    head = _COMMITMENT_HEADS.get(key)
-    if head is None:
-        if len(_COMMITMENT_HEADS) >= 1024:
-            _COMMITMENT_HEADS.clear()
-        head = _COMMITMENT_HEADS[key] = (
-            f'{{"target_minutes": {whole_minutes(status.target)}, "clock": {_string(status.clock)}, "due_at": '
-        )
-    return head
-
-
-def _commitment_text(
-    status: CommitmentStatus | None, tz: tzinfo, texts: dict[datetime | None, str]
-) -> str:
-    if status is None:
-        return "null"
-    overdue = status.overdue
-    state = status.state
-    return (
-        f"{_COMMITMENT_HEADS.get((status.target, status.clock)) or _commitment_head(status)}"
-        f"{texts.get(status.due_at) or _instant_text(texts, status.due_at, tz)}, "
-        f'"stopped_at": {texts.get(status.stopped_at) or _instant_text(texts, status.stopped_at, tz)}, '
-        f'"state": {_STATE_TEXTS.get(state) or _string(state.value)}, '
-        f'"overdue_minutes": {whole_minutes(overdue) if overdue else 0}}}'
-    )
-
-
-def _contacts_text(contacts: tuple[Contact, ...]) -> str:
-    if not contacts:
-        return "[]"
-    entry = _CONTACTS_TEXTS.get(id(contacts))
-    if entry is not None and entry[0] is contacts:
-        return entry[1]
-    text = _line_dumps([contact_json(c) for c in contacts])
-    if len(_CONTACTS_TEXTS) >= 256:
-        _CONTACTS_TEXTS.clear()
-    _CONTACTS_TEXTS[id(contacts)] = (contacts, text)  # keeps `contacts` alive: its id is not reused
-    return text
-
-
-def evaluation_line(policy: Policy, evaluation: Evaluation) -> str:
-    """Exactly `dumps_line(evaluation_json(policy, evaluation))`, several times faster: the text is
-    written directly, strings escaped by the encoder's own function. Keep both in step."""
-    tz = policy.timezone
-    texts = _instant_texts(tz)
-    decision = evaluation.escalation
-    commitments = evaluation.commitments
-    facts = evaluation.facts
-    reason = decision.reason
-    return (
-        f'{{"request_number": {_string(facts.request_number)}, '
-        f'"priority": {_string(facts.priority)}, '
-        f'"evaluated_at": {_instant_text(texts, evaluation.evaluated_at, tz)}, '
-        f'"commitments": {{"take_charge": {_commitment_text(commitments.take_charge, tz, texts)}, '
-        f'"resolution": {_commitment_text(commitments.resolution, tz, texts)}}}, '
-        f'"escalation": {{"allowed": {"true" if decision.allowed else "false"}, '
-        f'"level": {int(decision.level)}, "reason": {_REASON_TEXTS.get(reason) or _string(reason.value)}, '
-        f'"message": {_string(decision.message)}, '
-        f'"eligible_at": {texts.get(decision.eligible_at) or _instant_text(texts, decision.eligible_at, tz)}, '
-        f'"next_level_at": '
-        f"{texts.get(decision.next_level_at) or _instant_text(texts, decision.next_level_at, tz)}, "
-        f'"contacts": {_contacts_text(decision.contacts)}}}}}'
-    )
 
 
 def error_json(raw: object, error: FactsError) -> dict[str, Any]:

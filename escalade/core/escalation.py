@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from escalade.core import messages
-from escalade.core.frozen import fast_constructor
 from escalade.core.policy import LEVELS, Contact, Policy, PriorityRule
 from escalade.core.sla import (
     CommitmentKind,
@@ -57,7 +56,7 @@ def evaluate(policy: Policy, facts: IncidentFacts, at: datetime) -> Evaluation:
         at = at.astimezone(UTC)
     known = facts.as_known_at(at)
     clocks = commitments(policy, known, at)
-    return _evaluation(known, at, clocks, decide(policy, known, clocks))
+    return Evaluation(known, at, clocks, decide(policy, known, clocks))
 
 
 def reached_level(thresholds: tuple[timedelta, ...], overdue: timedelta) -> int:
@@ -89,7 +88,7 @@ def decide(policy: Policy, facts: IncidentFacts, clocks: Commitments) -> Escalat
         message = messages.refusal(
             reason.value, priority, eligible_at, statuses, tz, policy.escalable_labels
         )
-        return _decision(False, 0, reason, message, eligible_at, None, ())
+        return EscalationDecision(False, 0, reason, message, eligible_at, None, ())
 
     eligible_at = _earliest(statuses, priority.thresholds[0])
     exceeded = [s for s in statuses if s.state in _EXCEEDED]
@@ -104,7 +103,7 @@ def decide(policy: Policy, facts: IncidentFacts, clocks: Commitments) -> Escalat
         next_level_at = _earliest(statuses, priority.threshold(level + 1))
     contacts = policy.contacts_for(level, facts.track)
     message = messages.eligible(level, worst, next_level_at, tz)
-    return _decision(True, level, Reason.ELIGIBLE, message, None, next_level_at, contacts)
+    return EscalationDecision(True, level, Reason.ELIGIBLE, message, None, next_level_at, contacts)
 
 
 def _overdue(status: CommitmentStatus) -> timedelta:
@@ -123,7 +122,7 @@ def _constant_refusal(policy: Policy, priority: PriorityRule, reason: Reason) ->
     if entry is not None and entry[0] is policy and entry[1] is priority:
         return entry[2]
     message = messages.refusal(reason.value, priority, None, (), policy.timezone, policy.escalable_labels)
-    decision = _decision(False, 0, reason, message, None, None, ())
+    decision = EscalationDecision(False, 0, reason, message, None, None, ())
     if len(_CONSTANT_REFUSALS) >= 256:
         _CONSTANT_REFUSALS.clear()
     _CONSTANT_REFUSALS[key] = (policy, priority, decision)
@@ -217,6 +216,3 @@ def next_change_at(policy: Policy, evaluation: Evaluation) -> datetime | None:
         default=None,
     )
 
-
-_decision = fast_constructor(EscalationDecision)
-_evaluation = fast_constructor(Evaluation)

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from escalade.core.calendar import Clock, TwentyFourSeven
-from escalade.core.frozen import fast_constructor
 from escalade.core.policy import CommitmentRule, Policy, PriorityRule
 
 
@@ -65,9 +64,9 @@ class IncidentFacts:
             return instant if instant <= at else None
 
         pauses = tuple(
-            _pause(p.start.astimezone(UTC), seen(p.end)) for p in self.pauses if p.start <= at
+            Pause(p.start.astimezone(UTC), seen(p.end)) for p in self.pauses if p.start <= at
         )
-        return _facts(
+        return IncidentFacts(
             self.request_number,
             self.priority,
             self.opened_at.astimezone(UTC),
@@ -148,7 +147,7 @@ def _pause_start(pause: Pause) -> datetime:
 _ZERO = timedelta(0)
 
 
-def commitment_status(
+def commitmentCommitmentStatus(
     kind: CommitmentKind,
     rule: CommitmentRule,
     clock: Clock,
@@ -162,7 +161,7 @@ def commitment_status(
     if pauses and stopped_at is not None:
         # Resolving during a pause ends the pause: nothing after the stop counts.
         pauses = tuple(
-            p if p.end is not None and p.end <= stopped_at else _pause(p.start, stopped_at)
+            p if p.end is not None and p.end <= stopped_at else Pause(p.start, stopped_at)
             for p in pauses
             if p.start < stopped_at
         )
@@ -171,7 +170,7 @@ def commitment_status(
     else:
         due = due_at(clock, opened_at, target, pauses)
     if due is None:
-        return _status(kind, target, clock.name, None, None, State.PAUSED, _ZERO)
+        return CommitmentStatus(kind, target, clock.name, None, None, State.PAUSED, _ZERO)
     if stopped_at is not None:
         end = stopped_at
         state = State.MET if stopped_at <= due else State.MISSED
@@ -182,7 +181,7 @@ def commitment_status(
     if end.tzinfo is not UTC:
         end = end.astimezone(UTC)
     overdue = end - (due if due.tzinfo is UTC else due.astimezone(UTC))
-    return _status(kind, target, clock.name, due, stopped_at, state, overdue if overdue > _ZERO else _ZERO)
+    return CommitmentStatus(kind, target, clock.name, due, stopped_at, state, overdue if overdue > _ZERO else _ZERO)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +204,7 @@ def commitments(policy: Policy, facts: IncidentFacts, at: datetime) -> Commitmen
     """Both clocks of an incident at `at`. `facts` must already be `as_known_at(at)`."""
     priority = policy.priorities[facts.priority]
     take_rule = priority.take_charge
-    take_charge = commitment_status(
+    take_charge = commitmentCommitmentStatus(
         CommitmentKind.TAKE_CHARGE,
         take_rule,
         policy.clock(take_rule.clock),
@@ -216,7 +215,7 @@ def commitments(policy: Policy, facts: IncidentFacts, at: datetime) -> Commitmen
     rule = resolution_rule(priority, facts.gtr)
     resolution = None
     if rule is not None:
-        resolution = commitment_status(
+        resolution = commitmentCommitmentStatus(
             CommitmentKind.RESOLUTION,
             rule,
             policy.clock(rule.clock),
@@ -225,10 +224,5 @@ def commitments(policy: Policy, facts: IncidentFacts, at: datetime) -> Commitmen
             at,
             facts.pauses,
         )
-    return _commitments(take_charge, resolution)
+    return Commitments(take_charge, resolution)
 
-
-_pause = fast_constructor(Pause)
-_facts = fast_constructor(IncidentFacts)
-_status = fast_constructor(CommitmentStatus)
-_commitments = fast_constructor(Commitments)

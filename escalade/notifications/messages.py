@@ -114,7 +114,7 @@ def context(notification: Notification, now: datetime) -> dict[str, Any]:
     if escalation is not None and notification.kind in ACTIONABLE:
         token = tokens.ack_token(escalation.pk, notification.recipient_name or notification.recipient,
                                  notification.recipient)
-        ack_url = settings.BASE_URL + reverse("notifications:ack", args=[token])
+        ack_url = settings.BASE_URL + reverse("ack", args=[token])
     crossing_at = notification.context.get("at")
     return {
         "kind": notification.kind,

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from escalade.web import views
+from escalade.web import ack, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,6 +15,8 @@ urlpatterns = [
     path("tableau-de-bord/escalades/", views.dashboard_feed, name="dashboard_feed"),
     path("tableau-de-bord/incidents/", views.dashboard_incidents, name="dashboard_incidents"),
     path("tableau-de-bord/telephone/", views.phone_escalation, name="phone_escalation"),
+    # The signed one-click link of an escalation e-mail (see web/ack.py).
+    path("ack/<str:token>/", ack.acknowledge, name="ack"),
     path("procedure/", views.procedure, name="procedure"),
     path("rapports/", views.report_page, name="reports"),
     path("rapports.csv", views.report_csv, name="reports_csv"),

@@ -33,7 +33,7 @@ def csv_rows(n: int, start: int = 1) -> list[str]:
 
 def run_import(path: Path, *extra: str) -> tuple[str, str]:
     out, err = io.StringIO(), io.StringIO()
-    call_command("import", str(path), *extra, stdout=out, stderr=err)
+    call_command("import_incidents", str(path), *extra, stdout=out, stderr=err)
     return out.getvalue(), err.getvalue()
 
 
@@ -103,7 +103,7 @@ def test_the_error_report_names_each_line(world, tmp_path, capsys):
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     err = io.StringIO()
     with pytest.raises(CommandError):
-        call_command("import", str(path), "--no-progress", stderr=err)
+        call_command("import_incidents", str(path), "--no-progress", stderr=err)
     report = err.getvalue().splitlines()
     assert report[0].startswith("ligne 2 : JSON illisible")
     assert report[1].startswith("ligne 3 (REQ-2) : « gtr » doit valoir true ou false")
@@ -116,7 +116,7 @@ def test_too_long_titles_and_nul_characters_are_row_errors(world, tmp_path):
                     f"REQ-2,client-a,high,,,{opened(30)},,,a\x00b\n", encoding="utf-8")
     err = io.StringIO()
     with pytest.raises(CommandError, match="2 ligne"):
-        call_command("import", str(path), "--no-progress", stderr=err)
+        call_command("import_incidents", str(path), "--no-progress", stderr=err)
     assert "ligne 2 (REQ-1) : Le titre dépasse 300 caractères." in err.getvalue()
     assert "ligne 3 (REQ-2)" in err.getvalue()
 
@@ -166,7 +166,7 @@ def test_bad_rows_among_one_hundred_thousand_are_found_by_line(world, tmp_path):
     path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
     err = io.StringIO()
     with pytest.raises(CommandError, match="2 ligne\\(s\\) en erreur sur 100000"):
-        call_command("import", str(path), stderr=err, stdout=io.StringIO())
+        call_command("import_incidents", str(path), stderr=err, stdout=io.StringIO())
     report = [line for line in err.getvalue().splitlines() if line.startswith("ligne")]
     assert [line.split(" ")[1] for line in report] == ["50001", "100000"]
     assert not Incident.objects.exists()

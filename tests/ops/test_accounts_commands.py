@@ -9,13 +9,14 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from escalade.accounts.models import ApiToken, User
+from escalade.cli import django_argv
 
 pytestmark = pytest.mark.django_db
 
 
 def run(*args: str) -> str:
     out = io.StringIO()
-    call_command(*args, stdout=out, stderr=io.StringIO())
+    call_command(*django_argv(args), stdout=out, stderr=io.StringIO())  # the user's words
     return out.getvalue()
 
 

@@ -14,16 +14,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from escalade import cli
 from escalade.core import contract, messages
-from escalade.core.contract import (
-    dumps_line,
-    evaluation_json,
-    evaluation_line,
-    facts_from_json,
-    parse_instant,
-)
+from escalade.core.contract import evaluation_json, facts_from_json, parse_instant
 from escalade.core.escalation import evaluate
+from escalade.evaluate import stream as cli
+from escalade.evaluate.lines import FAST_BUILDERS, dumps_line, evaluation_line
 from escalade.policies import load_policy
 
 AT = "2026-03-30T10:00:00+02:00"
@@ -68,49 +63,29 @@ def test_evaluation_line_is_the_json_of_evaluation_json() -> None:
             facts = facts_from_json(policy, json.loads(line), at)
         except (ValueError, contract.FactsError):
             continue
+        assert facts_from_json(policy, json.loads(line), at, **FAST_BUILDERS) == facts
         evaluation = evaluate(policy, facts, at)
         assert evaluation_line(policy, evaluation) == dumps_line(evaluation_json(policy, evaluation))
         checked += 1
     assert checked > 2900
 
 
-def test_format_instant_cache_gives_the_plain_answer() -> None:
+def test_instant_texts_give_the_plain_answer() -> None:
+    """The line writer's memo of instant texts answers what `format_instant` does, DST included."""
+    from escalade.evaluate.lines import _instant_text, _instant_texts
+
     paris = ZoneInfo("Europe/Paris")
     base = datetime(2026, 10, 25, 0, 0, 0, 999_999, tzinfo=UTC)
     for minutes in range(0, 240, 7):
         instant = base + timedelta(minutes=minutes)
         for _ in range(2):  # a miss, then a hit
-            assert contract.format_instant(instant, paris) == instant.astimezone(paris).replace(
-                microsecond=0
-            ).isoformat()
+            expected = json.dumps(contract.format_instant(instant, paris))
+            assert _instant_text(_instant_texts(paris), instant, paris) == expected
             assert messages.format_instant(instant, paris) == instant.astimezone(paris).strftime(
                 "%d/%m/%Y à %H:%M"
             )
-    local = datetime(2026, 10, 25, 2, 30, fold=1, tzinfo=paris)  # not UTC: never cached
-    assert contract.format_instant(local, paris) == "2026-10-25T02:30:00+01:00"
-
-
-@pytest.mark.parametrize("jobs", [2, 3])
-def test_parallel_output_is_the_sequential_output(jobs: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli, "CHUNK_LINES", 97)
-    policy = load_policy()
-    at = parse_instant(AT, "at")
-    text = "\n\n" + "\n".join(_incidents(1500)) + "\n"
-    sequential = io.StringIO()
-    status = cli.evaluate_stream(policy, at, cli._documents(io.StringIO(text)), sequential)
-    parallel = io.StringIO()
-    assert cli.evaluate_parallel(policy, None, at, io.StringIO(text), parallel, jobs) == status == 1
-    assert parallel.getvalue() == sequential.getvalue()
-
-
-def test_parallel_reads_one_multiline_document() -> None:
-    policy = load_policy()
-    at = parse_instant(AT, "at")
-    text = json.dumps({"request_number": "REQ-9", "priority": "high", "opened_at": AT}, indent=2)
-    sequential, parallel = io.StringIO(), io.StringIO()
-    cli.evaluate_stream(policy, at, cli._documents(io.StringIO(text)), sequential)
-    cli.evaluate_parallel(policy, None, at, io.StringIO(text), parallel, 2)
-    assert parallel.getvalue() == sequential.getvalue() != ""
+    local = datetime(2026, 10, 25, 2, 30, fold=1, tzinfo=paris)  # not UTC: never memoized
+    assert _instant_text(_instant_texts(paris), local, paris) == '"2026-10-25T02:30:00+01:00"'
 
 
 def test_blocks_give_the_plain_output() -> None:
@@ -118,8 +93,8 @@ def test_blocks_give_the_plain_output() -> None:
     at = parse_instant(AT, "at")
     for text in ("\n\n" + "\n".join(_incidents(800)) + "\n", "\n".join(_incidents(300)), '{"a": "x\n' + "\n".join(_incidents(5))):
         plain, blocks = io.StringIO(), io.StringIO()
-        status = cli.evaluate_stream(policy, at, cli._documents(io.StringIO(text)), plain)
-        assert cli.evaluate_blocks(policy, at, cli._text_blocks(io.StringIO(text), 97), blocks) == status
+        status = cli.evaluate_stream(policy, at, cli.documents(io.StringIO(text)), plain)
+        assert cli.evaluate_blocks(policy, at, cli.text_blocks(io.StringIO(text), 97), blocks) == status
         assert blocks.getvalue() == plain.getvalue()
 
 
@@ -133,18 +108,18 @@ def test_forked_file_workers_give_the_plain_output(tmp_path: Path, jobs: int, un
     source.write_text(text, encoding="utf-8", newline="")
     with source.open(encoding="utf-8", newline=None if universal else "\n") as stream:
         plain = io.StringIO()
-        status = cli.evaluate_stream(policy, at, cli._documents(stream), plain)
+        status = cli.evaluate_stream(policy, at, cli.documents(stream), plain)
     target = tmp_path / "out.jsonl"
     # The forked path runs in a fresh single-threaded interpreter, as the CLI does: forking the test
     # runner (which has threads) is exactly what `can_evaluate_file_parallel` refuses.
     script = f"""
 import sys
-from escalade import cli
 from escalade.core.contract import parse_instant
+from escalade.evaluate import parallel
 from escalade.policies import load_policy
 with open({str(source)!r}, encoding="utf-8") as stream, open({str(target)!r}, "w", encoding="utf-8") as out:
-    assert cli.can_evaluate_file_parallel(stream, out)
-    sys.exit(cli.evaluate_file_parallel(
+    assert parallel.can_evaluate_file_parallel(stream, out)
+    sys.exit(parallel.evaluate_file_parallel(
         load_policy(), parse_instant({AT!r}, "at"), stream, out, {jobs}, {universal}, chunk_bytes=1500))
 """
     got = subprocess.run([sys.executable, "-c", script], timeout=120, check=False).returncode

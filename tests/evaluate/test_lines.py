@@ -1,4 +1,4 @@
-"""The hot path's cheap constructors build the very instances the dataclasses' own do."""
+"""The evaluate engine's cheap constructors build the very instances the dataclasses' own do."""
 
 from __future__ import annotations
 
@@ -8,11 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from escalade.core import contract, escalation, sla
-from escalade.core.escalation import EscalationDecision, Evaluation, Reason, evaluate
-from escalade.core.frozen import fast_constructor
-from escalade.core.policy import Policy
+from escalade.core.escalation import EscalationDecision, Evaluation, Reason
 from escalade.core.sla import CommitmentKind, Commitments, CommitmentStatus, IncidentFacts, Pause, State
+from escalade.evaluate.lines import FAST_BUILDERS, fast_constructor
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 MIN = timedelta(minutes=1)
@@ -43,18 +41,9 @@ def test_fast_constructor_builds_an_equal_frozen_instance(instance: object) -> N
         built.__setattr__(dataclasses.fields(cls)[0].name, None)  # type: ignore[arg-type]
 
 
-def test_the_modules_use_fast_constructors_of_their_own_classes() -> None:
-    for module, name, cls in [
-        (sla, "_pause", Pause),
-        (sla, "_facts", IncidentFacts),
-        (sla, "_status", CommitmentStatus),
-        (sla, "_commitments", Commitments),
-        (escalation, "_decision", EscalationDecision),
-        (escalation, "_evaluation", Evaluation),
-        (contract, "_facts", IncidentFacts),
-        (contract, "_pause", Pause),
-    ]:
-        assert getattr(module, name).__name__ == f"build_{cls.__name__}"
+def test_the_engine_builds_facts_and_pauses_with_fast_constructors() -> None:
+    assert FAST_BUILDERS["make_facts"].__name__ == "build_IncidentFacts"
+    assert FAST_BUILDERS["make_pause"].__name__ == "build_Pause"
 
 
 def test_fast_constructor_refuses_what_it_cannot_build() -> None:
@@ -86,34 +75,3 @@ def test_facts_in_utc_all_known_are_not_copied() -> None:
     facts = IncidentFacts("REQ-1", "high", T0, acknowledged_at=T0 + MIN, pauses=(Pause(T0, T0 + MIN),))
     assert facts.as_known_at(T0 + MIN) is facts
     assert facts.as_known_at((T0 + MIN).astimezone(ZoneInfo("Europe/Paris"))) is facts
-
-
-@pytest.mark.parametrize(
-    "facts",
-    [
-        IncidentFacts("REQ-1", "high", T0.astimezone(ZoneInfo("Europe/Paris"))),
-        IncidentFacts("REQ-1", "high", T0, acknowledged_at=T0 + 2 * MIN),
-        IncidentFacts("REQ-1", "high", T0, resolved_at=(T0 + MIN).astimezone(ZoneInfo("Europe/Paris"))),
-        IncidentFacts("REQ-1", "high", T0, pauses=(Pause(T0 + 2 * MIN),)),
-        IncidentFacts("REQ-1", "high", T0, pauses=(Pause(T0, T0 + 2 * MIN),)),
-        IncidentFacts("REQ-1", "high", T0, pauses=(Pause(T0, (T0 + MIN).astimezone(ZoneInfo("Asia/Tokyo"))),)),
-    ],
-)
-def test_facts_known_later_or_not_in_utc_are_copied_in_utc(facts: IncidentFacts) -> None:
-    known = facts.as_known_at(T0 + MIN)
-    assert known is not facts
-    instants = [known.opened_at, known.acknowledged_at, known.resolved_at]
-    instants += [i for p in known.pauses for i in (p.start, p.end)]
-    assert all(i is None or i.tzinfo is UTC for i in instants)
-    assert known.as_known_at(T0 + MIN) is known
-
-
-def test_refusals_that_depend_only_on_the_priority_are_shared(hipcom: Policy) -> None:
-    one = evaluate(hipcom, IncidentFacts("REQ-1", "low", T0), T0 + 10 * MIN).escalation
-    two = evaluate(hipcom, IncidentFacts("REQ-2", "low", T0 - MIN), T0 + 20 * MIN).escalation
-    assert one is two and one.reason is Reason.PRIORITY_NOT_ESCALABLE
-    resolved = IncidentFacts("REQ-3", "high", T0, resolved_at=T0 + MIN)
-    assert evaluate(hipcom, resolved, T0 + H).escalation.reason is Reason.INCIDENT_RESOLVED
-
-
-H = timedelta(hours=1)

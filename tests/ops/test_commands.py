@@ -11,6 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from escalade.accounts.models import ApiToken, User
+from escalade.cli import django_argv
 from escalade.escalations.models import Escalation
 from escalade.incidents.models import Customer, Incident, Partner, TimelineEvent
 
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 def run(*args: str) -> str:
     out = io.StringIO()
-    call_command(*args, stdout=out, stderr=io.StringIO())
+    call_command(*django_argv(args), stdout=out, stderr=io.StringIO())  # the user's words
     return out.getvalue()
 
 

@@ -19,7 +19,7 @@ from escalade.escalations.services import acknowledge_escalation
 from escalade.incidents.models import Channel
 from escalade.notifications.tokens import AckToken, read_ack_token
 
-TEMPLATE = "notifications/ack.html"
+TEMPLATE = "web/ack.html"
 
 
 def _page(request: HttpRequest, status: int = 200, **context: object) -> HttpResponse:

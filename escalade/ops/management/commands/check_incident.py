@@ -1,6 +1,7 @@
 """`escalade check REQUEST_NUMBER [--at ISO]`: one stored incident's evaluation, in French.
 
-Without a request number (or with app labels) it stays Django's system check, so nothing is lost.
+Named `check_incident` so that Django's own `check` stays whole; the `escalade` dispatcher maps the
+user's word `check REQUEST_NUMBER` to it (alone, `escalade check` is Django's system check).
 """
 
 from __future__ import annotations
@@ -8,9 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from django.apps import apps
-from django.core.management.base import CommandError, CommandParser
-from django.core.management.commands.check import Command as SystemCheck
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from escalade.core.contract import FactsError, parse_instant
 from escalade.core.escalation import Evaluation
@@ -20,18 +19,15 @@ from escalade.incidents.models import Incident
 from escalade.policies import active_policy
 
 
-class Command(SystemCheck):
+class Command(BaseCommand):
     help = ("Évalue un incident enregistré (escalade check REQ-1042) : engagements, échéances, "
-            "escalade possible et contacts. Sans numéro : vérifications du projet (Django).")
+            "escalade possible et contacts.")
 
     def add_arguments(self, parser: CommandParser) -> None:
-        super().add_arguments(parser)
+        parser.add_argument("labels", nargs="*", metavar="REQUEST_NUMBER", help="numéro de requête")
         parser.add_argument("--at", help="instant d'évaluation ISO-8601 avec décalage (défaut : maintenant)")
 
-    def handle(self, *labels: str, **options: Any) -> None:
-        app_labels = {config.label for config in apps.get_app_configs()}
-        if not labels or all(label in app_labels for label in labels):
-            return super().handle(*labels, **options)
+    def handle(self, *args: Any, labels: list[str], **options: Any) -> None:
         if len(labels) != 1:
             raise CommandError("Indiquez un seul numéro de requête (ex. escalade check REQ-1042).")
         at = datetime.now(UTC)
