@@ -110,7 +110,7 @@ def django_argv(argv: Sequence[str]) -> list[str]:
 
 
 def _django(argv: Sequence[str]) -> int:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "escalade.settings")
+    # Imported here, not at the top: `evaluate` and `policy` start without Django's machinery.
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(["escalade", *django_argv(argv)])
@@ -119,6 +119,8 @@ def _django(argv: Sequence[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
+    # Every command reads its settings (ESCALADE_POLICY, …) from escalade.settings.
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "escalade.settings")
     parser = _parser()
     if not args_list:
         parser.print_help()

@@ -1,17 +1,51 @@
-"""Django settings, from the environment, with a working embedded default (SQLite under data/)."""
+"""Django settings, from the environment, with a working embedded default (SQLite under data/).
+
+Every `ESCALADE_*` variable is read here and nowhere else (the README lists them all); other modules
+read `django.conf.settings`. Importing this module changes nothing on disk: the data directory is
+made by the `ops` app when Django starts. Tests use `tests/settings.py`, which imports this one.
+"""
 
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
 from django.core.exceptions import ImproperlyConfigured
 
+
+def env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ImproperlyConfigured(f"{name}: expected 1/0 (true/false), got {value!r}")
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}: expected a number, got {value!r}") from None
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
 BASE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = BASE_DIR.parent
-DATA_DIR = Path(os.environ.get("ESCALADE_DATA_DIR", PROJECT_DIR / "data"))
+DATA_DIR = Path(env("ESCALADE_DATA_DIR") or PROJECT_DIR / "data")
 
 
 def database_from_url(url: str) -> dict[str, object]:
@@ -46,30 +80,26 @@ def database_from_url(url: str) -> dict[str, object]:
     raise ImproperlyConfigured(f"ESCALADE_DATABASE_URL: unsupported scheme {parsed.scheme!r}")
 
 
-TESTING = "pytest" in sys.modules
-DEBUG = os.environ.get("ESCALADE_DEBUG", "") == "1"
-SECRET_KEY = os.environ.get("ESCALADE_SECRET_KEY", "")
-if not SECRET_KEY:
-    if not (DEBUG or TESTING or os.environ.get("ESCALADE_DEV", "1") == "1"):
-        raise ImproperlyConfigured("ESCALADE_SECRET_KEY must be set in production")
-    SECRET_KEY = "escalade-development-only-not-secret"
-ALLOWED_HOSTS = [h for h in os.environ.get("ESCALADE_ALLOWED_HOSTS", "*").split(",") if h]
-CSRF_TRUSTED_ORIGINS = [
-    o for o in os.environ.get("ESCALADE_CSRF_TRUSTED_ORIGINS", "").split(",") if o
-]
-BASE_URL = os.environ.get("ESCALADE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+DEBUG = env_bool("ESCALADE_DEBUG", False)
+DEV = env_bool("ESCALADE_DEV", True)
+# In production a missing key stops Django's start (see ops/apps.py); reading these settings for the
+# database-free commands (`escalade evaluate`, `policy`) never needs it.
+SECRET_KEY = env("ESCALADE_SECRET_KEY") or ("escalade-development-only-not-secret" if DEBUG or DEV else "")
+ALLOWED_HOSTS = env_list("ESCALADE_ALLOWED_HOSTS", "*")
+CSRF_TRUSTED_ORIGINS = env_list("ESCALADE_CSRF_TRUSTED_ORIGINS")
+BASE_URL = env("ESCALADE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
-_default_db = f"sqlite:///{DATA_DIR / 'escalade.sqlite3'}"
-DATABASE_URL = os.environ.get("ESCALADE_DATABASE_URL", _default_db)
-if TESTING:
-    # The suite runs on SQLite, and on PostgreSQL when ESCALADE_TEST_DATABASE_URL is set.
-    DATABASE_URL = os.environ.get("ESCALADE_TEST_DATABASE_URL") or "sqlite:///"
+DATABASE_URL = env("ESCALADE_DATABASE_URL") or f"sqlite:///{DATA_DIR / 'escalade.sqlite3'}"
 DATABASES = {"default": database_from_url(DATABASE_URL)}
-if TESTING:
-    # Users are created by the hundred in tests; a slow hasher only costs time there.
-    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-if DATABASES["default"]["ENGINE"].endswith("sqlite3") and DATABASES["default"]["NAME"]:
-    Path(str(DATABASES["default"]["NAME"])).parent.mkdir(parents=True, exist_ok=True)
+
+# The policy file in force (None: the one shipped with the package, HIPCOM's).
+ESCALADE_POLICY = env("ESCALADE_POLICY") or None
+# Delivery of the outbox (see docs/worker.md).
+ESCALADE_DELIVERY_MAX_ATTEMPTS = int(env_float("ESCALADE_DELIVERY_MAX_ATTEMPTS", 8))
+ESCALADE_DELIVERY_BACKOFF_SECONDS = env_float("ESCALADE_DELIVERY_BACKOFF_SECONDS", 30)
+ESCALADE_DELIVERY_BACKOFF_CAP_SECONDS = env_float("ESCALADE_DELIVERY_BACKOFF_CAP_SECONDS", 3600)
+ESCALADE_DELIVERY_LEASE_SECONDS = env_float("ESCALADE_DELIVERY_LEASE_SECONDS", 120)
+ESCALADE_ACK_LINK_MAX_AGE_SECONDS = env_float("ESCALADE_ACK_LINK_MAX_AGE_SECONDS", 7 * 24 * 3600)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -137,21 +167,21 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = Path(os.environ.get("ESCALADE_STATIC_ROOT", DATA_DIR / "static"))
+STATIC_ROOT = Path(env("ESCALADE_STATIC_ROOT") or DATA_DIR / "static")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
-WHITENOISE_AUTOREFRESH = DEBUG or TESTING
+WHITENOISE_AUTOREFRESH = DEBUG
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Durable background tasks in the same database (outbox delivery).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
-EMAIL_URL = os.environ.get("ESCALADE_EMAIL_URL", "console://")
-DEFAULT_FROM_EMAIL = os.environ.get("ESCALADE_FROM_EMAIL", "escalade@localhost")
+EMAIL_URL = env("ESCALADE_EMAIL_URL", "console://")
+DEFAULT_FROM_EMAIL = env("ESCALADE_FROM_EMAIL", "escalade@localhost")
 
 
 def mailer_from_url(url: str) -> dict[str, object]:
@@ -190,7 +220,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {
-        "escalade": {"handlers": ["console"], "level": os.environ.get("ESCALADE_LOG_LEVEL", "INFO")},
+        "escalade": {"handlers": ["console"], "level": env("ESCALADE_LOG_LEVEL", "INFO")},
         # Every 500 with its traceback (Django's default sends them only to admins' mail, or to the
         # console in DEBUG): an operator must see what broke.
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},

@@ -26,6 +26,9 @@ from django.db import IntegrityError, close_old_connections, connection, models,
 from django.db.models import Min
 from django.utils import timezone
 from django.utils.crypto import get_random_string
+from django_tasks_db.management.commands.db_worker import Worker
+from django_tasks_db.models import DBTaskResult
+from django_tasks_db.utils import exclusive_transaction
 
 from escalade.core.escalation import Crossing, CrossingKind, crossings
 from escalade.core.messages import COMMITMENT_LABELS, format_instant
@@ -329,10 +332,6 @@ class Watcher:
 
 def run_queued_tasks(worker_id: str, budget_left: Callable[[], bool]) -> int:
     """Run ready django-tasks-db tasks in this process, claimed as its own `db_worker` does."""
-    from django_tasks_db.management.commands.db_worker import Worker
-    from django_tasks_db.models import DBTaskResult
-    from django_tasks_db.utils import exclusive_transaction
-
     runner = Worker(queue_names=["*"], interval=0, batch=True, backend_name="default",
                     startup_delay=False, max_tasks=None, worker_id=worker_id, excluded_queue_names=[])
     ran = 0

@@ -25,6 +25,20 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"ESCALADE_TEST_DATABASE_URL is set but unreachable: {exc}") from exc
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _children_use_the_service_settings() -> Iterator[None]:
+    """This process runs on tests/settings.py; the `escalade` processes that tests start read the
+    environment they are given, as in production (Django is configured here before any fixture)."""
+    from django.conf import settings
+
+    assert settings.configured
+    previous = os.environ.get("DJANGO_SETTINGS_MODULE")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "escalade.settings"
+    yield
+    if previous is not None:
+        os.environ["DJANGO_SETTINGS_MODULE"] = previous
+
+
 def on_postgres() -> bool:
     from django.db import connection
 

@@ -287,9 +287,17 @@ def test_policy_from_the_environment(
 ) -> None:
     path = tmp_path / "slower.toml"
     path.write_text(policy_text().replace('target = "30min"', 'target = "1h"'), encoding="utf-8")
-    monkeypatch.setenv("ESCALADE_POLICY", str(path))
-    code, (line,), _ = evaluate(capsys, monkeypatch, jsonl(incident()), "--at", AT, "--jobs", "1")
-    assert (code, line["commitments"]["take_charge"]["due_at"]) == (0, "2026-11-27T11:00:00+01:00")
+    # The environment is read once, by escalade.settings, when the command starts.
+    import os
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-m", "escalade", "evaluate", "--at", AT, "--jobs", "1"],
+        input=jsonl(incident()), capture_output=True, text=True, timeout=60, check=False,
+        env={**os.environ, "ESCALADE_POLICY": str(path), "DJANGO_SETTINGS_MODULE": "escalade.settings"},
+    )
+    line = json.loads(done.stdout)
+    assert (done.returncode, line["commitments"]["take_charge"]["due_at"]) == (0, "2026-11-27T11:00:00+01:00")
 
 
 def test_unknown_option_exits_2(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,22 +1,14 @@
-"""Delivery settings: Django settings when set, else the environment, else a working default.
-
-Kept here rather than in settings.py so tests override them with `override_settings` and the
-worker's subprocesses with environment variables.
-"""
+"""Delivery settings as durations and counts (read from `settings.py`, so tests override them)."""
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
 from django.conf import settings
 
 
 def _number(name: str, default: float) -> float:
-    value = getattr(settings, name, None)
-    if value is None:
-        value = os.environ.get(name, default)
-    return float(value)
+    return float(getattr(settings, name, default))
 
 
 def max_attempts() -> int:

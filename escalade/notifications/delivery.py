@@ -79,13 +79,10 @@ def _failed(notification: Notification, exc: Exception, now: datetime) -> str:
         status, next_attempt_at = PENDING, now + conf.backoff(notification.attempts)
         logger.warning("notification %s : échec (tentative %s), nouvel essai à %s : %s",
                        notification.pk, notification.attempts, next_attempt_at, error)
+    # Only the next attempt is recorded: the worker's sweep (`claim_due`) sends it when it is due.
     Notification.objects.filter(pk=notification.pk, status=SENDING).update(
         status=status, next_attempt_at=next_attempt_at, claimed_until=None, last_error=error
     )
-    if status == PENDING:
-        from escalade.notifications.tasks import schedule
-
-        schedule([notification.pk], next_attempt_at)
     return status
 
 

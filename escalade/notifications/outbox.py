@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from escalade.accounts.models import User
 from escalade.core.policy import Contact, Policy
-from escalade.escalations.models import Escalation
-from escalade.incidents.models import Incident
 from escalade.notifications.models import DeliveryChannel, Notification, NotificationKind
 from escalade.notifications.tasks import schedule_on_commit
+
+if TYPE_CHECKING:  # the outbox is below the apps whose events it carries; it only reads them
+    from escalade.accounts.models import User
+    from escalade.escalations.models import Escalation
+    from escalade.incidents.models import Incident
 
 
 def enqueue(

@@ -14,13 +14,13 @@ from datetime import datetime
 from django.db import transaction
 from django.tasks import task
 
+from escalade.notifications.delivery import deliver_many
+
 logger = logging.getLogger("escalade.delivery")
 
 
 @task()
 def deliver_notifications(notification_ids: list[int]) -> dict[str, int]:
-    from escalade.notifications.delivery import deliver_many
-
     return deliver_many(notification_ids)
 
 

@@ -1,4 +1,8 @@
+from pathlib import Path
+
 from django.apps import AppConfig
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 
 class OpsConfig(AppConfig):
@@ -6,3 +10,11 @@ class OpsConfig(AppConfig):
 
     name = "escalade.ops"
     label = "ops"
+
+    def ready(self) -> None:
+        if not getattr(settings, "_wrapped", settings).__dict__.get("SECRET_KEY"):
+            raise ImproperlyConfigured("ESCALADE_SECRET_KEY must be set in production (ESCALADE_DEV=0)")
+        # The embedded database's folder, made when Django starts rather than when settings are read.
+        database = settings.DATABASES["default"]
+        if str(database["ENGINE"]).endswith("sqlite3") and database["NAME"] not in ("", ":memory:"):
+            Path(str(database["NAME"])).parent.mkdir(parents=True, exist_ok=True)

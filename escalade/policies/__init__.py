@@ -1,4 +1,4 @@
-"""Where policies come from: the file named by ESCALADE_POLICY, or HIPCOM's, shipped with the package."""
+"""Where policies come from: the file of the `ESCALADE_POLICY` setting, or HIPCOM's, shipped with the package."""
 
 from __future__ import annotations
 
@@ -7,14 +7,16 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
+from django.conf import settings
+
 from escalade.core.policy import Policy, PolicyError, PolicyIssue, policy_from_toml
 
 DEFAULT_POLICY = "hipcom.toml"
 
 
 def policy_text(path: str | os.PathLike[str] | None = None) -> str:
-    """The TOML text of the policy at `path`, else of ESCALADE_POLICY, else HIPCOM's."""
-    chosen = path or os.environ.get("ESCALADE_POLICY") or None
+    """The TOML text of the policy at `path`, else of the ESCALADE_POLICY setting, else HIPCOM's."""
+    chosen = path or getattr(settings, "ESCALADE_POLICY", None)
     if chosen is None:
         return resources.files(__package__).joinpath(DEFAULT_POLICY).read_text(encoding="utf-8")
     try:

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from django import template
 from django.utils.translation import gettext as _
 
+from escalade.web.present import priority_label
+
 register = template.Library()
 
 
@@ -35,6 +37,4 @@ def iso(value: datetime | None) -> str:
 
 @register.filter
 def priority(value: str) -> str:
-    from escalade.web.present import priority_label
-
     return priority_label(value)
