@@ -21,6 +21,7 @@ class NotFound(ServiceError):
     """Unknown and out of scope look exactly the same (404, never 403)."""
 
     status = 404
+    request_number: str | None = None
 
 
 class Conflict(ServiceError):
@@ -28,7 +29,9 @@ class Conflict(ServiceError):
 
 
 def incident_not_found(request_number: str) -> NotFound:
-    return NotFound(
+    error = NotFound(
         "incident_not_found",
         f"Aucun incident ne porte le numéro de requête « {request_number} ».",
     )
+    error.request_number = request_number  # for the page that says so; not part of an API body
+    return error

@@ -128,6 +128,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "escalade.web.middleware.NotFoundPage",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -34,8 +34,9 @@ from escalade.core.escalation import Crossing, CrossingKind, crossings
 from escalade.core.messages import COMMITMENT_LABELS, format_instant
 from escalade.escalations.models import Escalation
 from escalade.escalations.services import request_escalation
+from escalade.incidents.evaluation import refresh
 from escalade.incidents.models import Channel, EventKind, Incident
-from escalade.incidents.services import record, refresh
+from escalade.incidents.timeline import record
 from escalade.notifications import delivery
 from escalade.notifications.models import DeliveryStatus, Notification, NotificationKind
 from escalade.notifications.outbox import enqueue_for_contacts, recipients_named
@@ -145,7 +146,7 @@ def act_on_incident(incident: Incident, now: datetime, report: TickReport) -> No
     if opened_levels and policy.notifications.auto_escalate:
         _auto_escalate(incident, max(opened_levels, key=lambda c: c.level), evaluation.escalation.level,
                        now, report)
-    refresh(incident, now)
+    refresh(incident, now, evaluation)  # crossings change no fact: the same evaluation
 
 
 def _auto_escalate(incident: Incident, crossing: Crossing, allowed: int, now: datetime,

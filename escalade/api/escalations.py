@@ -29,8 +29,8 @@ from escalade.escalations.services import (
     request_escalation,
     visible_escalations,
 )
+from escalade.incidents.evaluation import evaluation_now
 from escalade.incidents.models import Channel
-from escalade.incidents.services import evaluation_now
 from escalade.policies import active_policy
 
 router = Router(tags=["escalations"])

@@ -22,16 +22,9 @@ from escalade.api.schemas import (
 from escalade.api.serializers import incident_detail, incident_summary, timeline_json
 from escalade.core.contract import FactsError, parse_instant
 from escalade.errors import ServiceError
-from escalade.incidents.models import Channel, Priority, Status
-from escalade.incidents.services import (
-    IncidentInput,
-    apply_event,
-    evaluation_now,
-    get_visible_incident,
-    upsert_incident,
-    visible_customers,
-    visible_incidents,
-)
+from escalade.incidents.evaluation import evaluation_now
+from escalade.incidents.models import Channel, Customer, Incident, Priority, Status
+from escalade.incidents.services import IncidentInput, apply_event, get_visible_incident, upsert_incident
 
 router = Router(tags=["incidents"])
 
@@ -58,7 +51,7 @@ def post_incident(request: HttpRequest, payload: IncidentIn) -> Reply:
     user = request.auth  # type: ignore[attr-defined]
     data = IncidentInput(**payload.dict())
     incident, created = upsert_incident(
-        data, user=user, channel=Channel.API, now=clock.now(), customers=visible_customers(user)
+        data, user=user, channel=Channel.API, now=clock.now(), customers=Customer.objects.visible_to(user)
     )
     return Reply(201 if created else 200, _detail(incident))
 
@@ -74,7 +67,7 @@ def post_incident(request: HttpRequest, payload: IncidentIn) -> Reply:
 def list_incidents(
     request: HttpRequest, filters: Query[IncidentFilters], paging: Query[PageQuery]
 ) -> dict[str, Any]:
-    incidents = visible_incidents(request.auth).prefetch_related("pauses")  # type: ignore[attr-defined]
+    incidents = Incident.objects.visible_to(request.auth).prefetch_related("pauses")  # type: ignore[attr-defined]
     for field in ("status", "priority", "track"):
         value = getattr(filters, field)
         if value:

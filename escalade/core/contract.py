@@ -64,10 +64,14 @@ def request_number_of(raw: object) -> str | None:
     return None
 
 
+# What a helpdesk's ticket number can be at most (and what the service stores).
+REQUEST_NUMBER_MAX = 64
+
+
 def check_request_number(policy: Policy, value: object) -> str:
     if isinstance(value, str):
         number = value.strip()
-        if number and policy.request_number_pattern.fullmatch(number) is not None:
+        if number and len(number) <= REQUEST_NUMBER_MAX and policy.request_number_pattern.fullmatch(number):
             return number
     if value is None or (isinstance(value, str) and not value.strip()):
         raise FactsError(
@@ -98,6 +102,45 @@ def check_track(policy: Policy, value: object) -> str:
     raise FactsError("unknown_track", f"Filière inconnue « {value} » (attendu : {known}).", "track")
 
 
+def instant_of(value: object, field: str) -> datetime:
+    """An instant as text (ISO-8601 with offset) or as an aware datetime, in UTC; never a naive one."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise FactsError("naive_instant", f"« {field} » n'indique pas de décalage horaire.", field)
+        return value.astimezone(UTC)
+    return parse_instant(value, field)
+
+
+def check_opened(value: object, at: datetime) -> datetime:
+    """`opened_at` is required and not after the evaluation instant (for the service: now)."""
+    if value is None:
+        raise FactsError("missing_opened_at", "La date d'ouverture « opened_at » est obligatoire.", "opened_at")
+    opened = instant_of(value, "opened_at")
+    if opened > at:
+        raise FactsError(
+            "opened_after_evaluation",
+            "L'incident est ouvert après l'instant d'évaluation.",
+            "opened_at",
+        )
+    return opened
+
+
+_STOP_MESSAGES = {
+    "acknowledged_at": "La prise en charge « acknowledged_at » précède l'ouverture de l'incident.",
+    "resolved_at": "La résolution « resolved_at » précède l'ouverture de l'incident.",
+}
+
+
+def check_stop(value: object, opened: datetime, field: str) -> datetime | None:
+    """`acknowledged_at` or `resolved_at`: optional, never before the opening."""
+    if value is None:
+        return None
+    instant = instant_of(value, field)
+    if instant < opened:
+        raise FactsError(f"{field.removesuffix('_at')}_before_opened", _STOP_MESSAGES[field], field)
+    return instant
+
+
 def facts_from_json(
     policy: Policy,
     raw: object,
@@ -122,32 +165,9 @@ def facts_from_json(
     elif gtr is not True and gtr is not False:
         raise FactsError("invalid_gtr", "« gtr » doit valoir true ou false.", "gtr")
     track = check_track(policy, get("track") or policy.default_track)
-    value = get("opened_at")
-    if value is None:
-        raise FactsError("missing_opened_at", "La date d'ouverture « opened_at » est obligatoire.", "opened_at")
-    opened = parse_instant(value, "opened_at")
-    if opened > at:
-        raise FactsError(
-            "opened_after_evaluation",
-            "L'incident est ouvert après l'instant d'évaluation.",
-            "opened_at",
-        )
-    value = get("acknowledged_at")
-    acknowledged = None if value is None else parse_instant(value, "acknowledged_at")
-    if acknowledged is not None and acknowledged < opened:
-        raise FactsError(
-            "acknowledged_before_opened",
-            "La prise en charge « acknowledged_at » précède l'ouverture de l'incident.",
-            "acknowledged_at",
-        )
-    value = get("resolved_at")
-    resolved = None if value is None else parse_instant(value, "resolved_at")
-    if resolved is not None and resolved < opened:
-        raise FactsError(
-            "resolved_before_opened",
-            "La résolution « resolved_at » précède l'ouverture de l'incident.",
-            "resolved_at",
-        )
+    opened = check_opened(get("opened_at"), at)
+    acknowledged = check_stop(get("acknowledged_at"), opened, "acknowledged_at")
+    resolved = check_stop(get("resolved_at"), opened, "resolved_at")
     value = get("pauses")
     return make_facts(
         number, priority, opened, gtr, track, acknowledged, resolved,

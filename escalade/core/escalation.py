@@ -209,10 +209,12 @@ def crossings(policy: Policy, evaluation: Evaluation) -> tuple[Crossing, ...]:
     return tuple(sorted(found, key=lambda c: (c.at, c.kind.value, c.level)))
 
 
-def next_change_at(policy: Policy, evaluation: Evaluation) -> datetime | None:
-    """The next instant after the evaluation at which something the watcher acts on happens."""
-    return min(
-        (c.at for c in crossings(policy, evaluation) if c.at > evaluation.evaluated_at),
-        default=None,
-    )
+def next_change_at(
+    policy: Policy, evaluation: Evaluation, implied: tuple[Crossing, ...] | None = None
+) -> datetime | None:
+    """The next instant after the evaluation at which something the watcher acts on happens.
+    `implied` is `crossings(policy, evaluation)` when the caller has it already."""
+    if implied is None:
+        implied = crossings(policy, evaluation)
+    return min((c.at for c in implied if c.at > evaluation.evaluated_at), default=None)
 

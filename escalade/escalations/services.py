@@ -13,11 +13,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
 from escalade.accounts.models import Role, User
+from escalade.accounts.permissions import check_may_acknowledge, check_may_escalate_through
+from escalade.core.contract import FactsError, check_request_number
 from escalade.core.escalation import Evaluation, LevelCheck, check_requested_level, evaluate
 from escalade.errors import NotFound, ServiceError
 from escalade.escalations.models import Escalation, EscalationRequest, RequestOutcome
+from escalade.incidents.evaluation import refresh
 from escalade.incidents.models import Channel, EventKind, Incident
-from escalade.incidents.services import actor_label, record, refresh, visible_incidents
+from escalade.incidents.timeline import actor_label, record
 from escalade.notifications.outbox import notify_escalation_granted
 from escalade.policies import active_policy
 
@@ -34,7 +37,7 @@ class EscalationOutcome:
 
 
 def visible_escalations(user: User | None) -> QuerySet[Escalation]:
-    incidents = visible_incidents(user)
+    incidents = Incident.objects.visible_to(user)
     return Escalation.objects.select_related("incident", "incident__customer").filter(
         incident__in=incidents
     )
@@ -48,14 +51,12 @@ def get_visible_escalation(user: User | None, escalation_id: int) -> Escalation:
 
 
 def check_request_number_given(request_number: object) -> str:
-    if not isinstance(request_number, str) or not request_number.strip():
-        # The procedure: every escalation request must carry the incident's request number.
-        raise ServiceError(
-            "request_number_required",
-            "Le numéro de requête de l'incident est obligatoire pour toute demande d'escalade.",
-            field="request_number",
-        )
-    return request_number.strip()
+    """The procedure: every escalation request must carry the incident's request number (the
+    core's check: present, and of the policy's pattern)."""
+    try:
+        return check_request_number(active_policy(), request_number)
+    except FactsError as exc:
+        raise ServiceError(exc.code, exc.message, field=exc.field) from None
 
 
 def request_escalation(
@@ -75,13 +76,8 @@ def request_escalation(
     number = check_request_number_given(request_number)
     if not reason or not reason.strip():
         raise ServiceError("reason_required", "Le motif de l'escalade est obligatoire.", field="reason")
-    if channel == Channel.PHONE and (user is None or not user.is_internal):
-        raise ServiceError(
-            "phone_requires_staff",
-            "Seule l'équipe HIPCOM enregistre une escalade reçue par téléphone.",
-            status=403,
-        )
-    scope = visible_incidents(user) if user is not None else Incident.objects.all()
+    check_may_escalate_through(user, channel)
+    scope = Incident.objects.visible_to(user) if user is not None else Incident.objects.all()
     role = user.role if user is not None else Role.STAFF
     label = (actor_label(user) + (f" pour {on_behalf_of}" if on_behalf_of else ""))[:200]  # column size
     for attempt in range(3):
@@ -161,7 +157,7 @@ def _decide_and_record(
         code=check.code,
         **history,
     )
-    refresh(incident, now)
+    refresh(incident, now, evaluation)  # an escalation changes no fact: the same evaluation
     return EscalationOutcome(incident, escalation, created, evaluation, check)
 
 
@@ -175,13 +171,8 @@ def acknowledge_escalation(
     email link, whose signature is the authority).
     """
     if user is not None and not user.is_internal:
-        # Customers and partners may see their escalations but only HIPCOM acknowledges them.
-        get_visible_escalation(user, escalation_id)
-        raise ServiceError(
-            "acknowledge_requires_staff",
-            "Seule l'équipe HIPCOM peut prendre en compte une escalade.",
-            status=403,
-        )
+        get_visible_escalation(user, escalation_id)  # out of scope: 404 before anything else
+        check_may_acknowledge(user)
     with transaction.atomic():
         escalation = (
             Escalation.objects.select_for_update().select_related("incident").filter(pk=escalation_id).first()

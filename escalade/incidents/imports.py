@@ -22,15 +22,10 @@ from django.db import connection, transaction
 
 from escalade.core.escalation import crossings, evaluate
 from escalade.errors import ServiceError
+from escalade.incidents.checks import CheckedInput, IncidentInput, check_incident_input
+from escalade.incidents.evaluation import CACHE_FIELDS, cache_evaluation
 from escalade.incidents.models import Channel, Customer, Incident, TimelineEvent
-from escalade.incidents.services import (
-    CACHE_FIELDS,
-    CheckedInput,
-    IncidentInput,
-    assign_input,
-    cache_evaluation,
-    check_incident_input,
-)
+from escalade.incidents.services import assign_input
 from escalade.policies import active_policy
 
 FIELDS = ("request_number", "customer", "priority", "track", "gtr", "opened_at", "acknowledged_at",
@@ -252,8 +247,9 @@ def _write_batch(batch: list[tuple[int, CheckedInput, Customer]], now: datetime,
         )
         paused = not created and any(p.end is None for p in incident.pauses.all())
         evaluation = evaluate(policy, incident.facts(), now)
-        cache_evaluation(incident, evaluation, now, paused=paused)
-        past = {c.key for c in crossings(policy, evaluation) if c.at <= now}
+        found = crossings(policy, evaluation)
+        cache_evaluation(incident, evaluation, now, paused=paused, implied=found)
+        past = {c.key for c in found if c.at <= now}
         if past - recorded.get(incident.pk, set()):
             incident.next_change_at = now  # as `refresh` does: a crossing already past is due at once
         incident.updated_at = now

@@ -7,12 +7,14 @@ only by `incidents.services.refresh`; they exist for the worker's index and for 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from escalade.accounts.permissions import scope_of, sees_everything
 from escalade.core.escalation import Evaluation, evaluate
 from escalade.core.policy import Policy
 from escalade.core.sla import IncidentFacts, Pause
@@ -33,8 +35,23 @@ class Partner(models.Model):
         return f"{self.name} ({self.code})"
 
 
+class CustomerQuerySet(models.QuerySet["Customer"]):
+    def visible_to(self, user: Any) -> CustomerQuerySet:
+        """Own organisation, managed customers, or all for staff (see accounts.permissions)."""
+        customers = self.select_related("partner")
+        if sees_everything(user):
+            return customers
+        scope = scope_of(user)
+        if scope is None:
+            return customers.none()
+        kind, pk = scope
+        return customers.filter(pk=pk) if kind == "customer" else customers.filter(partner_id=pk)
+
+
 class Customer(models.Model):
     """A customer organisation (client final)."""
+
+    objects = CustomerQuerySet.as_manager()
 
     code = models.SlugField(_("code"), max_length=40, unique=True)
     name = models.CharField(_("nom"), max_length=200)
@@ -101,7 +118,49 @@ class CommitmentState(models.TextChoices):
     PAUSED = "paused", _("en pause")
 
 
+class IncidentQuerySet(models.QuerySet["Incident"]):
+    def visible_to(self, user: Any) -> IncidentQuerySet:
+        """The incidents a user may see: own organisation, managed customers, or all for staff.
+        Anything else does not exist for them (404, like an unknown number)."""
+        incidents = self.select_related("customer", "customer__partner")
+        if sees_everything(user):
+            return incidents
+        scope = scope_of(user)
+        if scope is None:
+            return incidents.none()
+        kind, pk = scope
+        if kind == "customer":
+            return incidents.filter(customer_id=pk)
+        return incidents.filter(customer__partner_id=pk)
+
+    def urgency_ordered(self, now: datetime) -> IncidentQuerySet:
+        """Breached first, then the nearest pending deadline (from the stored deadlines, in SQL).
+        Annotates `next_due` and `breached` (0 when the nearest pending deadline has passed)."""
+        pending_tc = models.Case(
+            models.When(acknowledged_at__isnull=True, then=models.F("take_charge_due_at")), default=None
+        )
+        next_due = models.Case(
+            models.When(pending_tc__isnull=True, then=models.F("resolution_due_at")),
+            models.When(resolution_due_at__isnull=True, then=models.F("pending_tc")),
+            models.When(pending_tc__lt=models.F("resolution_due_at"), then=models.F("pending_tc")),
+            default=models.F("resolution_due_at"),
+        )
+        breached = models.Case(
+            models.When(next_due__lte=now, then=models.Value(0)),
+            default=models.Value(1),
+            output_field=models.IntegerField(),
+        )
+        return (
+            self.annotate(pending_tc=pending_tc)
+            .annotate(next_due=next_due)
+            .annotate(breached=breached)
+            .order_by("breached", models.F("next_due").asc(nulls_last=True), "opened_at")
+        )
+
+
 class Incident(models.Model):
+    objects = IncidentQuerySet.as_manager()
+
     request_number = models.CharField(_("numéro de requête"), max_length=64, unique=True)
     customer = models.ForeignKey(
         Customer, verbose_name=_("client"), on_delete=models.PROTECT, related_name="incidents"

@@ -1,266 +1,40 @@
-"""The one place that changes incidents: create/update, events, and the cached evaluation."""
+"""The one place that changes incidents (Zulip's `do_*`): create or update, and one function per event.
+
+Each runs in one transaction that checks, writes the facts, records the timeline and refreshes the
+cached evaluation; API, pages, CLI, import and worker call these. The caller has already found the
+incident in the user's scope (out of scope is a 404 first, like unknown).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime
 
 from django.db import transaction
 from django.db.models import QuerySet
 
-from escalade.accounts.models import Role, User
-from escalade.core.contract import (
-    FactsError,
-    check_priority,
-    check_request_number,
-    check_track,
-    parse_instant,
-)
-from escalade.core.escalation import Evaluation, crossings, evaluate, next_change_at
-from escalade.core.sla import State
+from escalade.accounts.models import User
+from escalade.accounts.permissions import check_may_record_event, is_internal
+from escalade.core.contract import FactsError, check_priority
 from escalade.errors import Conflict, NotFound, ServiceError, incident_not_found
-from escalade.incidents.models import (
-    Channel,
-    Customer,
-    EventKind,
-    Incident,
-    IncidentPause,
-    Status,
-    TimelineEvent,
+from escalade.incidents.checks import (
+    CheckedInput,
+    IncidentInput,
+    check_customer_write,
+    check_incident_input,
+    service_error,
 )
+from escalade.incidents.evaluation import refresh
+from escalade.incidents.models import Customer, EventKind, Incident, IncidentPause, TimelineEvent
+from escalade.incidents.timeline import actor_label, record
 from escalade.policies import active_policy
 
 
-def visible_incidents(user: User | None) -> QuerySet[Incident]:
-    """The incidents a user may see: own organisation, managed customers, or all for staff."""
-    incidents = Incident.objects.select_related("customer", "customer__partner")
-    if user is None or not user.is_authenticated or not user.is_active:
-        return incidents.none()
-    if user.is_internal:
-        return incidents
-    if user.role == Role.CUSTOMER and user.customer_id:
-        return incidents.filter(customer_id=user.customer_id)
-    if user.role == Role.PARTNER and user.partner_id:
-        return incidents.filter(customer__partner_id=user.partner_id)
-    return incidents.none()
-
-
-def visible_customers(user: User | None) -> QuerySet[Customer]:
-    customers = Customer.objects.select_related("partner")
-    if user is None or not user.is_authenticated:
-        return customers.none()
-    if user.is_internal:
-        return customers
-    if user.role == Role.CUSTOMER:
-        return customers.filter(pk=user.customer_id)
-    if user.role == Role.PARTNER:
-        return customers.filter(partner_id=user.partner_id)
-    return customers.none()
-
-
 def get_visible_incident(user: User | None, request_number: str) -> Incident:
-    incident = visible_incidents(user).filter(request_number=request_number).first()
+    incident = Incident.objects.visible_to(user).filter(request_number=request_number).first()
     if incident is None:
         raise incident_not_found(request_number)
     return incident
-
-
-def actor_label(user: User | None) -> str:
-    if user is None:
-        return "Escalade"
-    return (user.get_full_name() or user.username)[:200]  # the size of the label columns
-
-
-def record(
-    incident: Incident,
-    kind: str,
-    at: datetime,
-    *,
-    user: User | None = None,
-    channel: str = Channel.SYSTEM,
-    label: str | None = None,
-    crossing_key: str = "",
-    **data: object,
-) -> TimelineEvent:
-    return TimelineEvent.objects.create(
-        incident=incident,
-        kind=kind,
-        occurred_at=at,
-        actor=user,
-        actor_label=label if label is not None else actor_label(user),
-        channel=channel,
-        crossing_key=crossing_key,
-        data=data,
-    )
-
-
-def derive_status(incident: Incident, paused: bool | None = None) -> str:
-    if incident.resolved_at is not None:
-        return Status.RESOLVED
-    if paused is None:
-        paused = incident.pk is not None and incident.pauses.filter(end__isnull=True).exists()
-    if paused:
-        return Status.PAUSED
-    if incident.acknowledged_at is not None:
-        return Status.ACKNOWLEDGED
-    return Status.OPEN
-
-
-CACHE_FIELDS = [
-    "take_charge_due_at",
-    "take_charge_state",
-    "resolution_due_at",
-    "resolution_state",
-    "allowed_level",
-    "evaluated_at",
-    "next_change_at",
-    "status",
-]
-
-
-def cache_evaluation(incident: Incident, evaluation: Evaluation, now: datetime, paused: bool | None = None) -> None:
-    """Copy the core's evaluation into the cached columns (not saved: callers save or bulk-update)."""
-    tc, res = evaluation.commitments.take_charge, evaluation.commitments.resolution
-    incident.take_charge_due_at = tc.due_at
-    incident.take_charge_state = tc.state.value
-    incident.resolution_due_at = res.due_at if res else None
-    incident.resolution_state = res.state.value if res else ""
-    incident.allowed_level = evaluation.escalation.level
-    incident.evaluated_at = now
-    incident.next_change_at = next_change_at(active_policy(), evaluation)
-    incident.status = derive_status(incident, paused)
-
-
-def refresh(incident: Incident, now: datetime) -> Evaluation:
-    """Evaluate with the core and store the cache the worker and the reports read."""
-    evaluation = incident.evaluate(active_policy(), now)
-    cache_evaluation(incident, evaluation, now)
-    if has_unrecorded_crossing(incident, evaluation):
-        # Facts entered late (or a priority change) imply a crossing already past: due at once,
-        # so the worker alerts now rather than at the next future crossing.
-        incident.next_change_at = now
-    incident.save(update_fields=[*CACHE_FIELDS, "updated_at"])
-    return evaluation
-
-
-def has_unrecorded_crossing(incident: Incident, evaluation: Evaluation) -> bool:
-    past = {c.key for c in crossings(active_policy(), evaluation) if c.at <= evaluation.evaluated_at}
-    if not past:
-        return False
-    recorded = set(incident.timeline.filter(crossing_key__in=past).values_list("crossing_key", flat=True))
-    return bool(past - recorded)
-
-
-def evaluation_now(incident: Incident, now: datetime) -> Evaluation:
-    return evaluate(active_policy(), incident.facts(), now)
-
-
-@dataclass(frozen=True)
-class IncidentInput:
-    request_number: object
-    customer: str
-    priority: str
-    opened_at: object
-    track: str | None = None
-    gtr: bool | None = None
-    acknowledged_at: object = None
-    resolved_at: object = None
-    title: str | None = None
-
-
-def _instant(value: object, field: str) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        if isinstance(value, datetime) and value.tzinfo is None:
-            raise ServiceError(
-                "naive_instant", f"« {field} » n'indique pas de décalage horaire.", field=field
-            )
-        return value
-    try:
-        return parse_instant(value, field)
-    except FactsError as exc:
-        raise ServiceError(exc.code, exc.message, field=field) from None
-
-
-TITLE_MAX = Incident._meta.get_field("title").max_length or 300
-
-
-def _check(data: IncidentInput, now: datetime) -> tuple[str, datetime, datetime | None, datetime | None]:
-    policy = active_policy()
-    try:
-        number = check_request_number(policy, data.request_number)
-        check_priority(policy, data.priority)
-        if data.track is not None:
-            check_track(policy, data.track)
-    except FactsError as exc:
-        raise ServiceError(exc.code, exc.message, field=exc.field) from None
-    if data.title is not None and len(data.title) > TITLE_MAX:
-        raise ServiceError("title_too_long", f"Le titre dépasse {TITLE_MAX} caractères.", field="title")
-    opened = _instant(data.opened_at, "opened_at")
-    if opened is None:
-        raise ServiceError("missing_opened_at", "La date d'ouverture « opened_at » est obligatoire.")
-    if opened > now:
-        raise ServiceError("opened_in_future", "La date d'ouverture est dans le futur.")
-    acknowledged = _instant(data.acknowledged_at, "acknowledged_at")
-    resolved = _instant(data.resolved_at, "resolved_at")
-    if acknowledged is not None and acknowledged < opened:
-        raise ServiceError(
-            "acknowledged_before_opened", "La prise en charge précède l'ouverture de l'incident."
-        )
-    if resolved is not None and resolved < opened:
-        raise ServiceError("resolved_before_opened", "La résolution précède l'ouverture de l'incident.")
-    return number, opened, acknowledged, resolved
-
-
-@dataclass(frozen=True)
-class CheckedInput:
-    """An IncidentInput whose values passed `check_incident_input`."""
-
-    data: IncidentInput
-    request_number: str
-    opened_at: datetime
-    acknowledged_at: datetime | None
-    resolved_at: datetime | None
-
-
-def check_incident_input(data: IncidentInput, now: datetime) -> CheckedInput:
-    return CheckedInput(data, *_check(data, now))
-
-
-# Customers and partners declare incidents; HIPCOM qualifies them. Facts that move the clocks or the
-# commitments (taking charge, resolution, priority, GTR, opening instant, track) belong to staff.
-RESERVED_FIELDS = ("priority", "track", "gtr", "opened_at", "acknowledged_at", "resolved_at")
-
-
-def check_customer_write(user: User | None, checked: CheckedInput, incident: Incident | None, customer: Customer) -> None:
-    """403 when a customer or partner would set or change a fact reserved to HIPCOM staff."""
-    if user is None or user.is_internal:
-        return
-    data = checked.data
-    if incident is None:
-        wanted = {
-            "acknowledged_at": checked.acknowledged_at is not None,
-            "resolved_at": checked.resolved_at is not None,
-            "gtr": data.gtr is not None and data.gtr != customer.gtr,
-        }
-    else:
-        wanted = {
-            "priority": data.priority != incident.priority,
-            "track": data.track is not None and data.track != incident.track,
-            "gtr": data.gtr is not None and data.gtr != incident.gtr,
-            "opened_at": checked.opened_at != incident.opened_at,
-            "acknowledged_at": checked.acknowledged_at is not None
-            and checked.acknowledged_at != incident.acknowledged_at,
-            "resolved_at": checked.resolved_at is not None and checked.resolved_at != incident.resolved_at,
-        }
-    fields = [f for f in RESERVED_FIELDS if wanted.get(f)]
-    if fields:
-        names = ", ".join(f"« {f} »" for f in fields)
-        raise ServiceError(
-            "reserved_to_staff",
-            f"Seule l'équipe HIPCOM peut fixer ou modifier {names} d'un incident.",
-            status=403,
-            fields=fields,
-        )
 
 
 def assign_input(
@@ -278,7 +52,7 @@ def assign_input(
     created = incident is None
     if incident is None:
         incident = Incident(request_number=checked.request_number, customer=customer, created_at=now)
-    internal = user is None or user.is_internal
+    internal = is_internal(user)
     old_priority = incident.priority
     incident.priority = data.priority
     incident.track = data.track or (incident.track if not created else active_policy().default_track)
@@ -363,21 +137,80 @@ def upsert_incident(
 
 
 EVENT_KINDS = ("acknowledge", "resolve", "pause", "resume", "reopen", "change_priority")
-# Customers and partners may resume a pause ("the information was sent") and reopen a resolved
-# incident ("it is not fixed"); taking charge, resolving, pausing and changing the priority are
-# HIPCOM's acts.
-CUSTOMER_EVENTS = ("resume", "reopen")
 
 
-def check_event_allowed(user: User | None, kind: str) -> None:
-    if user is None or user.is_internal or kind in CUSTOMER_EVENTS:
-        return
-    raise ServiceError(
-        "event_reserved_to_staff",
-        f"Seule l'équipe HIPCOM peut enregistrer l'événement « {kind} » ; un client ou un partenaire "
-        "peut seulement reprendre (resume) ou rouvrir (reopen) un incident.",
-        status=403,
-    )
+def _open_pause(incident: Incident) -> IncidentPause | None:
+    return incident.pauses.filter(end__isnull=True).first()
+
+
+def do_acknowledge(incident: Incident, at: datetime, extra: dict[str, object]) -> str:
+    if incident.acknowledged_at is not None:
+        raise Conflict("already_acknowledged", "L'incident est déjà pris en charge.")
+    incident.acknowledged_at = at
+    return EventKind.ACKNOWLEDGED
+
+
+def do_resolve(incident: Incident, at: datetime, extra: dict[str, object]) -> str:
+    if incident.resolved_at is not None:
+        raise Conflict("already_resolved", "L'incident est déjà résolu.")
+    incident.resolved_at = at
+    pause = _open_pause(incident)
+    if pause is not None:  # a resolution during a pause ends it
+        pause.end = max(at, pause.start)
+        pause.save(update_fields=["end"])
+    return EventKind.RESOLVED
+
+
+def do_pause(incident: Incident, at: datetime, extra: dict[str, object]) -> str:
+    if incident.resolved_at is not None:
+        raise Conflict("incident_resolved", "L'incident est résolu : il ne peut pas être mis en attente.")
+    if _open_pause(incident) is not None:
+        raise Conflict("already_paused", "L'incident est déjà en attente client.")
+    last = incident.pauses.order_by("-start").first()
+    if last is not None and last.end is not None and at < last.end:
+        raise ServiceError("overlapping_pauses", "La pause chevaucherait la précédente.")
+    IncidentPause.objects.create(incident=incident, start=at)
+    return EventKind.PAUSED
+
+
+def do_resume(incident: Incident, at: datetime, extra: dict[str, object]) -> str:
+    pause = _open_pause(incident)
+    if pause is None:
+        raise Conflict("not_paused", "L'incident n'est pas en attente client.")
+    if at < pause.start:
+        raise ServiceError("resume_before_pause", "La reprise précède le début de la pause.")
+    pause.end = at
+    pause.save(update_fields=["end"])
+    return EventKind.RESUMED
+
+
+def do_reopen(incident: Incident, at: datetime, extra: dict[str, object]) -> str:
+    if incident.resolved_at is None:
+        raise Conflict("not_resolved", "L'incident n'est pas résolu.")
+    extra["previously_resolved_at"] = incident.resolved_at.isoformat()
+    incident.resolved_at = None
+    return EventKind.REOPENED
+
+
+def do_change_priority(incident: Incident, at: datetime, extra: dict[str, object], priority: object) -> str:
+    try:
+        checked = check_priority(active_policy(), priority)
+    except FactsError as exc:
+        raise service_error(exc) from None
+    if checked == incident.priority:
+        raise Conflict("same_priority", "L'incident a déjà cette priorité.")
+    extra.update({"from": incident.priority, "to": checked})
+    incident.priority = checked
+    return EventKind.PRIORITY_CHANGED
+
+
+EVENTS: dict[str, Callable[[Incident, datetime, dict[str, object]], str]] = {
+    "acknowledge": do_acknowledge,
+    "resolve": do_resolve,
+    "pause": do_pause,
+    "resume": do_resume,
+    "reopen": do_reopen,
+}
 
 
 def apply_event(
@@ -391,10 +224,11 @@ def apply_event(
     priority: str | None = None,
     note: str = "",
 ) -> Incident:
-    """Acknowledge, resolve, pause, resume, reopen or change priority, with its timeline event.
-
-    The caller has already found the incident in the user's scope (out of scope is a 404 first)."""
-    check_event_allowed(user, kind)
+    """Record one event (acknowledge, resolve, pause, resume, reopen, change_priority) at `at`
+    (default: now), with its timeline entry and the refreshed evaluation."""
+    check_may_record_event(user, kind)
+    if kind not in EVENT_KINDS:
+        raise ServiceError("unknown_event", f"Événement inconnu « {kind} » (attendu : {', '.join(EVENT_KINDS)}).")
     at = at or now
     if at.tzinfo is None:
         raise ServiceError("naive_instant", "L'instant de l'événement n'indique pas de décalage horaire.")
@@ -404,78 +238,12 @@ def apply_event(
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
         if at < incident.opened_at:
             raise ServiceError("event_before_opened", "L'événement précède l'ouverture de l'incident.")
-        open_pause = incident.pauses.filter(end__isnull=True).first()
-        resolved = incident.resolved_at is not None
         extra: dict[str, object] = {"note": note} if note else {}
-        if kind == "acknowledge":
-            if incident.acknowledged_at is not None:
-                raise Conflict("already_acknowledged", "L'incident est déjà pris en charge.")
-            incident.acknowledged_at = at
-            event = EventKind.ACKNOWLEDGED
-        elif kind == "resolve":
-            if resolved:
-                raise Conflict("already_resolved", "L'incident est déjà résolu.")
-            incident.resolved_at = at
-            if open_pause is not None:
-                open_pause.end = max(at, open_pause.start)
-                open_pause.save(update_fields=["end"])
-            event = EventKind.RESOLVED
-        elif kind == "pause":
-            if resolved:
-                raise Conflict("incident_resolved", "L'incident est résolu : il ne peut pas être mis en attente.")
-            if open_pause is not None:
-                raise Conflict("already_paused", "L'incident est déjà en attente client.")
-            last = incident.pauses.order_by("-start").first()
-            if last is not None and last.end is not None and at < last.end:
-                raise ServiceError("overlapping_pauses", "La pause chevaucherait la précédente.")
-            IncidentPause.objects.create(incident=incident, start=at)
-            event = EventKind.PAUSED
-        elif kind == "resume":
-            if open_pause is None:
-                raise Conflict("not_paused", "L'incident n'est pas en attente client.")
-            if at < open_pause.start:
-                raise ServiceError("resume_before_pause", "La reprise précède le début de la pause.")
-            open_pause.end = at
-            open_pause.save(update_fields=["end"])
-            event = EventKind.RESUMED
-        elif kind == "reopen":
-            if not resolved:
-                raise Conflict("not_resolved", "L'incident n'est pas résolu.")
-            extra["previously_resolved_at"] = incident.resolved_at.isoformat() if incident.resolved_at else None
-            incident.resolved_at = None
-            event = EventKind.REOPENED
-        elif kind == "change_priority":
-            try:
-                priority = check_priority(active_policy(), priority)
-            except FactsError as exc:
-                raise ServiceError(exc.code, exc.message, field=exc.field) from None
-            if priority == incident.priority:
-                raise Conflict("same_priority", "L'incident a déjà cette priorité.")
-            extra.update({"from": incident.priority, "to": priority})
-            incident.priority = priority
-            event = EventKind.PRIORITY_CHANGED
+        if kind == "change_priority":
+            event = do_change_priority(incident, at, extra, priority)
         else:
-            raise ServiceError("unknown_event", f"Événement inconnu « {kind} » (attendu : {', '.join(EVENT_KINDS)}).")
+            event = EVENTS[kind](incident, at, extra)
         incident.save()
         record(incident, event, at, user=user, channel=channel, **extra)
         refresh(incident, now)
     return incident
-
-
-def is_breached(state: str) -> bool:
-    return state in (State.BREACHED.value, State.MISSED.value)
-
-
-__all__ = [
-    "EVENT_KINDS",
-    "IncidentInput",
-    "NotFound",
-    "apply_event",
-    "evaluation_now",
-    "get_visible_incident",
-    "record",
-    "refresh",
-    "upsert_incident",
-    "visible_customers",
-    "visible_incidents",
-]

@@ -5,20 +5,20 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from escalade.core.contract import FactsError, check_request_number
 from escalade.incidents.models import Priority
 from escalade.policies import active_policy
 
 
 def _check_number(value: str) -> str:
-    value = value.strip()
     policy = active_policy()
-    if not policy.is_request_number(value):
-        example = policy.request_number_example
+    try:
+        return check_request_number(policy, value)
+    except FactsError:  # the core decides; the page says it in the page's language
         raise forms.ValidationError(
             _("« %(value)s » n'est pas un numéro de requête valide (exemple : %(example)s).")
-            % {"value": value, "example": example}
-        )
-    return value
+            % {"value": value.strip(), "example": policy.request_number_example}
+        ) from None
 
 
 class RequestNumberField(forms.CharField):

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Case, F, IntegerField, QuerySet, Value, When
+from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -18,8 +18,9 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from escalade.core.contract import FactsError, check_request_number
 from escalade.core.render import procedure_html_body
-from escalade.errors import NotFound, ServiceError
+from escalade.errors import ServiceError, incident_not_found
 from escalade.escalations.models import Escalation
 from escalade.escalations.services import (
     acknowledge_escalation,
@@ -27,13 +28,9 @@ from escalade.escalations.services import (
     request_escalation,
     visible_escalations,
 )
-from escalade.incidents.models import Channel, Incident, Status
-from escalade.incidents.services import (
-    evaluation_now,
-    get_visible_incident,
-    visible_customers,
-    visible_incidents,
-)
+from escalade.incidents.evaluation import evaluation_now
+from escalade.incidents.models import Channel, Customer, Incident, Status
+from escalade.incidents.services import get_visible_incident
 from escalade.policies import active_policy
 from escalade.web import charts, present, reports
 from escalade.web.forms import DashboardFilter, EscalateForm, LookupForm, PhoneEscalationForm, ReportFilter
@@ -54,8 +51,10 @@ def not_found(request: HttpRequest, number: str | None = None) -> HttpResponse:
 def _find(user: Any, number: str) -> Incident:
     """The incident behind a number in a URL; anything that cannot be a request number is unknown
     (and never reaches the database: PostgreSQL refuses NUL characters)."""
-    if len(number) > 64 or not active_policy().is_request_number(number):
-        raise NotFound("incident_not_found", number)
+    try:
+        number = check_request_number(active_policy(), number)
+    except FactsError:
+        raise incident_not_found(number) from None
     return get_visible_incident(user, number)
 
 
@@ -89,10 +88,10 @@ def portal(request: HttpRequest) -> HttpResponse:
     form = LookupForm(request.GET or None)
     if form.is_bound and form.is_valid():
         number = form.cleaned_data["request_number"]
-        if not visible_incidents(user).filter(request_number=number).exists():  # type: ignore[arg-type]
+        if not Incident.objects.visible_to(user).filter(request_number=number).exists():  # type: ignore[arg-type]
             return not_found(request, number)
         return redirect("portal_incident", number=number)
-    incidents = visible_incidents(user).order_by(  # type: ignore[arg-type]
+    incidents = Incident.objects.visible_to(user).order_by(  # type: ignore[arg-type]
         Case(When(resolved_at__isnull=True, then=Value(0)), default=Value(1), output_field=IntegerField()),
         "-opened_at",
     )[:50]
@@ -121,10 +120,7 @@ def _card_context(request: HttpRequest, incident: Incident) -> dict[str, Any]:
 @login_required
 @require_GET
 def portal_incident(request: HttpRequest, number: str) -> HttpResponse:
-    try:
-        incident = _find(request.user, number)
-    except NotFound:
-        return not_found(request, number)
+    incident = _find(request.user, number)
     context = _card_context(request, incident)
     context["form"] = EscalateForm(levels=context["card"].levels)
     return render(request, "web/portal_incident.html", context)
@@ -134,10 +130,7 @@ def portal_incident(request: HttpRequest, number: str) -> HttpResponse:
 @require_POST
 def escalate(request: HttpRequest, number: str) -> HttpResponse:
     user = request.user
-    try:
-        incident = _find(user, number)
-    except NotFound:
-        return not_found(request, number)
+    incident = _find(user, number)
     context = _card_context(request, incident)
     form = EscalateForm(request.POST, levels=context["card"].levels)
     if not form.is_valid():
@@ -152,9 +145,9 @@ def escalate(request: HttpRequest, number: str) -> HttpResponse:
             now=timezone.now(),
             channel=Channel.WEB,
         )
-    except NotFound:
-        return not_found(request, number)
     except ServiceError as exc:
+        if exc.status == 404:
+            raise  # one page for unknown and out of scope (web.middleware)
         form.add_error(None, exc.detail)
         context["form"] = form
         return render(request, "web/portal_incident.html", context, status=exc.status)
@@ -171,10 +164,7 @@ def escalate(request: HttpRequest, number: str) -> HttpResponse:
 @login_required
 @require_GET
 def escalation(request: HttpRequest, escalation_id: int) -> HttpResponse:
-    try:
-        esc = get_visible_escalation(request.user, escalation_id)  # type: ignore[arg-type]
-    except NotFound:
-        return not_found(request)
+    esc = get_visible_escalation(request.user, escalation_id)  # type: ignore[arg-type]
     policy = active_policy()
     contacts = [present.contact_view(policy, c) for c in policy.contacts_for(esc.level, esc.incident.track)]
     return render(request, "web/escalation.html", {"escalation": esc, "contacts": contacts})
@@ -186,10 +176,7 @@ def escalation(request: HttpRequest, escalation_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def incident(request: HttpRequest, number: str) -> HttpResponse:
-    try:
-        found = _find(request.user, number)
-    except NotFound:
-        return not_found(request, number)
+    found = _find(request.user, number)
     context = _card_context(request, found)
     policy = active_policy()
     statuses = context["card"].evaluation.commitments.all()
@@ -203,30 +190,11 @@ def incident(request: HttpRequest, number: str) -> HttpResponse:
 # -- the staff dashboard ------------------------------------------------------------------------------
 
 
-def urgency_ordered(incidents: QuerySet[Incident], now: Any) -> QuerySet[Incident]:
-    """Breached first, then the nearest pending deadline (from the stored deadlines, in SQL)."""
-    pending_tc = Case(When(acknowledged_at__isnull=True, then=F("take_charge_due_at")), default=None)
-    return (
-        incidents.annotate(pending_tc=pending_tc)
-        .annotate(next_due=Case(
-            When(pending_tc__isnull=True, then=F("resolution_due_at")),
-            When(resolution_due_at__isnull=True, then=F("pending_tc")),
-            When(pending_tc__lt=F("resolution_due_at"), then=F("pending_tc")),
-            default=F("resolution_due_at"),
-        ))
-        .annotate(breached=Case(When(next_due__lte=now, then=Value(0)), default=Value(1),
-                                output_field=IntegerField()))
-        .order_by("breached", F("next_due").asc(nulls_last=True), "opened_at")
-    )
-
-
 def _filtered_open(request: HttpRequest) -> tuple[DashboardFilter, QuerySet[Incident]]:
-    customers = [(c.code, c.name) for c in visible_customers(request.user)]  # type: ignore[arg-type]
+    customers = [(c.code, c.name) for c in Customer.objects.visible_to(request.user)]  # type: ignore[arg-type]
     form = DashboardFilter(request.GET or None, customers=customers)
     now = timezone.now()
-    incidents = urgency_ordered(
-        visible_incidents(request.user).filter(resolved_at__isnull=True), now  # type: ignore[arg-type]
-    )
+    incidents = Incident.objects.visible_to(request.user).filter(resolved_at__isnull=True).urgency_ordered(now)  # type: ignore[arg-type]
     if form.is_valid():
         data = form.cleaned_data
         if data["customer"]:
@@ -292,11 +260,8 @@ def dashboard_incidents(request: HttpRequest) -> HttpResponse:
 @staff_only
 @require_POST
 def acknowledge(request: HttpRequest, escalation_id: int) -> HttpResponse:
-    try:
-        esc, changed = acknowledge_escalation(user=request.user, escalation_id=escalation_id,  # type: ignore[arg-type]
-                                              now=timezone.now(), channel=Channel.WEB)
-    except NotFound:
-        return not_found(request)
+    esc, changed = acknowledge_escalation(user=request.user, escalation_id=escalation_id,  # type: ignore[arg-type]
+                                          now=timezone.now(), channel=Channel.WEB)
     if request.headers.get("HX-Request"):
         return render(request, "web/_feed.html", {"feed": _feed(request), "now": timezone.now()})
     if changed:
@@ -321,9 +286,9 @@ def phone_escalation(request: HttpRequest) -> HttpResponse:
             request_number=data["request_number"], reason=data["reason"], level=data["level"],
             now=timezone.now(), channel=Channel.PHONE, on_behalf_of=data["caller"],
         )
-    except NotFound:
-        return not_found(request, data["request_number"])
     except ServiceError as exc:
+        if exc.status == 404:
+            raise  # one page for unknown and out of scope (web.middleware)
         messages.error(request, exc.detail)
         return redirect("dashboard")
     if outcome.escalation is None:

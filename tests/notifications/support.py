@@ -5,7 +5,6 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-import os
 import socket
 import threading
 import time
@@ -148,16 +147,13 @@ def policy_with(tmp_path: Path, apprise: dict[str, str] | None = None, **notific
             lines.extend(f"{k} = {json.dumps(v)}" for k, v in notifications.items())
     path = tmp_path / DEFAULT_POLICY
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    previous = os.environ.get("ESCALADE_POLICY")
-    os.environ["ESCALADE_POLICY"] = str(path)
+    from django.test import override_settings
+
     active_policy.cache_clear()
     try:
-        yield path
+        with override_settings(ESCALADE_POLICY=str(path)):
+            yield path
     finally:
-        if previous is None:
-            os.environ.pop("ESCALADE_POLICY", None)
-        else:
-            os.environ["ESCALADE_POLICY"] = previous
         active_policy.cache_clear()
 
 

@@ -20,8 +20,9 @@ from django.db import transaction
 from escalade.accounts.models import ApiToken, Role, User, hash_token
 from escalade.escalations.models import Escalation, EscalationRequest
 from escalade.escalations.services import acknowledge_escalation, request_escalation
+from escalade.incidents.evaluation import refresh
 from escalade.incidents.models import Channel, Contract, Customer, Incident, Partner
-from escalade.incidents.services import IncidentInput, apply_event, refresh, upsert_incident
+from escalade.incidents.services import IncidentInput, apply_event, upsert_incident
 from escalade.notifications.models import DeliveryStatus, Notification
 from escalade.policies import active_policy
 

@@ -1,0 +1,93 @@
+"""Who may do what: the one place that answers "may this user do this to this incident".
+
+Scope (which incidents and customers a user sees at all) is `Incident.objects.visible_to(user)` and
+`Customer.objects.visible_to(user)`, built on `sees_everything` and `scope_of` below; out of scope
+is a 404 exactly like unknown. Inside their scope, customers and partners declare incidents, escalate
+them through the portal or the API, resume a pause and reopen; the provider's staff own the facts
+that move the clocks and the acts of the provider. `user` None is the system itself (the worker, an
+integration), which acts as an internal resource.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from escalade.accounts.models import Role
+from escalade.errors import ServiceError
+from escalade.policies import active_policy
+
+# Facts that move the clocks or the commitments: taking charge, resolution, priority, GTR, the
+# opening instant, the track. A customer's or partner's declaration leaves them to staff.
+RESERVED_FIELDS = ("priority", "track", "gtr", "opened_at", "acknowledged_at", "resolved_at")
+# "The information was sent" and "it is not fixed": the events customers and partners may record.
+CUSTOMER_EVENTS = ("resume", "reopen")
+# Channels through which only staff record an escalation (a phone call they took).
+STAFF_CHANNELS = ("phone",)
+
+
+class Actor(Protocol):
+    role: str
+    customer_id: int | None
+    partner_id: int | None
+    is_active: bool
+
+    @property
+    def is_authenticated(self) -> bool: ...
+
+    @property
+    def is_internal(self) -> bool: ...
+
+
+def is_internal(user: Actor | None) -> bool:
+    """The system, or the provider's own people ("ressource interne", `User.is_internal`)."""
+    return user is None or user.is_internal
+
+
+def sees_everything(user: Actor | None) -> bool:
+    return user is not None and user.is_authenticated and user.is_active and is_internal(user)
+
+
+def scope_of(user: Actor | None) -> tuple[str, int] | None:
+    """("customer", id) or ("partner", id) for a customer or partner account; None for no scope
+    (anonymous, inactive, unbound) or for staff (who see everything: see `sees_everything`)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    if user.role == Role.CUSTOMER and user.customer_id:
+        return ("customer", user.customer_id)
+    if user.role == Role.PARTNER and user.partner_id:
+        return ("partner", user.partner_id)
+    return None
+
+
+def _staff_only(code: str, what: str, **extra: object) -> ServiceError:
+    team = active_policy().organisation
+    return ServiceError(code, f"Seule l'équipe {team} peut {what}.", status=403, **extra)
+
+
+def check_may_set_facts(user: Actor | None, fields: list[str]) -> None:
+    """403 when a customer or partner would set or change facts reserved to staff."""
+    reserved = [f for f in RESERVED_FIELDS if f in fields]
+    if reserved and not is_internal(user):
+        names = ", ".join(f"« {f} »" for f in reserved)
+        raise _staff_only("reserved_to_staff", f"fixer ou modifier {names} d'un incident", fields=reserved)
+
+
+def check_may_record_event(user: Actor | None, kind: str) -> None:
+    if is_internal(user) or kind in CUSTOMER_EVENTS:
+        return
+    raise _staff_only(
+        "event_reserved_to_staff",
+        f"enregistrer l'événement « {kind} » ; un client ou un partenaire peut seulement reprendre "
+        "(resume) ou rouvrir (reopen) un incident",
+    )
+
+
+def check_may_escalate_through(user: Actor | None, channel: str) -> None:
+    if channel in STAFF_CHANNELS and (user is None or not is_internal(user)):
+        raise _staff_only("phone_requires_staff", "enregistrer une escalade reçue par téléphone")
+
+
+def check_may_acknowledge(user: Actor | None) -> None:
+    """Customers and partners may see their escalations but only the provider acknowledges them."""
+    if not is_internal(user):
+        raise _staff_only("acknowledge_requires_staff", "prendre en compte une escalade")

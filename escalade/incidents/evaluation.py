@@ -1,0 +1,85 @@
+"""The core's evaluation of a stored incident, and its cache in the incident's columns.
+
+The stored deadlines, states, allowed level and `next_change_at` are a cache written only here;
+they exist for the worker's index, the dashboard's order and the SQL reports.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from escalade.core.escalation import Crossing, Evaluation, crossings, evaluate, next_change_at
+from escalade.incidents.models import Incident, Status
+from escalade.policies import active_policy
+
+CACHE_FIELDS = [
+    "take_charge_due_at",
+    "take_charge_state",
+    "resolution_due_at",
+    "resolution_state",
+    "allowed_level",
+    "evaluated_at",
+    "next_change_at",
+    "status",
+]
+
+
+def evaluation_now(incident: Incident, now: datetime) -> Evaluation:
+    return evaluate(active_policy(), incident.facts(), now)
+
+
+def derive_status(incident: Incident, paused: bool | None = None) -> str:
+    if incident.resolved_at is not None:
+        return Status.RESOLVED
+    if paused is None:
+        paused = incident.pk is not None and incident.pauses.filter(end__isnull=True).exists()
+    if paused:
+        return Status.PAUSED
+    if incident.acknowledged_at is not None:
+        return Status.ACKNOWLEDGED
+    return Status.OPEN
+
+
+def cache_evaluation(
+    incident: Incident,
+    evaluation: Evaluation,
+    now: datetime,
+    paused: bool | None = None,
+    implied: tuple[Crossing, ...] | None = None,
+) -> None:
+    """Copy the core's evaluation into the cached columns (not saved: callers save or bulk-update).
+    `implied` is `crossings(policy, evaluation)` when the caller has it already."""
+    if implied is None:
+        implied = crossings(active_policy(), evaluation)
+    tc, res = evaluation.commitments.take_charge, evaluation.commitments.resolution
+    incident.take_charge_due_at = tc.due_at
+    incident.take_charge_state = tc.state.value
+    incident.resolution_due_at = res.due_at if res else None
+    incident.resolution_state = res.state.value if res else ""
+    incident.allowed_level = evaluation.escalation.level
+    incident.evaluated_at = now
+    incident.next_change_at = next_change_at(active_policy(), evaluation, implied)
+    incident.status = derive_status(incident, paused)
+
+
+def refresh(incident: Incident, now: datetime, evaluation: Evaluation | None = None) -> Evaluation:
+    """Store the cache the worker and the reports read. `evaluation` is the incident's evaluation at
+    `now` when the caller has just made it (an escalation changes no fact): it is not made twice."""
+    if evaluation is None:
+        evaluation = evaluation_now(incident, now)
+    implied = crossings(active_policy(), evaluation)
+    cache_evaluation(incident, evaluation, now, implied=implied)
+    if _has_unrecorded_crossing(incident, evaluation, implied):
+        # Facts entered late (or a priority change) imply a crossing already past: due at once,
+        # so the worker alerts now rather than at the next future crossing.
+        incident.next_change_at = now
+    incident.save(update_fields=[*CACHE_FIELDS, "updated_at"])
+    return evaluation
+
+
+def _has_unrecorded_crossing(incident: Incident, evaluation: Evaluation, implied: tuple[Crossing, ...]) -> bool:
+    past = {c.key for c in implied if c.at <= evaluation.evaluated_at}
+    if not past:
+        return False
+    recorded = set(incident.timeline.filter(crossing_key__in=past).values_list("crossing_key", flat=True))
+    return bool(past - recorded)

@@ -1,0 +1,39 @@
+"""Writing the incident's timeline: append-only, one row per fact, act or crossing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from escalade.accounts.models import User
+from escalade.incidents.models import Channel, Incident, TimelineEvent
+
+LABEL_MAX = TimelineEvent._meta.get_field("actor_label").max_length or 200
+
+
+def actor_label(user: User | None) -> str:
+    if user is None:
+        return "Escalade"
+    return (user.get_full_name() or user.username)[:LABEL_MAX]
+
+
+def record(
+    incident: Incident,
+    kind: str,
+    at: datetime,
+    *,
+    user: User | None = None,
+    channel: str = Channel.SYSTEM,
+    label: str | None = None,
+    crossing_key: str = "",
+    **data: object,
+) -> TimelineEvent:
+    return TimelineEvent.objects.create(
+        incident=incident,
+        kind=kind,
+        occurred_at=at,
+        actor=user,
+        actor_label=label if label is not None else actor_label(user),
+        channel=channel,
+        crossing_key=crossing_key,
+        data=data,
+    )
