@@ -77,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     ev = sub.add_parser("evaluate", help="évalue des incidents (JSON ou JSON Lines), sans base")
-    ev.add_argument("--policy", help="fichier de politique (défaut : ESCALADE_POLICY ou HIPCOM)")
+    ev.add_argument("--policy", help="fichier de politique (défaut : ESCALADE_POLICY, sinon celle fournie avec Escalade)")
     ev.add_argument("--at", help="instant d'évaluation ISO-8601 avec décalage (défaut : maintenant)")
     ev.add_argument(
         "--jobs",

@@ -92,7 +92,7 @@ BASE_URL = env("ESCALADE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 DATABASE_URL = env("ESCALADE_DATABASE_URL") or f"sqlite:///{DATA_DIR / 'escalade.sqlite3'}"
 DATABASES = {"default": database_from_url(DATABASE_URL)}
 
-# The policy file in force (None: the one shipped with the package, HIPCOM's).
+# The policy file in force (None: the one shipped with the package).
 ESCALADE_POLICY = env("ESCALADE_POLICY") or None
 # Delivery of the outbox (see docs/worker.md).
 ESCALADE_DELIVERY_MAX_ATTEMPTS = int(env_float("ESCALADE_DELIVERY_MAX_ATTEMPTS", 8))
@@ -128,6 +128,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "escalade.web.middleware.PolicyTimezone",
     "escalade.web.middleware.NotFoundPage",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -163,7 +164,7 @@ LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", "Français"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
-TIME_ZONE = "Europe/Paris"
+TIME_ZONE = "Europe/Paris"  # only a default: pages and reports use the policy's zone
 USE_I18N = True
 USE_TZ = True
 

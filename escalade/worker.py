@@ -31,7 +31,7 @@ from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction
 
 from escalade.core.escalation import Crossing, CrossingKind, crossings
-from escalade.core.messages import COMMITMENT_LABELS, format_instant
+from escalade.core.messages import auto_escalation_reason
 from escalade.escalations.models import Escalation
 from escalade.escalations.services import request_escalation
 from escalade.incidents.evaluation import refresh
@@ -155,11 +155,7 @@ def _auto_escalate(incident: Incident, crossing: Crossing, allowed: int, now: da
     incident.refresh_from_db(fields=["escalated_level"])
     if allowed <= incident.escalated_level:
         return
-    tz = active_policy().timezone
-    reason = (
-        f"Escalade automatique : le délai de {COMMITMENT_LABELS[crossing.commitment.value]} est "
-        f"dépassé, le niveau {crossing.level} est ouvert depuis le {format_instant(crossing.at, tz)}."
-    )
+    reason = auto_escalation_reason(crossing.commitment.value, crossing.level, crossing.at, active_policy().timezone)
     outcome = request_escalation(user=None, request_number=incident.request_number, reason=reason,
                                  now=now, channel=Channel.SYSTEM)
     if outcome.created:

@@ -39,3 +39,22 @@ def test_every_escalade_setting_is_read_in_settings_only() -> None:
         if path.name != "settings.py" and reading.search(path.read_text(encoding="utf-8"))
     )
     assert readers == []
+
+
+def test_every_test_and_function_named_in_the_rules_map_exists() -> None:
+    """docs/rules.md maps each sentence of the procedure to its code and test: no name may rot."""
+    text = (ROOT.parent / "docs" / "rules.md").read_text(encoding="utf-8")
+    missing = []
+    for row in text.splitlines():
+        current = None
+        for match in re.finditer(r"`(tests/[\w/]+\.py)::(\w+)`|`::(\w+)`", row):
+            path, name, again = match.groups()
+            if path:
+                current = ROOT.parent / path
+            if current is None:
+                continue
+            if not re.search(rf"^def {name or again}\b", current.read_text(encoding="utf-8"), re.M):
+                missing.append(f"{current.relative_to(ROOT.parent)}::{name or again}")
+    assert missing == []
+    for path in set(re.findall(r"`((?:core|incidents|escalations|notifications|accounts|web|api)/[\w/]+\.py)`", text)):
+        assert (ROOT / path).exists(), path

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 class Role(models.TextChoices):
     CUSTOMER = "customer", _("client")
     PARTNER = "partner", _("partenaire")
-    STAFF = "staff", _("équipe HIPCOM")
+    STAFF = "staff", _("équipe interne")
     ADMIN = "admin", _("administrateur")
 
 
@@ -53,7 +53,7 @@ class User(AbstractUser):
 
     @property
     def is_internal(self) -> bool:
-        """HIPCOM's own people ("ressource interne"): they see every incident."""
+        """The provider's own people ("ressource interne"): they see every incident."""
         return self.role in (Role.STAFF, Role.ADMIN)
 
 

@@ -1,4 +1,4 @@
-"""/api/v1/escalations: ask for an escalation, list, detail, acknowledge (HIPCOM staff)."""
+"""/api/v1/escalations: ask for an escalation, list, detail, acknowledge (the provider's staff)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from escalade.api.paging import PageQuery, page_of
 from escalade.api.problems import problem
 from escalade.api.schemas import (
     ERRORS,
+    LEVELS,
+    LEVELS_TEXT,
     EscalationDetailOut,
     EscalationIn,
     EscalationPage,
@@ -40,7 +42,7 @@ REQUEST_CHANNELS = (Channel.API, Channel.WEB, Channel.PHONE, Channel.EMAIL)
 
 class EscalationFilters(Schema):
     acknowledged: bool | None = Field(None, description="true : prises en compte ; false : en attente.")
-    level: int | None = Field(None, ge=1, le=3, description="Niveau 1, 2 ou 3.")
+    level: int | None = Field(None, ge=1, le=max(LEVELS, default=1), description=f"Niveau ({LEVELS_TEXT}).")
     request_number: str | None = Field(None, description="Numéro de requête de l'incident.")
 
 
@@ -135,7 +137,7 @@ def get_escalation(request: HttpRequest, escalation_id: int) -> dict[str, Any]:
     "/escalations/{int:escalation_id}/ack",
     response={200: EscalationDetailOut, 403: ProblemOut, **ERRORS},
     summary="Prendre en compte une escalade",
-    description="Réservé à l'équipe HIPCOM : arrête les relances. Répéter la prise en compte ne "
+    description="Réservé à l'équipe interne : arrête les relances. Répéter la prise en compte ne "
     "change rien (200).",
 )
 def ack_escalation(request: HttpRequest, escalation_id: int) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from escalade.api import clock
 from escalade.api.paging import PageQuery, page_of
 from escalade.api.schemas import (
     ERRORS,
+    PRIORITIES_TEXT,
     EventIn,
     IncidentDetailOut,
     IncidentIn,
@@ -23,14 +24,14 @@ from escalade.api.serializers import incident_detail, incident_summary, timeline
 from escalade.core.contract import FactsError, parse_instant
 from escalade.errors import ServiceError
 from escalade.incidents.evaluation import evaluation_now
-from escalade.incidents.models import Channel, Customer, Incident, Priority, Status
+from escalade.incidents.models import Channel, Customer, Incident, Status
 from escalade.incidents.services import IncidentInput, apply_event, get_visible_incident, upsert_incident
 
 router = Router(tags=["incidents"])
 
 class IncidentFilters(Schema):
     status: Status | None = Field(None, description="open, acknowledged, paused ou resolved.")
-    priority: Priority | None = Field(None, description="low, medium ou high.")
+    priority: str | None = Field(None, description=f"Priorité : {PRIORITIES_TEXT}.")
     customer: str | None = Field(None, description="Code du client.")
     track: str | None = Field(None, description="support ou production.")
 
@@ -45,7 +46,7 @@ def _detail(incident: Any) -> dict[str, Any]:
     summary="Créer ou mettre à jour un incident",
     description="Crée l'incident (201) ou le met à jour par son numéro de requête (200). Un client ne "
     "déclare que pour son organisation, un partenaire pour ses clients ; la prise en charge, la "
-    "résolution, la priorité d'un incident existant, la GTR et la filière sont réservées à l'équipe HIPCOM.",
+    "résolution, la priorité d'un incident existant, la GTR et la filière sont réservées à l'équipe interne.",
 )
 def post_incident(request: HttpRequest, payload: IncidentIn) -> Reply:
     user = request.auth  # type: ignore[attr-defined]
@@ -61,7 +62,7 @@ def post_incident(request: HttpRequest, payload: IncidentIn) -> Reply:
     response={200: IncidentPage, **ERRORS},
     summary="Lister les incidents visibles",
     description="Les incidents de votre organisation, de vos clients (partenaire) ou tous (équipe "
-    "HIPCOM), du plus récent au plus ancien, avec leur évaluation à l'instant présent. Filtres : "
+    "l'équipe interne), du plus récent au plus ancien, avec leur évaluation à l'instant présent. Filtres : "
     "status, priority, customer, track.",
 )
 def list_incidents(
@@ -109,7 +110,7 @@ def get_timeline(request: HttpRequest, request_number: str, paging: Query[PageQu
     response={200: IncidentDetailOut, 409: ProblemOut, **ERRORS},
     summary="Enregistrer un événement",
     description="acknowledge (prise en charge), resolve, pause (attente client), resume, reopen, "
-    "change_priority. L'équipe HIPCOM peut tout enregistrer ; un client ou un partenaire peut "
+    "change_priority. L'équipe interne peut tout enregistrer ; un client ou un partenaire peut "
     "seulement reprendre (resume) et rouvrir (reopen) ses incidents — sinon 403.",
 )
 def post_event(request: HttpRequest, request_number: str, payload: EventIn) -> dict[str, Any]:

@@ -13,6 +13,15 @@ from ninja import Field, Schema
 from pydantic import field_validator
 from pydantic_core import PydanticCustomError
 
+from escalade.policies import active_policy
+
+# The policy's own names in the documented schema (priorities, tracks and levels are the policy's).
+_POLICY = active_policy()
+PRIORITIES_TEXT = ", ".join(_POLICY.priorities)
+TRACKS_TEXT = ", ".join(_POLICY.tracks)
+LEVELS = _POLICY.levels
+LEVELS_TEXT = ", ".join(str(level) for level in LEVELS)
+
 # -- inputs -----------------------------------------------------------------------------------------
 
 
@@ -29,8 +38,8 @@ class InputSchema(Schema):
 class IncidentIn(InputSchema):
     request_number: str | None = Field(None, description="Numéro de requête de l'incident (ex. REQ-1042).")
     customer: str = Field(..., description="Code du client.")
-    priority: str = Field(..., description="Priorité : low, medium ou high.")
-    track: str | None = Field(None, description="Filière : support (défaut) ou production.")
+    priority: str = Field(..., description=f"Priorité : {PRIORITIES_TEXT}.")
+    track: str | None = Field(None, description=f"Filière : {TRACKS_TEXT} (défaut : {_POLICY.default_track}).")
     gtr: bool | None = Field(None, description="Garantie de temps de rétablissement ; défaut : celle du contrat.")
     opened_at: str | None = Field(None, description="Ouverture, ISO-8601 avec décalage.")
     acknowledged_at: str | None = Field(None, description="Prise en charge, ISO-8601 avec décalage.")
@@ -43,7 +52,7 @@ class EventIn(InputSchema):
         ..., description="acknowledge, resolve, pause, resume, reopen ou change_priority."
     )
     at: str | None = Field(None, description="Instant de l'événement (défaut : maintenant), ISO-8601 avec décalage.")
-    priority: str | None = Field(None, description="Nouvelle priorité (pour change_priority).")
+    priority: str | None = Field(None, description=f"Nouvelle priorité (pour change_priority) : {PRIORITIES_TEXT}.")
     note: str = Field("", max_length=2000, description="Commentaire enregistré dans la chronologie.")
 
 
@@ -52,10 +61,11 @@ class EscalationIn(InputSchema):
         None, description="Numéro de requête de l'incident : obligatoire (procédure §4)."
     )
     level: int | None = Field(
-        None, ge=1, le=3, description="Niveau demandé ; défaut : le plus haut niveau autorisé."
+        None, ge=1, le=max(LEVELS, default=1),
+        description=f"Niveau demandé ({LEVELS_TEXT}) ; défaut : le plus haut niveau autorisé.",
     )
     reason: str | None = Field(None, max_length=5000, description="Motif de l'escalade (obligatoire).")
-    channel: str | None = Field(None, description="Canal : api (défaut), web, phone (équipe HIPCOM), email.")
+    channel: str | None = Field(None, description="Canal : api (défaut), web, phone (équipe interne), email.")
     on_behalf_of: str = Field("", max_length=200, description="Pour le compte de (appel téléphonique reçu).")
 
 

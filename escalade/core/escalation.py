@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from escalade.core import messages
-from escalade.core.policy import LEVELS, Contact, Policy, PriorityRule
+from escalade.core.policy import Contact, Policy, PriorityRule
 from escalade.core.sla import (
     CommitmentKind,
     Commitments,
@@ -139,7 +139,7 @@ class LevelCheck:
 
 
 def check_requested_level(
-    decision: EscalationDecision, requested: int | None, levels: tuple[int, ...] = LEVELS
+    decision: EscalationDecision, requested: int | None, levels: tuple[int, ...]
 ) -> LevelCheck:
     """A requester may ask for a lower level than allowed, never a higher one. When escalation is
     possible, a level that is not one of the policy's `levels` is `invalid_level`."""

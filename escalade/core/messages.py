@@ -1,4 +1,8 @@
-"""The one place that words the procedure's answers in French for a person."""
+"""The one place that words the procedure for a person, in French: durations, instants, phone
+numbers, commitment and state labels, and the sentences of the escalation decision.
+
+One unit for durations, the procedure's own ("au moins 30 mn"): '30 mn', '4 h', '1 h 30'.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,9 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
-from escalade.core.policy import PriorityRule, format_duration
+import phonenumbers
+
+from escalade.core.policy import PriorityRule
 
 if TYPE_CHECKING:
     from escalade.core.sla import CommitmentStatus
@@ -19,6 +25,26 @@ STATE_LABELS = {
     "missed": "dépassé (clos)",
     "paused": "en pause",
 }
+
+
+def format_duration(duration: timedelta) -> str:
+    """As the procedure writes it: '30 mn', '4 h', '1 h 30' (whole minutes, rounded down)."""
+    minutes = int(duration.total_seconds() // 60)
+    hours, rest = divmod(minutes, 60)
+    if hours == 0:
+        return f"{rest} mn"
+    return f"{hours} h" if rest == 0 else f"{hours} h {rest:02d}"
+
+
+def national_phone(e164: str, region: str) -> str:
+    """'+33426780478' → '04 26 78 04 78' for the policy's region; international format otherwise."""
+    try:
+        number = phonenumbers.parse(e164, region)
+    except phonenumbers.NumberParseException:
+        return e164
+    same_region = phonenumbers.region_code_for_number(number) == region
+    fmt = phonenumbers.PhoneNumberFormat.NATIONAL if same_region else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    return str(phonenumbers.format_number(number, fmt))
 
 
 _FR_CACHE: dict[tzinfo, dict[datetime, str]] = {}
@@ -113,3 +139,11 @@ def level_above_allowed(requested: int, allowed: int) -> str:
 
 def overdue_text(overdue: timedelta) -> str:
     return format_duration(overdue)
+
+
+def auto_escalation_reason(commitment: str, level: int, opened_at: datetime, tz: tzinfo) -> str:
+    """The reason the system gives when it raises an escalation itself (policy `auto_escalate`)."""
+    return (
+        f"Escalade automatique : le délai de {COMMITMENT_LABELS[commitment]} est dépassé, "
+        f"le niveau {level} est ouvert depuis le {format_instant(opened_at, tz)}."
+    )

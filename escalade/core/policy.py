@@ -30,7 +30,6 @@ from escalade.core.calendar import (
 )
 
 ALL_TRACKS = "all"
-LEVELS = (1, 2, 3)
 
 
 @dataclass(frozen=True)
@@ -121,6 +120,8 @@ class Policy:
     contacts: tuple[Contact, ...]
     notifications: NotificationRules = field(default_factory=NotificationRules)
     source: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # The escalation levels, 1 to N: N is the number of thresholds of the escalable priorities.
+    levels: tuple[int, ...] = ()
 
     def clock(self, name: str) -> Clock:
         if name == TWENTY_FOUR_SEVEN:
@@ -130,10 +131,6 @@ class Policy:
     @cached_property
     def default_track(self) -> str:
         return next(t.key for t in self.tracks.values() if t.default)
-
-    @property
-    def levels(self) -> tuple[int, ...]:
-        return LEVELS
 
     @cached_property
     def escalable_labels(self) -> tuple[str, ...]:
@@ -177,15 +174,6 @@ def parse_duration(value: object) -> timedelta:
         raise ValueError(f"durée invalide « {value} » (exemples : 30min, 4h, 1h30min)")
     d, h, m, s = (int(g) if g else 0 for g in match.groups())
     return timedelta(days=d, hours=h, minutes=m, seconds=s)
-
-
-def format_duration(duration: timedelta) -> str:
-    """French, as the procedure writes it: '30 mn', '4 h', '1 h 30'."""
-    minutes = int(duration.total_seconds() // 60)
-    hours, rest = divmod(minutes, 60)
-    if hours == 0:
-        return f"{rest} mn"
-    return f"{hours} h" if rest == 0 else f"{hours} h {rest:02d}"
 
 
 class _Reader:
@@ -279,9 +267,10 @@ def policy_from_mapping(raw: Mapping[str, Any]) -> Policy:
     calendars = _read_calendars(r, r.table(raw, "calendars", ""), tz)
     clocks = {TWENTY_FOUR_SEVEN, *calendars}
     priorities = _read_priorities(r, r.table(raw, "priorities", ""), clocks)
+    levels = _levels_of(r, priorities)
     tracks = _read_tracks(r, r.table(raw, "tracks", ""), region)
-    contacts = _read_contacts(r, raw.get("contacts"), tracks, region)
-    notifications = _read_notifications(r, raw.get("notifications", {}))
+    contacts = _read_contacts(r, raw.get("contacts"), tracks, region, levels)
+    notifications = _read_notifications(r, raw.get("notifications", {}), levels)
     if r.issues:
         raise PolicyError(r.issues)
     return Policy(
@@ -296,7 +285,16 @@ def policy_from_mapping(raw: Mapping[str, Any]) -> Policy:
         contacts=contacts,
         notifications=notifications,
         source=raw,
+        levels=levels,
     )
+
+
+def _levels_of(r: _Reader, priorities: Mapping[str, PriorityRule]) -> tuple[int, ...]:
+    """Every escalable priority opens the same levels, one per threshold (HIPCOM: three)."""
+    counts = {len(p.thresholds) for p in priorities.values() if p.escalable}
+    if len(counts) > 1:
+        r.fail("priorities", "les priorités escaladables doivent avoir le même nombre de seuils (un par niveau)")
+    return tuple(range(1, max(counts, default=0) + 1))
 
 
 def _read_ranges(r: _Reader, value: object, path: str) -> tuple[OpeningRange, ...]:
@@ -351,12 +349,16 @@ def _read_calendars(
         country = spec.get("country") or None
         subdivision = spec.get("subdivision") or None
         if country is not None:
+            # Checked for no year in particular: the tables are built per year when counted.
             try:
-                holidays_lib.country_holidays(country, subdiv=subdivision, years=[2026])
+                holidays_lib.country_holidays(country, years=[])
             except NotImplementedError:
                 r.fail(f"{path}.country", f"pays inconnu pour les jours fériés « {country} »")
-            except ValueError:
-                r.fail(f"{path}.subdivision", f"subdivision inconnue « {subdivision} »")
+            else:
+                try:
+                    holidays_lib.country_holidays(country, subdiv=subdivision, years=[])
+                except (NotImplementedError, ValueError):
+                    r.fail(f"{path}.subdivision", f"subdivision inconnue « {subdivision} »")
         closed = frozenset(d for _, d in _read_dates(r, spec.get("closed_dates", []), path + ".closed_dates"))
         open_dates: dict[date, tuple[OpeningRange, ...]] = {}
         raw_open = spec.get("open_dates", [])
@@ -421,8 +423,8 @@ def _read_priorities(
             resolution = _read_commitment(r, spec["resolution"], path + ".resolution", clocks)
         thresholds: list[timedelta] = []
         raw_thresholds = spec.get("escalation_thresholds", [])
-        if escalable and (not isinstance(raw_thresholds, list) or len(raw_thresholds) != len(LEVELS)):
-            r.fail(path + ".escalation_thresholds", f"{len(LEVELS)} seuils attendus (niveaux 1 à 3)")
+        if escalable and (not isinstance(raw_thresholds, list) or not raw_thresholds):
+            r.fail(path + ".escalation_thresholds", "au moins un seuil attendu (un par niveau d'escalade)")
         for i, value in enumerate(raw_thresholds if isinstance(raw_thresholds, list) else []):
             try:
                 thresholds.append(parse_duration(value))
@@ -468,7 +470,7 @@ def _read_tracks(r: _Reader, raw: Mapping[str, Any], region: str) -> dict[str, T
 
 
 def _read_contacts(
-    r: _Reader, raw: object, tracks: Mapping[str, Track], region: str
+    r: _Reader, raw: object, tracks: Mapping[str, Track], region: str, levels: tuple[int, ...]
 ) -> tuple[Contact, ...]:
     if not isinstance(raw, list) or not raw:
         r.fail("contacts", "liste de contacts attendue ([[contacts]])")
@@ -480,8 +482,8 @@ def _read_contacts(
             r.fail(path, "contact invalide")
             continue
         level = spec.get("level")
-        if level not in LEVELS:
-            r.fail(path + ".level", "niveau attendu : 1, 2 ou 3")
+        if isinstance(level, bool) or level not in levels:
+            r.fail(path + ".level", f"niveau attendu : {_levels_fr(levels)}")
             continue
         track = spec.get("track", ALL_TRACKS)
         if track != ALL_TRACKS and track not in tracks:
@@ -505,17 +507,23 @@ def _read_contacts(
                 apprise_urls=tuple(str(u) for u in spec.get("apprise", [])),
             )
         )
-    for level in LEVELS:
+    for level in levels:
         for track in tracks:
             if not any(c.level == level and c.serves(track) for c in contacts):
                 r.fail("contacts", f"aucun contact de niveau {level} pour la filière « {track} »")
     return tuple(contacts)
 
 
-_RECIPIENTS = re.compile(r"^(level[123]|[^@\s]+@[^@\s]+)$")
+_RECIPIENTS = re.compile(r"^(level([1-9][0-9]*)|[^@\s]+@[^@\s]+)$")
 
 
-def _read_notifications(r: _Reader, raw: object) -> NotificationRules:
+def _levels_fr(levels: Sequence[int]) -> str:
+    """'1, 2 ou 3'."""
+    names = [str(level) for level in levels]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " ou " + names[-1]
+
+
+def _read_notifications(r: _Reader, raw: object, levels: tuple[int, ...]) -> NotificationRules:
     if not isinstance(raw, Mapping):
         r.fail("notifications", "section invalide")
         return NotificationRules()
@@ -524,10 +532,13 @@ def _read_notifications(r: _Reader, raw: object) -> NotificationRules:
 
     def recipients(key: str, default: tuple[str, ...]) -> tuple[str, ...]:
         value = raw.get(key, list(default))
-        if not isinstance(value, list) or not all(
-            isinstance(v, str) and _RECIPIENTS.match(v) for v in value
-        ):
-            r.fail(_join(path, key), "liste attendue de « level1 », « level2 », « level3 » ou d'e-mails")
+        def known(v: object) -> bool:
+            match = _RECIPIENTS.match(v) if isinstance(v, str) else None
+            return match is not None and (match.group(2) is None or int(match.group(2)) in levels)
+
+        if not isinstance(value, list) or not all(known(v) for v in value):
+            names = ", ".join(f"« level{level} »" for level in levels)
+            r.fail(_join(path, key), f"liste attendue de {names} ou d'e-mails")
             return default
         return tuple(value)
 

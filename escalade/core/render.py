@@ -10,47 +10,21 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import time, timedelta
-
-import phonenumbers
+from datetime import time
 
 from escalade.core.calendar import TWENTY_FOUR_SEVEN, WEEKDAYS, BusinessCalendar, OpeningRange
+from escalade.core.messages import format_duration, national_phone
 from escalade.core.policy import (
     ALL_TRACKS,
     CommitmentRule,
     Contact,
     Policy,
     PriorityRule,
-    format_duration,
 )
 
 DAY_NAMES = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 
 # -- small French formatters --------------------------------------------------------------------
-
-
-def short_duration(duration: timedelta) -> str:
-    """As the procedure's classification writes targets: '4h', '96h', '½h', '1h30', '45 mn'."""
-    minutes = int(duration.total_seconds() // 60)
-    hours, rest = divmod(minutes, 60)
-    if rest == 0:
-        return f"{hours}h"
-    if minutes == 30:
-        return "½h"
-    if hours == 0:
-        return f"{rest} mn"
-    return f"{hours}h{rest:02d}"
-
-
-def national_phone(e164: str, region: str) -> str:
-    """'+33426780478' → '04 26 78 04 78' for the policy's region; international format otherwise."""
-    try:
-        number = phonenumbers.parse(e164, region)
-    except phonenumbers.NumberParseException:
-        return e164
-    same_region = phonenumbers.region_code_for_number(number) == region
-    fmt = phonenumbers.PhoneNumberFormat.NATIONAL if same_region else phonenumbers.PhoneNumberFormat.INTERNATIONAL
-    return str(phonenumbers.format_number(number, fmt))
 
 
 def _join_fr(items: Sequence[str], word: str = "et") -> str:
@@ -126,7 +100,7 @@ def _clock_fr(policy: Policy, clock: str) -> str:
 
 def take_charge_fr(policy: Policy, priority: PriorityRule) -> str:
     rule = priority.take_charge
-    return f"{short_duration(rule.target)} maximum {_clock_fr(policy, rule.clock)}"
+    return f"{format_duration(rule.target)} maximum {_clock_fr(policy, rule.clock)}"
 
 
 def resolution_fr(policy: Policy, priority: PriorityRule) -> str:
@@ -134,7 +108,7 @@ def resolution_fr(policy: Policy, priority: PriorityRule) -> str:
     rule: CommitmentRule | None = priority.resolution
     if rule is None:
         return "pas d'engagement de résolution"
-    text = f"{short_duration(rule.target)} maximum"
+    text = f"{format_duration(rule.target)} maximum"
     if rule.clock != priority.take_charge.clock:
         text += f" {_clock_fr(policy, rule.clock)}"
     if rule.requires_gtr:

@@ -147,7 +147,7 @@ def _pause_start(pause: Pause) -> datetime:
 _ZERO = timedelta(0)
 
 
-def commitmentCommitmentStatus(
+def commitment_status(
     kind: CommitmentKind,
     rule: CommitmentRule,
     clock: Clock,
@@ -204,7 +204,7 @@ def commitments(policy: Policy, facts: IncidentFacts, at: datetime) -> Commitmen
     """Both clocks of an incident at `at`. `facts` must already be `as_known_at(at)`."""
     priority = policy.priorities[facts.priority]
     take_rule = priority.take_charge
-    take_charge = commitmentCommitmentStatus(
+    take_charge = commitment_status(
         CommitmentKind.TAKE_CHARGE,
         take_rule,
         policy.clock(take_rule.clock),
@@ -215,7 +215,7 @@ def commitments(policy: Policy, facts: IncidentFacts, at: datetime) -> Commitmen
     rule = resolution_rule(priority, facts.gtr)
     resolution = None
     if rule is not None:
-        resolution = commitmentCommitmentStatus(
+        resolution = commitment_status(
             CommitmentKind.RESOLUTION,
             rule,
             policy.clock(rule.clock),

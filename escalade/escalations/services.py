@@ -111,7 +111,7 @@ def _decide_and_record(
 ) -> EscalationOutcome:
     pol = active_policy()
     evaluation = evaluate(pol, incident.facts(), now)
-    check = check_requested_level(evaluation.escalation, level)
+    check = check_requested_level(evaluation.escalation, level, pol.levels)
     history = {
         "incident": incident,
         "requested_level": level,

@@ -97,12 +97,6 @@ class Contract(models.Model):
         return f"{self.customer.code} — GTR {'oui' if self.gtr else 'non'}"
 
 
-class Priority(models.TextChoices):
-    LOW = "low", _("faible")
-    MEDIUM = "medium", _("moyen")
-    HIGH = "high", _("élevé")
-
-
 class Status(models.TextChoices):
     OPEN = "open", _("ouvert")
     ACKNOWLEDGED = "acknowledged", _("pris en charge")
@@ -114,7 +108,7 @@ class CommitmentState(models.TextChoices):
     RUNNING = "running", _("en cours")
     MET = "met", _("respecté")
     BREACHED = "breached", _("dépassé")
-    MISSED = "missed", _("manqué")
+    MISSED = "missed", _("dépassé (clos)")
     PAUSED = "paused", _("en pause")
 
 
@@ -166,7 +160,7 @@ class Incident(models.Model):
         Customer, verbose_name=_("client"), on_delete=models.PROTECT, related_name="incidents"
     )
     title = models.CharField(_("titre"), max_length=300, blank=True)
-    priority = models.CharField(_("priorité"), max_length=16)
+    priority = models.CharField(_("priorité"), max_length=16)  # a key of the policy's priorities
     track = models.CharField(_("filière"), max_length=32, default="support")
     gtr = models.BooleanField(_("GTR"), default=False)
     opened_at = models.DateTimeField(_("ouvert le"))

@@ -64,7 +64,7 @@ def assign_input(
     if data.title is not None:
         incident.title = data.title
     was_acknowledged, was_resolved = incident.acknowledged_at, incident.resolved_at
-    # A customer's or partner's update leaves HIPCOM's own facts as they are.
+    # A customer's or partner's update leaves the provider's own facts as they are.
     if internal or checked.acknowledged_at is not None:
         incident.acknowledged_at = checked.acknowledged_at
     if internal or checked.resolved_at is not None:

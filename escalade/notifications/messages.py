@@ -10,13 +10,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import phonenumbers
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from escalade.core.messages import COMMITMENT_LABELS, STATE_LABELS, format_instant
-from escalade.core.policy import Contact, Policy, format_duration
+from escalade.core.messages import (
+    COMMITMENT_LABELS,
+    STATE_LABELS,
+    format_duration,
+    format_instant,
+    national_phone,
+)
+from escalade.core.policy import Contact, Policy
 from escalade.notifications import tokens
 from escalade.notifications.models import DeliveryChannel, Notification, NotificationKind
 from escalade.policies import active_policy
@@ -33,16 +38,6 @@ class Message:
     short: str
 
 
-def display_phone(e164: str, region: str) -> str:
-    """'+33426781067' → '04 26 78 10 67' (how the procedure writes them)."""
-    try:
-        return phonenumbers.format_number(
-            phonenumbers.parse(e164, region), phonenumbers.PhoneNumberFormat.NATIONAL
-        )
-    except phonenumbers.NumberParseException:
-        return e164
-
-
 def _contact(contact: Contact, policy: Policy) -> dict[str, Any]:
     return {
         "name": contact.name,
@@ -50,7 +45,7 @@ def _contact(contact: Contact, policy: Policy) -> dict[str, Any]:
         "level": contact.level,
         "email": contact.email,
         "phones": [
-            {"e164": p, "display": display_phone(p, policy.phone_region)} for p in contact.phones
+            {"e164": p, "display": national_phone(p, policy.phone_region)} for p in contact.phones
         ],
     }
 
@@ -125,7 +120,7 @@ def context(notification: Notification, now: datetime) -> dict[str, Any]:
         "customer": incident.customer.name,
         "priority": priority.label,
         "track": track.label if track else incident.track,
-        "track_phone": display_phone(track.phone, policy.phone_region) if track else "",
+        "track_phone": national_phone(track.phone, policy.phone_region) if track else "",
         "track_phone_e164": track.phone if track else "",
         "opened_at": format_instant(incident.opened_at, tz),
         "evaluated_at": format_instant(now, tz),

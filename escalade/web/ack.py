@@ -27,7 +27,7 @@ def _page(request: HttpRequest, status: int = 200, **context: object) -> HttpRes
 
 
 def _staff_member(token: AckToken) -> User | None:
-    """The HIPCOM account with the link's address, if any: then the acknowledgement is theirs."""
+    """The staff account with the link's address, if any: then the acknowledgement is theirs."""
     if not token.recipient:
         return None
     return User.objects.filter(

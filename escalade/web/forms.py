@@ -6,7 +6,6 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from escalade.core.contract import FactsError, check_request_number
-from escalade.incidents.models import Priority
 from escalade.policies import active_policy
 
 
@@ -85,16 +84,17 @@ STATE_CHOICES = [
 
 class DashboardFilter(forms.Form):
     customer = forms.ChoiceField(label=_("Client"), required=False)
-    priority = forms.ChoiceField(
-        label=_("Priorité"), required=False, choices=[("", _("Toutes")), *Priority.choices]
-    )
+    priority = forms.ChoiceField(label=_("Priorité"), required=False)
     state = forms.ChoiceField(label=_("État"), required=False, choices=STATE_CHOICES)
     track = forms.ChoiceField(label=_("Filière"), required=False)
 
     def __init__(self, *args: object, customers: list[tuple[str, str]], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.fields["customer"].choices = [("", _("Tous")), *customers]  # type: ignore[attr-defined]
-        tracks = [(t.key, t.label) for t in active_policy().tracks.values()]
+        policy = active_policy()
+        priorities = [(key, rule.label) for key, rule in policy.priorities.items()]
+        self.fields["priority"].choices = [("", _("Toutes")), *priorities]  # type: ignore[attr-defined]
+        tracks = [(t.key, t.label) for t in policy.tracks.values()]
         self.fields["track"].choices = [("", _("Toutes")), *tracks]  # type: ignore[attr-defined]
 
 

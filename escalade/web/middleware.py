@@ -1,12 +1,14 @@
-"""One page for "not found": every NotFound a service raises under a page is rendered here."""
+"""Page middleware: the policy's time zone for every page, and one page for "not found"."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 
 from escalade.errors import NotFound
+from escalade.policies import active_policy
 from escalade.web.views import not_found
 
 
@@ -24,3 +26,17 @@ class NotFoundPage:
         if isinstance(exception, NotFound):
             return not_found(request, exception.request_number)
         return None
+
+
+class PolicyTimezone:
+    """Instants on pages are shown in the policy's zone (settings.TIME_ZONE is only the default)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        timezone.activate(active_policy().timezone)
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

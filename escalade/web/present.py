@@ -12,7 +12,8 @@ from escalade.core.escalation import Evaluation
 from escalade.core.policy import Contact, Policy
 from escalade.core.render import national_phone
 from escalade.core.sla import CommitmentStatus
-from escalade.incidents.models import CommitmentState, Incident, Priority
+from escalade.incidents.models import CommitmentState, Incident
+from escalade.policies import active_policy
 
 
 def commitment_label(kind: str) -> str:
@@ -20,10 +21,9 @@ def commitment_label(kind: str) -> str:
 
 
 def priority_label(priority: str) -> str:
-    try:
-        return str(Priority(priority).label)
-    except ValueError:
-        return priority
+    """The policy's own label ("élevé"), as the policy writes it in every language."""
+    rule = active_policy().priorities.get(priority)
+    return rule.label if rule is not None else priority
 
 
 def state_label(state: str) -> str:

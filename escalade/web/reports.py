@@ -32,6 +32,7 @@ from django.db.models.functions import Coalesce, Floor, RowNumber, TruncMonth
 
 from escalade.escalations.models import Escalation
 from escalade.incidents.models import Incident
+from escalade.policies import active_policy
 
 PERCENTILE = 0.95
 
@@ -69,8 +70,13 @@ def resolution_seconds() -> Any:
 GROUP = ("month", "customer__code", "customer__name", "priority")
 
 
+def _month(field: str) -> TruncMonth:
+    """Months as the policy's zone has them (an incident opened on 1 May at 00:30 in Paris is May's)."""
+    return TruncMonth(field, tzinfo=active_policy().timezone)
+
+
 def base(incidents: QuerySet[Incident]) -> QuerySet[Incident]:
-    return incidents.annotate(month=TruncMonth("opened_at"))
+    return incidents.annotate(month=_month("opened_at"))
 
 
 def main_rows(incidents: QuerySet[Incident], now: datetime) -> list[dict[str, Any]]:
@@ -110,7 +116,7 @@ def percentile_postgres(incidents: QuerySet[Incident], seconds: Any, stopped: Q)
 def percentile_window(incidents: QuerySet[Incident], seconds: Any, stopped: Q) -> dict[tuple, float]:
     """PERCENTILE_CONT's answer with window functions: rank r = 1 + p·(n−1), interpolate between
     the rows at floor(r) and floor(r)+1 of each group."""
-    partition = [TruncMonth("opened_at"), F("customer_id"), F("priority")]
+    partition = [_month("opened_at"), F("customer_id"), F("priority")]
     ranked = (
         base(incidents).filter(stopped)
         .annotate(
@@ -149,7 +155,7 @@ def percentile(incidents: QuerySet[Incident], seconds: Any, stopped: Q) -> dict[
 def escalation_counts(incidents: QuerySet[Incident]) -> dict[tuple, dict[int, int]]:
     rows = (
         Escalation.objects.filter(incident__in=incidents)
-        .annotate(month=TruncMonth("incident__opened_at"))
+        .annotate(month=_month("incident__opened_at"))
         .values("month", "incident__customer__code", "incident__customer__name", "incident__priority", "level")
         .annotate(count=Count("id"))
         .order_by()
@@ -170,7 +176,7 @@ class ReportRow:
     incidents: int
     take_charge_met_pct: float | None
     resolution_met_pct: float | None
-    escalations: tuple[int, int, int]
+    escalations: tuple[int, ...]  # per level of the policy, level 1 first
     take_charge_mean_min: float | None
     take_charge_p95_min: float | None
     resolution_mean_min: float | None
@@ -185,7 +191,7 @@ def _minutes(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds / 60.0, 1)
 
 
-def report(incidents: QuerySet[Incident], now: datetime) -> list[ReportRow]:
+def report(incidents: QuerySet[Incident], now: datetime, policy_levels: tuple[int, ...]) -> list[ReportRow]:
     tc_p95 = percentile(incidents, take_charge_seconds(), Q(acknowledged_at__isnull=False) | Q(resolved_at__isnull=False))
     res_p95 = percentile(incidents, resolution_seconds(), Q(resolved_at__isnull=False))
     escalations = escalation_counts(incidents)
@@ -198,7 +204,7 @@ def report(incidents: QuerySet[Incident], now: datetime) -> list[ReportRow]:
             priority=r["priority"], incidents=r["incidents"],
             take_charge_met_pct=_pct(r["tc_met"], r["tc_judged"]),
             resolution_met_pct=_pct(r["res_met"], r["res_judged"]),
-            escalations=(levels.get(1, 0), levels.get(2, 0), levels.get(3, 0)),
+            escalations=tuple(levels.get(level, 0) for level in policy_levels),
             take_charge_mean_min=_minutes(r["tc_mean"]), take_charge_p95_min=_minutes(tc_p95.get(key)),
             resolution_mean_min=_minutes(r["res_mean"]), resolution_p95_min=_minutes(res_p95.get(key)),
         ))

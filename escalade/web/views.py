@@ -59,7 +59,7 @@ def _find(user: Any, number: str) -> Incident:
 
 
 def staff_only(view: View) -> View:
-    """HIPCOM's pages: for customers and partners they do not exist (404, like anything out of scope)."""
+    """Staff pages: for customers and partners they do not exist (404, like anything out of scope)."""
 
     @wraps(view)
     @login_required
@@ -167,7 +167,7 @@ def escalation(request: HttpRequest, escalation_id: int) -> HttpResponse:
     esc = get_visible_escalation(request.user, escalation_id)  # type: ignore[arg-type]
     policy = active_policy()
     contacts = [present.contact_view(policy, c) for c in policy.contacts_for(esc.level, esc.incident.track)]
-    return render(request, "web/escalation.html", {"escalation": esc, "contacts": contacts})
+    return render(request, "web/escalation.html", {"escalation": esc, "contacts": contacts, "organisation": policy.organisation})
 
 
 # -- the incident page ------------------------------------------------------------------------------
@@ -318,12 +318,12 @@ def _report_rows(request: HttpRequest) -> tuple[ReportFilter, list[reports.Repor
     form = ReportFilter(request.GET or None)
     months = form.cleaned_data["months"] if form.is_valid() else 3
     now = timezone.now()
-    local = timezone.localtime(now)
+    local = timezone.localtime(now, active_policy().timezone)
     first = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     for _i in range(months - 1):
         first = (first - timedelta(days=1)).replace(day=1)
     incidents = Incident.objects.filter(opened_at__gte=first)
-    return form, reports.report(incidents, now)
+    return form, reports.report(incidents, now, active_policy().levels)
 
 
 def _row_label(row: reports.ReportRow) -> str:
@@ -345,7 +345,7 @@ def report_page(request: HttpRequest) -> HttpResponse:
     esc_chart = charts.bar_chart(
         _("Escalades par niveau"), labels,
         [charts.Series(_("Niveau %(n)d") % {"n": n}, f"s{n + 2}", [float(r.escalations[n - 1]) for r in rows])
-         for n in (1, 2, 3)],
+         for n in active_policy().levels],
         max(most, 1), "",
     ) if rows else ""
     return render(request, "web/reports.html", {
@@ -354,12 +354,13 @@ def report_page(request: HttpRequest) -> HttpResponse:
     })
 
 
-CSV_HEADER = [
-    "month", "customer", "customer_name", "priority", "incidents", "take_charge_met_pct",
-    "resolution_met_pct", "escalations_level_1", "escalations_level_2", "escalations_level_3",
-    "take_charge_mean_minutes", "take_charge_p95_minutes", "resolution_mean_minutes",
-    "resolution_p95_minutes",
-]
+def csv_header(levels: tuple[int, ...]) -> list[str]:
+    return [
+        "month", "customer", "customer_name", "priority", "incidents", "take_charge_met_pct",
+        "resolution_met_pct", *(f"escalations_level_{level}" for level in levels),
+        "take_charge_mean_minutes", "take_charge_p95_minutes", "resolution_mean_minutes",
+        "resolution_p95_minutes",
+    ]
 
 
 def _csv_value(value: object) -> object:
@@ -373,10 +374,10 @@ def report_csv(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="escalade-rapport.csv"'
     writer = csv.writer(response)
-    writer.writerow(CSV_HEADER)
+    writer.writerow(csv_header(active_policy().levels))
     for r in rows:
         writer.writerow([_csv_value(v) for v in (
-            timezone.localtime(r.month).strftime("%Y-%m"), r.customer_code, r.customer_name, r.priority,
+            timezone.localtime(r.month, active_policy().timezone).strftime("%Y-%m"), r.customer_code, r.customer_name, r.priority,
             r.incidents, r.take_charge_met_pct, r.resolution_met_pct, *r.escalations,
             r.take_charge_mean_min, r.take_charge_p95_min, r.resolution_mean_min, r.resolution_p95_min,
         )])

@@ -245,17 +245,17 @@ def test_next_level_at_ignores_a_missed_commitment(hipcom: Policy) -> None:
 def test_asking_for_a_lower_level_is_fine(hipcom: Policy) -> None:
     decision = decide(hipcom, "high", OPENED + 3 * H)  # level 3
     for requested in (1, 2, 3):
-        check = check_requested_level(decision, requested)
+        check = check_requested_level(decision, requested, hipcom.levels)
         assert (check.granted_level, check.code) == (requested, "eligible")
 
 
 def test_asking_for_no_level_gets_the_allowed_one(hipcom: Policy) -> None:
-    check = check_requested_level(decide(hipcom, "high", OPENED + 90 * MIN), None)
+    check = check_requested_level(decide(hipcom, "high", OPENED + 90 * MIN), None, hipcom.levels)
     assert (check.granted_level, check.code) == (2, "eligible")
 
 
 def test_asking_for_a_higher_level_is_refused(hipcom: Policy) -> None:
-    check = check_requested_level(decide(hipcom, "high", OPENED + H), 2)
+    check = check_requested_level(decide(hipcom, "high", OPENED + H), 2, hipcom.levels)
     assert (check.granted_level, check.code) == (0, "level_above_allowed")
     assert "niveau 2 n'est pas encore possible" in check.message
     assert "niveau 1" in check.message
@@ -266,15 +266,15 @@ def test_asking_for_a_higher_level_is_refused(hipcom: Policy) -> None:
 def test_asking_for_a_level_the_policy_does_not_have_is_invalid_level(
     hipcom: Policy, requested: int, at: datetime
 ) -> None:
-    check = check_requested_level(decide(hipcom, "high", at), requested)
+    check = check_requested_level(decide(hipcom, "high", at), requested, hipcom.levels)
     assert (check.granted_level, check.code) == (0, "invalid_level")
     assert check.message == f"Le niveau d'escalade demandé ({requested}) n'existe pas : choisir 1, 2 ou 3."
 
 
 def test_asking_when_not_allowed_gives_the_reason(hipcom: Policy) -> None:
-    check = check_requested_level(decide(hipcom, "high", OPENED + 45 * MIN), 1)
+    check = check_requested_level(decide(hipcom, "high", OPENED + 45 * MIN), 1, hipcom.levels)
     assert (check.granted_level, check.code) == (0, "threshold_not_reached")
-    check = check_requested_level(decide(hipcom, "low", OPENED + 45 * H), 1)
+    check = check_requested_level(decide(hipcom, "low", OPENED + 45 * H), 1, hipcom.levels)
     assert (check.granted_level, check.code) == (0, "priority_not_escalable")
 
 

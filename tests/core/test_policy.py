@@ -9,7 +9,6 @@ import pytest
 from escalade.core.policy import (
     Policy,
     PolicyError,
-    format_duration,
     parse_duration,
     policy_from_toml,
 )
@@ -158,12 +157,6 @@ def test_parse_duration_refuses_nonsense(text: object) -> None:
         parse_duration(text)
 
 
-def test_format_duration_as_the_procedure_writes_it() -> None:
-    assert format_duration(30 * MIN) == "30 mn"
-    assert format_duration(4 * H) == "4 h"
-    assert format_duration(90 * MIN) == "1 h 30"
-
-
 # -- validation of broken variants of hipcom.toml -------------------------------------------------------
 
 
@@ -210,11 +203,22 @@ def test_thresholds_decreasing(hipcom_text: str) -> None:
     assert list(issues_of(text)) == ["priorities.medium.escalation_thresholds[1]"]
 
 
-def test_wrong_number_of_thresholds(hipcom_text: str) -> None:
+def test_escalable_priorities_open_the_same_levels(hipcom_text: str) -> None:
     text = broken(hipcom_text, '["1h", "12h", "24h"]', '["1h", "12h"]')
     assert issues_of(text) == {
-        "priorities.medium.escalation_thresholds": "3 seuils attendus (niveaux 1 à 3)"
+        "priorities": "les priorités escaladables doivent avoir le même nombre de seuils (un par niveau)"
     }
+
+
+def test_the_levels_are_as_many_as_the_thresholds(hipcom_text: str) -> None:
+    """A provider with two levels: two thresholds per escalable priority, contacts of levels 1 and 2."""
+    from escalade.core.policy import policy_from_toml
+
+    assert policy_from_toml(hipcom_text).levels == (1, 2, 3)
+    text = hipcom_text.replace('["1h", "12h", "24h"]', '["1h", "12h"]').replace(
+        '["30min", "1h", "2h"]', '["30min", "1h"]')
+    issues = issues_of(text)
+    assert set(issues) == {"contacts[3].level"} and "1 ou 2" in issues["contacts[3].level"]
 
 
 def test_bad_phone_number(hipcom_text: str) -> None:

@@ -96,3 +96,22 @@ def test_the_demo_data_gives_a_table_charts_and_the_same_csv(db, settings):
     assert [(ln["customer"], ln["priority"], int(ln["incidents"])) for ln in lines] == [
         (r.customer_code, r.priority, r.incidents) for r in rows
     ]
+
+
+def test_months_are_the_policys_months_whatever_the_servers_default_zone(world, settings):
+    """An incident opened on 1 May at 00:30 in Paris (30 April, 22:30 UTC) is one of May's."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from escalade.incidents.models import Incident
+    from escalade.incidents.services import IncidentInput, upsert_incident
+    from escalade.web import reports
+
+    settings.TIME_ZONE = "UTC"
+    opened = datetime(2026, 4, 30, 22, 30, tzinfo=UTC)
+    upsert_incident(IncidentInput(request_number="REQ-5001", customer="client-a", priority="high",
+                                  opened_at=opened.isoformat()),
+                    user=None, channel="api", now=opened + timedelta(hours=1))
+    [row] = reports.report(Incident.objects.all(), opened + timedelta(hours=1), (1, 2, 3))
+    paris = row.month.astimezone(ZoneInfo("Europe/Paris"))
+    assert (paris.year, paris.month, paris.day, paris.hour) == (2026, 5, 1, 0)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from django import template
-from django.utils.translation import gettext as _
 
+from escalade.core.messages import format_duration
 from escalade.web.present import priority_label
 
 register = template.Library()
@@ -14,17 +14,10 @@ register = template.Library()
 
 @register.filter
 def duration(value: timedelta | None) -> str:
-    """'45 min', '2 h', '1 h 05', '3 j 4 h' (days beyond 48 hours)."""
+    """The core's one duration format: '45 mn', '2 h', '1 h 05'."""
     if value is None:
         return "—"
-    minutes = max(int(value.total_seconds() // 60), 0)
-    hours, rest = divmod(minutes, 60)
-    if hours == 0:
-        return _("%(m)d min") % {"m": rest}
-    if hours >= 100:  # targets up to 96 h read as the procedure writes them
-        days, hours = divmod(hours, 24)
-        return _("%(d)d j %(h)d h") % {"d": days, "h": hours}
-    return f"{hours} h" if rest == 0 else f"{hours} h {rest:02d}"
+    return format_duration(max(value, timedelta(0)))
 
 
 @register.filter

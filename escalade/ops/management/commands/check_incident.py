@@ -13,8 +13,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from escalade.core.contract import FactsError, parse_instant
 from escalade.core.escalation import Evaluation
-from escalade.core.messages import COMMITMENT_LABELS, STATE_LABELS, format_instant
-from escalade.core.policy import Policy, format_duration
+from escalade.core.messages import COMMITMENT_LABELS, STATE_LABELS, format_duration, format_instant
+from escalade.core.policy import Policy
 from escalade.incidents.models import Incident
 from escalade.policies import active_policy
 
@@ -72,7 +72,7 @@ def report(policy: Policy, incident: Incident, evaluation: Evaluation) -> list[s
     commitments = evaluation.commitments
     for status in (commitments.take_charge, commitments.resolution):
         if status is None:
-            lines.append("  Résolution : pas d'engagement (priorité élevée sans GTR)")
+            lines.append(f"  Résolution : pas d'engagement (priorité {priority.label} sans GTR)")
             continue
         clock = "24/7" if status.clock == "24/7" else policy.calendars[status.clock].label
         due = "suspendue (en attente client)" if status.due_at is None else _when(status.due_at, policy)

@@ -145,7 +145,7 @@ class Command(BaseCommand):
             instants = {k: opened + v for k, v in facts.items() if isinstance(v, timedelta)}
             others = {k: v for k, v in facts.items() if not isinstance(v, timedelta)}
             self.incident(number, customer, priority, opened, title, now, **instants, **others)
-        # REQ-1006: escalated to level 1 by the customer, acknowledged by HIPCOM before taking charge.
+        # REQ-1006: escalated to level 1 by the customer, acknowledged by staff before taking charge.
         opened = now - 3 * H
         self.escalate(users["client-acme"], "REQ-1006", opened + 65 * M, users["support"], opened + 80 * M)
         # REQ-1008: waiting for the customer ("en attente client") for the last hour.

@@ -17,7 +17,7 @@ from escalade.incidents.models import Customer, Partner
 
 
 class Command(BaseCommand):
-    help = "Gère les utilisateurs : client, partenaire, équipe HIPCOM, administrateur."
+    help = "Gère les utilisateurs : client, partenaire, équipe interne, administrateur."
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(dest="action", required=True, title="actions")
