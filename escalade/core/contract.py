@@ -7,7 +7,7 @@ Parsing checks every fact and fails with a stable `code` and a French message; n
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -141,19 +141,8 @@ def check_stop(value: object, opened: datetime, field: str) -> datetime | None:
     return instant
 
 
-def facts_from_json(
-    policy: Policy,
-    raw: object,
-    at: datetime,
-    *,
-    make_facts: Callable[..., IncidentFacts] = IncidentFacts,
-    make_pause: Callable[..., Pause] = Pause,
-) -> IncidentFacts:
-    """The facts of SPEC §2's input object, every one checked (`FactsError` names the field).
-
-    `make_facts` and `make_pause` build the values from their fields in order; the evaluate engine
-    passes faster builders of the same classes.
-    """
+def facts_from_json(policy: Policy, raw: object, at: datetime) -> IncidentFacts:
+    """The facts of SPEC §2's input object, every one checked (`FactsError` names the field)."""
     if type(raw) is not dict and not isinstance(raw, Mapping):
         raise FactsError("invalid_json", "Chaque incident doit être un objet JSON.")
     get = raw.get
@@ -169,15 +158,13 @@ def facts_from_json(
     acknowledged = check_stop(get("acknowledged_at"), opened, "acknowledged_at")
     resolved = check_stop(get("resolved_at"), opened, "resolved_at")
     value = get("pauses")
-    return make_facts(
+    return IncidentFacts(
         number, priority, opened, gtr, track, acknowledged, resolved,
-        () if value is None else pauses_from_json(value, opened, make_pause),
+        () if value is None else pauses_from_json(value, opened),
     )
 
 
-def pauses_from_json(
-    raw: object, opened: datetime, make_pause: Callable[..., Pause] = Pause
-) -> tuple[Pause, ...]:
+def pauses_from_json(raw: object, opened: datetime) -> tuple[Pause, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
@@ -193,7 +180,7 @@ def pauses_from_json(
             raise FactsError("invalid_pause", f"« {field} » se termine avant de commencer.", field)
         if start < opened:
             raise FactsError("pause_before_opened", f"« {field} » commence avant l'ouverture.", field)
-        pauses.append(make_pause(start, end))
+        pauses.append(Pause(start, end))
     if len(pauses) > 1:
         pauses.sort(key=lambda p: p.start)
     for before, after in itertools.pairwise(pauses):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import NamedTuple
 
 from escalade.core import messages
 from escalade.core.policy import Contact, Policy, PriorityRule
@@ -29,8 +30,7 @@ class Reason(StrEnum):
     THRESHOLD_NOT_REACHED = "threshold_not_reached"
 
 
-@dataclass(frozen=True, slots=True)
-class EscalationDecision:
+class EscalationDecision(NamedTuple):
     allowed: bool
     level: int
     reason: Reason
@@ -40,8 +40,7 @@ class EscalationDecision:
     contacts: tuple[Contact, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Evaluation:
+class Evaluation(NamedTuple):
     """Everything SPEC §2 answers for one incident at one instant."""
 
     facts: IncidentFacts  # as known at `evaluated_at`
@@ -110,9 +109,10 @@ def _overdue(status: CommitmentStatus) -> timedelta:
     return status.overdue
 
 
-# (policy, priority, reason) → the refusal, for the reasons that depend on nothing else. Keyed by
-# identity (a policy's mappings make it unhashable); each entry keeps its policy alive, so an id is
-# never reused while its entry is here.
+# (policy, priority, reason) → the refusal, for the reasons that depend on nothing else (low priority,
+# resolved): worded once, not per incident. Keyed by identity (a policy's mappings make it
+# unhashable, and hashing a priority rule costs more than the wording); each entry keeps its policy
+# alive, so an id is never reused while its entry is here.
 _CONSTANT_REFUSALS: dict[tuple[int, str, Reason], tuple[Policy, PriorityRule, EscalationDecision]] = {}
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import phonenumbers
@@ -47,21 +48,17 @@ def national_phone(e164: str, region: str) -> str:
     return str(phonenumbers.format_number(number, fmt))
 
 
-_FR_CACHE: dict[tzinfo, dict[datetime, str]] = {}
-_FR_CACHE_MAX = 1 << 15
-
-
 def format_instant(instant: datetime, tz: tzinfo) -> str:
-    """'27/11/2026 à 11:00' in the policy's zone (memoized for UTC instants, bounded)."""
-    if instant.tzinfo is not UTC:
+    """'27/11/2026 à 11:00' in the policy's zone."""
+    if instant.tzinfo is not UTC:  # equal wall-clock times in one zone may be different instants
         return instant.astimezone(tz).strftime("%d/%m/%Y à %H:%M")
-    cache = _FR_CACHE.setdefault(tz, {})
-    text = cache.get(instant)
-    if text is None:
-        if len(cache) >= _FR_CACHE_MAX:
-            cache.clear()
-        text = cache[instant] = instant.astimezone(tz).strftime("%d/%m/%Y à %H:%M")
-    return text
+    return _format_utc(instant, tz)
+
+
+@lru_cache(maxsize=1 << 15)
+def _format_utc(instant: datetime, tz: tzinfo) -> str:
+    # A stream of incidents words the same deadlines and instants over and over.
+    return instant.astimezone(tz).strftime("%d/%m/%Y à %H:%M")
 
 
 def _commitment(status: CommitmentStatus) -> str:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import NamedTuple
 
 from escalade.core.calendar import Clock, TwentyFourSeven
 from escalade.core.policy import CommitmentRule, Policy, PriorityRule
@@ -23,16 +23,14 @@ class State(StrEnum):
     PAUSED = "paused"
 
 
-@dataclass(frozen=True, slots=True)
-class Pause:
+class Pause(NamedTuple):
     """Status "en attente client": time inside does not count on the resolution clock."""
 
     start: datetime
     end: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class IncidentFacts:
+class IncidentFacts(NamedTuple):
     """What is known of an incident; every instant is timezone-aware (checked where facts enter)."""
 
     request_number: str
@@ -98,8 +96,7 @@ class IncidentFacts:
         return self.acknowledged_at if self.acknowledged_at is not None else self.resolved_at
 
 
-@dataclass(frozen=True, slots=True)
-class CommitmentStatus:
+class CommitmentStatus(NamedTuple):
     kind: CommitmentKind
     target: timedelta
     clock: str
@@ -184,8 +181,7 @@ def commitment_status(
     return CommitmentStatus(kind, target, clock.name, due, stopped_at, state, overdue if overdue > _ZERO else _ZERO)
 
 
-@dataclass(frozen=True, slots=True)
-class Commitments:
+class Commitments(NamedTuple):
     take_charge: CommitmentStatus
     resolution: CommitmentStatus | None
 

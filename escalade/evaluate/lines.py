@@ -8,17 +8,14 @@ stream repeats (the evaluation instant, business deadlines, commitment heads, co
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import json.encoder
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any
 
 from escalade.core.contract import contact_json, whole_minutes
 from escalade.core.escalation import Evaluation, Reason
 from escalade.core.policy import Contact, Policy
-from escalade.core.sla import CommitmentStatus, IncidentFacts, Pause, State
+from escalade.core.sla import CommitmentStatus, State
 
 LINE_SEPARATORS = (", ", ": ")
 _line_dumps = json.JSONEncoder(ensure_ascii=False, separators=LINE_SEPARATORS).encode
@@ -122,35 +119,3 @@ def evaluation_line(policy: Policy, evaluation: Evaluation) -> str:
         f"{texts.get(decision.next_level_at) or _instant_text(texts, decision.next_level_at, tz)}, "
         f'"contacts": {_contacts_text(decision.contacts)}}}}}'
     )
-
-
-def fast_constructor[T](cls: type[T]) -> Callable[..., T]:
-    """`cls(*values)` (every field, in order, positionally) for a slotted frozen dataclass, without
-    the generated `__init__`'s per-field `object.__setattr__`: about half its cost, measured.
-
-    Only for classes whose `__init__` does nothing else (no `__post_init__`, every field set from an
-    argument), which it checks. The function is generated from the class's own field names because a
-    loop over setters costs as much as the `__init__` it replaces.
-    """
-    if not dataclasses.is_dataclass(cls) or "__slots__" not in cls.__dict__:
-        raise TypeError(f"{cls.__name__} must be a slotted dataclass")
-    if hasattr(cls, "__post_init__"):
-        raise TypeError(f"{cls.__name__} has a __post_init__: use its constructor")
-    fields = dataclasses.fields(cls)
-    if any(not f.init for f in fields):
-        raise TypeError(f"{cls.__name__} has fields its constructor does not set")
-    names = [f.name for f in fields]
-    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
-    lines = [f"def build({', '.join(names)}):", "    obj = _new(_cls)"]
-    for i, name in enumerate(names):
-        namespace[f"_set{i}"] = cls.__dict__[name].__set__
-        lines.append(f"    _set{i}(obj, {name})")
-    lines.append("    return obj")
-    exec("\n".join(lines), namespace)  # generated from the class's own field names
-    build: Callable[..., T] = namespace["build"]
-    build.__qualname__ = build.__name__ = f"build_{cls.__name__}"
-    return build
-
-
-# What `core.contract.facts_from_json` builds, built faster (see `stream`).
-FAST_BUILDERS = {"make_facts": fast_constructor(IncidentFacts), "make_pause": fast_constructor(Pause)}

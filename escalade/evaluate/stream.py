@@ -21,7 +21,7 @@ from typing import IO
 from escalade.core.contract import FactsError, error_json, facts_from_json
 from escalade.core.escalation import evaluate
 from escalade.core.policy import Policy
-from escalade.evaluate.lines import FAST_BUILDERS, dumps_line, evaluation_line
+from escalade.evaluate.lines import dumps_line, evaluation_line
 
 EXIT_OK, EXIT_BAD_LINES, EXIT_UNUSABLE = 0, 1, 2
 
@@ -71,7 +71,7 @@ def evaluate_stream(
     for raw, error in documents:
         if error is None:
             try:
-                facts = facts_from_json(policy, raw, at, **FAST_BUILDERS)
+                facts = facts_from_json(policy, raw, at)
                 write(evaluation_line(policy, evaluate(policy, facts, at)) + "\n")
                 continue
             except FactsError as exc:
@@ -114,7 +114,7 @@ def evaluate_jsonl_block(policy: Policy, at: datetime, text: str, out: list[str]
                 status = EXIT_BAD_LINES
                 continue
         try:
-            facts = facts_from_json(policy, raw, at, **FAST_BUILDERS)
+            facts = facts_from_json(policy, raw, at)
         except FactsError as exc:
             append(dumps_line(error_json(raw, exc)))
             status = EXIT_BAD_LINES

@@ -16,13 +16,20 @@ DEFAULT_POLICY = "hipcom.toml"
 
 def policy_text(path: str | os.PathLike[str] | None = None) -> str:
     """The TOML text of the policy at `path`, else of the ESCALADE_POLICY setting, else HIPCOM's."""
-    chosen = path or getattr(settings, "ESCALADE_POLICY", None)
+    chosen = path or _configured_policy_file()
     if chosen is None:
         return resources.files(__package__).joinpath(DEFAULT_POLICY).read_text(encoding="utf-8")
     try:
         return Path(chosen).read_text(encoding="utf-8")
     except OSError as exc:
         raise PolicyError([PolicyIssue(str(chosen), f"fichier illisible : {exc.strerror}")]) from exc
+
+
+def _configured_policy_file() -> str | None:
+    """The ESCALADE_POLICY setting; none outside a configured service (a script using the library)."""
+    if not settings.configured and "DJANGO_SETTINGS_MODULE" not in os.environ:
+        return None
+    return getattr(settings, "ESCALADE_POLICY", None)
 
 
 def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
