@@ -35,17 +35,22 @@ class Partner(models.Model):
         return f"{self.name} ({self.code})"
 
 
+def _in_scope(queryset: Any, user: Any, *, customer: str, partner: str) -> Any:
+    """`queryset` limited to what `user` may see (accounts.permissions): `customer` and `partner` name
+    the lookups from its rows to the customer's id and to its partner's id."""
+    if sees_everything(user):
+        return queryset
+    scope = scope_of(user)
+    if scope is None:
+        return queryset.none()
+    kind, pk = scope
+    return queryset.filter(**{customer if kind == "customer" else partner: pk})
+
+
 class CustomerQuerySet(models.QuerySet["Customer"]):
     def visible_to(self, user: Any) -> CustomerQuerySet:
-        """Own organisation, managed customers, or all for staff (see accounts.permissions)."""
-        customers = self.select_related("partner")
-        if sees_everything(user):
-            return customers
-        scope = scope_of(user)
-        if scope is None:
-            return customers.none()
-        kind, pk = scope
-        return customers.filter(pk=pk) if kind == "customer" else customers.filter(partner_id=pk)
+        """Own organisation, managed customers, or all for staff."""
+        return _in_scope(self.select_related("partner"), user, customer="pk", partner="partner_id")
 
 
 class Customer(models.Model):
@@ -117,15 +122,7 @@ class IncidentQuerySet(models.QuerySet["Incident"]):
         """The incidents a user may see: own organisation, managed customers, or all for staff.
         Anything else does not exist for them (404, like an unknown number)."""
         incidents = self.select_related("customer", "customer__partner")
-        if sees_everything(user):
-            return incidents
-        scope = scope_of(user)
-        if scope is None:
-            return incidents.none()
-        kind, pk = scope
-        if kind == "customer":
-            return incidents.filter(customer_id=pk)
-        return incidents.filter(customer__partner_id=pk)
+        return _in_scope(incidents, user, customer="customer_id", partner="customer__partner_id")
 
     def urgency_ordered(self, now: datetime) -> IncidentQuerySet:
         """Breached first, then the nearest pending deadline (from the stored deadlines, in SQL).

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 from django.test import Client
 
 from escalade.accounts.models import ApiToken, User
-from escalade.cli import django_argv
+
+from .support import run
 
 pytestmark = pytest.mark.django_db
-
-
-def run(*args: str) -> str:
-    out = io.StringIO()
-    call_command(*django_argv(args), stdout=out, stderr=io.StringIO())  # the user's words
-    return out.getvalue()
 
 
 def test_users_add_binds_a_customer_user_to_its_organisation(world):

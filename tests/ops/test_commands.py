@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-import io
 import subprocess
 import sys
 from datetime import timedelta
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 
 from escalade.accounts.models import ApiToken, User
-from escalade.cli import django_argv
 from escalade.escalations.models import Escalation
 from escalade.incidents.models import Customer, Incident, Partner, TimelineEvent
 
+from .support import run
+
 pytestmark = pytest.mark.django_db
-
-
-def run(*args: str) -> str:
-    out = io.StringIO()
-    call_command(*django_argv(args), stdout=out, stderr=io.StringIO())  # the user's words
-    return out.getvalue()
 
 
 def test_partners_and_customers_add(db):
