@@ -1,6 +1,6 @@
 """`escalade serve`: the web pages and the API under gunicorn, optionally with the worker.
 
-It lives with the API because it serves HTTP; the pages are served by the same process.
+It refuses to start on a policy it cannot read (every page and call would depend on it).
 """
 
 from __future__ import annotations
@@ -12,10 +12,12 @@ from types import FrameType
 from typing import Any
 
 from django.core.management import call_command, get_commands
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
+
+from escalade.ops.startup import PolicyRequired
 
 
-class Command(BaseCommand):
+class Command(PolicyRequired):
     help = "Sert Escalade (pages et API) avec gunicorn ; --with-worker lance aussi le veilleur."
 
     def add_arguments(self, parser: CommandParser) -> None:

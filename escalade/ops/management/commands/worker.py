@@ -7,14 +7,15 @@ import signal
 from types import FrameType
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 
+from escalade.ops.startup import PolicyRequired
 from escalade.worker import TickReport, Watcher
 
 logger = logging.getLogger("escalade.worker")
 
 
-class Command(BaseCommand):
+class Command(PolicyRequired):
     help = "Surveille les échéances des incidents et envoie les notifications (à lancer en continu)."
 
     def add_arguments(self, parser: CommandParser) -> None:
