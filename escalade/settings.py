@@ -130,6 +130,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "escalade.web.middleware.PolicyTimezone",
     "escalade.web.middleware.NotFoundPage",
+    "escalade.web.middleware.DatabaseUnavailable",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

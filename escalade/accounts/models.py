@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -58,6 +59,7 @@ class User(AbstractUser):
 
 
 TOKEN_PREFIX = "esc_"
+LAST_USED_EVERY = timedelta(minutes=1)
 
 
 def hash_token(raw: str) -> str:
@@ -97,5 +99,9 @@ class ApiToken(models.Model):
         )
         if token is None:
             return None
-        cls.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+        now = timezone.now()
+        if token.last_used_at is None or now - token.last_used_at >= LAST_USED_EVERY:
+            # At most once a minute: a read must not write on every request (a read-only or busy
+            # database would otherwise refuse every GET).
+            cls.objects.filter(pk=token.pk).update(last_used_at=now)
         return token.user

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, InternalError, OperationalError
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -31,4 +33,8 @@ api.add_exception_handler(ValidationError, problems.validation_error)
 api.add_exception_handler(AuthenticationError, problems.authentication_error)
 api.add_exception_handler(HttpError, problems.http_error)
 api.add_exception_handler(Http404, problems.not_found)
+api.add_exception_handler(RequestDataTooBig, problems.too_big)
+api.add_exception_handler(OperationalError, problems.unavailable)
+api.add_exception_handler(InterfaceError, problems.unavailable)
+api.add_exception_handler(InternalError, problems.database_error)
 api.add_exception_handler(Exception, problems.unexpected)

@@ -10,6 +10,7 @@ import json
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.db import DataError
 from django.http import HttpRequest, HttpResponse
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -30,7 +31,11 @@ TITLES = {
     422: "Données invalides",
     429: "Trop de requêtes",
     500: "Erreur interne",
+    503: "Service momentanément indisponible",
 }
+# When a client should try again after the database came back (seconds).
+RETRY_AFTER_UNAVAILABLE = 30
+READ_ONLY_SQLSTATE = "25006"  # read_only_sql_transaction
 
 
 def problem(status: int, code: str, detail: str, **extra: Any) -> HttpResponse:
@@ -139,6 +144,28 @@ def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 def not_found(request: HttpRequest, exc: Exception | None = None) -> HttpResponse:
     return problem(404, "not_found", f"Aucune ressource à l'adresse « {request.path} ».")
+
+
+def too_big(request: HttpRequest, exc: Exception) -> HttpResponse:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return problem(413, "request_too_large",
+                   f"Requête trop volumineuse : le corps dépasse {limit // 1024} Kio.")
+
+
+def unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """The database cannot be reached or refuses writes: nothing was done, try again later."""
+    logger.error("database unavailable on %s %s: %s", request.method, request.path, exc)
+    response = problem(503, "service_unavailable", "Service momentanément indisponible (base de données "
+                       "injoignable) : rien n'a été enregistré, réessayez dans un instant.")
+    response["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE)
+    return response
+
+
+def database_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """PostgreSQL in read-only mode (a standby, a disk-full guard) refuses writes as an internal error."""
+    if getattr(exc.__cause__, "sqlstate", None) == READ_ONLY_SQLSTATE:
+        return unavailable(request, exc)
+    return unexpected(request, exc)
 
 
 def unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:

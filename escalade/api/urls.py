@@ -6,6 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.urls import path, re_path
+from django.views.decorators.csrf import csrf_exempt
 
 from escalade.api.api import api
 from escalade.api.problems import not_found, problem
@@ -34,5 +35,6 @@ for pattern in _patterns:
 urlpatterns = [
     path("", (_patterns, _app, _namespace)),
     # Anything else under /api/v1/ is a problem+json 404, never an HTML page.
-    re_path(r"^.*$", not_found, name="not-found"),
+    # Exempt from CSRF: a POST there is no write, and must not get the HTML CSRF page.
+    re_path(r"^.*$", csrf_exempt(not_found), name="not-found"),
 ]

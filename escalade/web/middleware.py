@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from escalade.errors import NotFound
 from escalade.policies import active_policy
 from escalade.web.views import not_found
+
+logger = logging.getLogger("escalade.web")
 
 
 class NotFoundPage:
@@ -40,3 +44,27 @@ class PolicyTimezone:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+UNAVAILABLE_PAGE = """<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>Escalade</title></head>
+<body><h1>Service momentanément indisponible</h1><p>La base de données ne répond pas : rien n'a été
+enregistré. Réessayez dans un instant.</p></body></html>"""
+
+
+class DatabaseUnavailable:
+    """A page whose database is unreachable or read-only answers 503 with Retry-After, plain (the
+    site's layout itself needs the database), and the error is logged."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        logger.error("database unavailable on %s %s: %s", request.method, request.path, exception)
+        response = HttpResponse(UNAVAILABLE_PAGE, status=503)
+        response["Retry-After"] = "30"
+        return response

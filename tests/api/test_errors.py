@@ -197,3 +197,57 @@ def test_openapi_document_and_docs_are_served(client):
     }
     assert doc["paths"]["/api/v1/escalations"]["post"]["summary"] == "Demander une escalade"
     assert client.get("/api/v1/docs").status_code == 200
+
+
+# -- errors that are answers (issue: a 10 MB body, any method on an unknown path, a read-only database)
+
+
+def test_a_body_over_the_limit_is_a_413_problem(api):
+    body = json.dumps({"request_number": "REQ-1", "reason": "x" * (10 * 1024 * 1024)})
+    response = api("POST", "/escalations", body=body)
+    assert response.status_code == 413 and response["Content-Type"] == "application/problem+json"
+    assert response.body["code"] == "request_too_large" and "Kio" in response.body["detail"]
+
+
+@pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete"])
+def test_any_method_on_an_unknown_api_path_is_a_problem_404_even_with_csrf_checks(world, method):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    assert client.login(username="staff", password="pw-s-12345")
+    response = getattr(client, method)("/api/v1/inconnu/chemin")
+    assert response.status_code == 404 and response["Content-Type"] == "application/problem+json"
+
+
+def test_a_read_only_database_still_answers_reads_and_writes_get_a_503(api, make_incident):
+    """Token authentication writes last_used_at at most once a minute, so reads need no write; a
+    refused write is a 503 with Retry-After, and nothing half-written."""
+    from django.db import connection
+
+    from escalade.escalations.models import EscalationRequest
+
+    if connection.vendor != "sqlite":
+        pytest.skip("read-only switch shown on SQLite (PRAGMA query_only); the PostgreSQL outage test covers it")
+    make_incident("REQ-1042", ago=timedelta(minutes=95))
+    assert api("GET", "/incidents/REQ-1042").status_code == 200  # records the token's use
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA query_only = ON")
+    try:
+        assert api("GET", "/incidents/REQ-1042").status_code == 200
+        response = api("POST", "/escalations", body={"request_number": "REQ-1042", "reason": "Coupure"})
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA query_only = OFF")
+    assert response.status_code == 503 and response["Retry-After"] == "30"
+    assert response["Content-Type"] == "application/problem+json" and response.body["code"] == "service_unavailable"
+    assert EscalationRequest.objects.count() == 0
+
+
+def test_a_token_records_its_use_at_most_once_a_minute(api, world, tokens, now):
+    from escalade.accounts.models import ApiToken
+
+    token = ApiToken.objects.get(user=world.users["staff"])
+    api("GET", "/policy")
+    first = ApiToken.objects.get(pk=token.pk).last_used_at
+    api("GET", "/policy")
+    assert ApiToken.objects.get(pk=token.pk).last_used_at == first

@@ -291,3 +291,25 @@ def test_a_server_error_is_logged_with_its_traceback(incidents, login, monkeypat
     writers = [h for h in logging.getLogger("django.request").handlers
                if h not in (caplog.handler,) and h.level <= logging.ERROR and h.filter(entry)]
     assert writers, "no handler writes django.request errors"
+
+
+def test_a_page_whose_write_the_database_refuses_is_a_503_not_a_500(incidents, login):
+    from django.db import connection
+
+    from escalade.escalations.models import EscalationRequest
+
+    if connection.vendor != "sqlite":
+        import pytest
+
+        pytest.skip("read-only switch shown on SQLite (PRAGMA query_only)")
+    client = login("customer_a")
+    assert client.get("/portail/incidents/REQ-1001/").status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA query_only = ON")
+    try:
+        response = client.post("/portail/incidents/REQ-1001/escalader/", {"reason": "Coupure"})
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA query_only = OFF")
+    assert response.status_code == 503 and response["Retry-After"] == "30"
+    assert "indisponible" in response.content.decode() and EscalationRequest.objects.count() == 0
