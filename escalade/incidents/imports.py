@@ -85,6 +85,12 @@ def _jsonl_rows(stream: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | R
         except json.JSONDecodeError as exc:
             yield number, RowError(number, None, "invalid_json", f"JSON illisible : {exc.msg}.")
             continue
+        except RecursionError:
+            yield number, RowError(number, None, "invalid_json", "JSON trop imbriqué.")
+            continue
+        except ValueError:  # an integer of thousands of digits (Python's conversion limit)
+            yield number, RowError(number, None, "invalid_json", "nombre trop long.")
+            continue
         if not isinstance(raw, dict):
             yield number, RowError(number, None, "invalid_json", "chaque ligne doit être un objet JSON.")
             continue
@@ -93,18 +99,32 @@ def _jsonl_rows(stream: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | R
 
 def _csv_rows(stream: Any) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
     reader = csv.DictReader(stream)
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    try:
+        header = [h.strip() for h in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        raise ImportFileError(f"Ligne 1 (en-tête) : CSV illisible ({exc}).") from None
     missing = [f for f in REQUIRED if f not in header]
     unknown = [h for h in header if h not in FIELDS]
-    if missing or unknown:
+    twice = sorted({h for h in header if header.count(h) > 1})
+    if missing or unknown or twice:
         problems = []
         if missing:
             problems.append("colonnes obligatoires absentes : " + ", ".join(missing))
         if unknown:
             problems.append("colonnes inconnues : " + ", ".join(unknown))
+        if twice:  # csv.DictReader would silently keep the last one
+            problems.append("colonnes en double : " + ", ".join(twice))
         raise ImportFileError("Ligne 1 (en-tête) : " + " ; ".join(problems) + f". Colonnes connues : {', '.join(FIELDS)}.")
     reader.fieldnames = header
-    for row in reader:
+    while True:
+        starts = reader.line_num + 1  # the line this row begins on
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # e.g. a field over the csv module's size limit
+            yield starts, RowError(starts, None, "invalid_csv", f"CSV illisible : {exc}.")
+            continue
         if None in row:
             yield reader.line_num, RowError(reader.line_num, row.get("request_number"), "invalid_csv",
                                             "plus de valeurs que de colonnes.")

@@ -363,8 +363,16 @@ def csv_header(levels: tuple[int, ...]) -> list[str]:
     ]
 
 
+# A spreadsheet runs a cell that begins with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _csv_value(value: object) -> object:
-    return "" if value is None else value
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value  # shown as text, as OWASP advises
+    return value
 
 
 @staff_only

@@ -170,3 +170,29 @@ def test_bad_rows_among_one_hundred_thousand_are_found_by_line(world, tmp_path):
     report = [line for line in err.getvalue().splitlines() if line.startswith("ligne")]
     assert [line.split(" ")[1] for line in report] == ["50001", "100000"]
     assert not Incident.objects.exists()
+
+
+@pytest.mark.parametrize(("name", "content", "expected"), [
+    ("huge-field.csv", f"{HEADER}\nREQ-1,client-a,high,,,{opened(30)},,,\"{'T' * 140_000}\"\n", "ligne 2 : CSV illisible"),
+    ("deep.jsonl", '{"title": ' + "[" * 200_000 + "]" * 200_000 + "}\n", "ligne 1 : JSON trop imbriqué"),
+    ("big-number.jsonl", '{"request_number": "REQ-1", "customer": "client-a", "priority": "high", "gtr": '
+     + "9" * 6000 + "}\n", "ligne 1 : nombre trop long"),
+])
+def test_hostile_files_are_line_errors_and_nothing_is_written(world, tmp_path, name, content, expected):
+    """A field over 131,072 characters, JSON Lines nested 200,000 deep, a 6,000-digit integer: each
+    crashed the import with a traceback."""
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    err = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("import_incidents", str(path), "--no-progress", stderr=err, stdout=io.StringIO())
+    assert expected in err.getvalue()
+    assert not Incident.objects.exists()
+
+
+def test_a_duplicated_column_is_refused_rather_than_silently_keeping_the_last(world, tmp_path):
+    path = tmp_path / "twice.csv"
+    path.write_text(f"{HEADER},priority\nREQ-1,client-a,high,,,{opened(30)},,,titre,low\n", encoding="utf-8")
+    with pytest.raises(CommandError, match="colonnes en double : priority"):
+        call_command("import_incidents", str(path), "--no-progress", stderr=io.StringIO(), stdout=io.StringIO())
+    assert not Incident.objects.exists()

@@ -115,3 +115,14 @@ def test_months_are_the_policys_months_whatever_the_servers_default_zone(world, 
     [row] = reports.report(Incident.objects.all(), opened + timedelta(hours=1), (1, 2, 3))
     paris = row.month.astimezone(ZoneInfo("Europe/Paris"))
     assert (paris.year, paris.month, paris.day, paris.hour) == (2026, 5, 1, 0)
+
+
+@pytest.mark.parametrize("name", ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tTab", "\rCR"])
+def test_the_csv_neutralises_cells_a_spreadsheet_would_run_as_formulas(world, login, name):
+    """A customer named like a formula is written as text (CSV injection)."""
+    world.customer_a.name = name
+    world.customer_a.save()
+    make_incident("REQ-6001", "client-a", "high", 45 * M)
+    text = login("staff").get("/rapports.csv").content.decode("utf-8")
+    [row] = [r for r in csv.reader(io.StringIO(text)) if r and r[1] == "client-a"]
+    assert row[2] == "'" + name
