@@ -43,6 +43,8 @@ bench: install
 	$(BIN)/python benchmarks/bench_calendar.py
 	$(BIN)/python benchmarks/bench_evaluate.py
 
+# The development profile (known secret key, plain HTTP on loopback): never for production.
+demo: export ESCALADE_DEV = 1
 demo: install
 	$(BIN)/escalade migrate --no-input
 	$(BIN)/escalade demo

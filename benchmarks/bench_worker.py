@@ -66,6 +66,7 @@ def setup_django(args: argparse.Namespace, tmp: Path, port: int) -> str:
     os.environ["ESCALADE_EMAIL_URL"] = f"smtp://127.0.0.1:{port}"
     os.environ.setdefault("ESCALADE_LOG_LEVEL", "WARNING")
     os.environ["DJANGO_SETTINGS_MODULE"] = "escalade.settings"
+    os.environ.setdefault("ESCALADE_DEV", "1")  # a throwaway local database: the development profile
     import django
 
     django.setup()

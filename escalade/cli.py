@@ -100,11 +100,30 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Options of Django's own `check` (which then stays Django's), and options that take a value.
+SYSTEM_CHECK_OPTIONS = ("--deploy", "--tag", "-t", "--list-tags", "--database", "--fail-level")
+VALUE_OPTIONS = ("-v", "--verbosity", "--settings", "--pythonpath", "--at", "--tag", "-t", "--database",
+                 "--fail-level")
+
+
+def _positionals(args: Sequence[str]) -> list[str]:
+    found, skip = [], False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg.startswith("-"):
+            skip = arg in VALUE_OPTIONS  # "--at=…" carries its value
+        else:
+            found.append(arg)
+    return found
+
+
 def django_argv(argv: Sequence[str]) -> list[str]:
     """The Django command line for a database command: `check` with a request number is the
-    incident check (alone, it stays Django's system check); `import FILE` is the incident import."""
+    incident check (alone, or with the system check's options, it stays Django's); `import FILE`
+    is the incident import."""
     name, rest = argv[0], list(argv[1:])
-    if name == "check" and not any(not a.startswith("-") for a in rest):
+    if name == "check" and (any(a.split("=")[0] in SYSTEM_CHECK_OPTIONS for a in rest) or not _positionals(rest)):
         return [name, *rest]
     return [ALIASES.get(name, name), *rest]
 

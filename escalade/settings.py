@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 
 def env(name: str, default: str = "") -> str:
@@ -80,13 +81,39 @@ def database_from_url(url: str) -> dict[str, object]:
     raise ImproperlyConfigured(f"ESCALADE_DATABASE_URL: unsupported scheme {parsed.scheme!r}")
 
 
+# Production is the default: development (a known key, local hosts, plain HTTP) only when asked for
+# with ESCALADE_DEV=1, as `make demo` does.
 DEBUG = env_bool("ESCALADE_DEBUG", False)
-DEV = env_bool("ESCALADE_DEV", True)
+DEV = env_bool("ESCALADE_DEV", False)
 # In production a missing key stops Django's start (see ops/apps.py); reading these settings for the
 # database-free commands (`escalade evaluate`, `policy`) never needs it.
 SECRET_KEY = env("ESCALADE_SECRET_KEY") or ("escalade-development-only-not-secret" if DEBUG or DEV else "")
-ALLOWED_HOSTS = env_list("ESCALADE_ALLOWED_HOSTS", "*")
+# No wildcard: a forged Host header must not choose the addresses written into links and redirects.
+ALLOWED_HOSTS = env_list("ESCALADE_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]" if DEV else "")
 CSRF_TRUSTED_ORIGINS = env_list("ESCALADE_CSRF_TRUSTED_ORIGINS")
+
+# HTTPS in production (behind a reverse proxy that terminates TLS, say so with ESCALADE_BEHIND_PROXY=1).
+SECURE_SSL_REDIRECT = env_bool("ESCALADE_SSL_REDIRECT", not DEV)
+SECURE_HSTS_SECONDS = int(env_float("ESCALADE_HSTS_SECONDS", 0 if DEV else 365 * 24 * 3600))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("ESCALADE_HSTS_INCLUDE_SUBDOMAINS", not DEV)
+SECURE_HSTS_PRELOAD = env_bool("ESCALADE_HSTS_PRELOAD", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("ESCALADE_SECURE_COOKIES", not DEV)
+SESSION_COOKIE_HTTPONLY = True
+if env_bool("ESCALADE_BEHIND_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# HSTS preload is a commitment to the browsers' list that an operator makes, not a default.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+# Content-Security-Policy (Django's own): scripts, styles, images and forms from this site only.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "object-src": [CSP.NONE],
+}
 BASE_URL = env("ESCALADE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 DATABASE_URL = env("ESCALADE_DATABASE_URL") or f"sqlite:///{DATA_DIR / 'escalade.sqlite3'}"
@@ -109,6 +136,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_tasks_db",
+    "ninja",  # serves Swagger UI from its own static files, never from a CDN
     "escalade.accounts",
     "escalade.incidents",
     "escalade.escalations",
@@ -132,6 +160,7 @@ MIDDLEWARE = [
     "escalade.web.middleware.NotFoundPage",
     "escalade.web.middleware.DatabaseUnavailable",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "escalade.urls"

@@ -34,6 +34,8 @@ def _children_use_the_service_settings() -> Iterator[None]:
     assert settings.configured
     previous = os.environ.get("DJANGO_SETTINGS_MODULE")
     os.environ["DJANGO_SETTINGS_MODULE"] = "escalade.settings"
+    # They run in the development profile (known key, plain HTTP on loopback), as `make demo` does.
+    os.environ.setdefault("ESCALADE_DEV", "1")
     yield
     if previous is not None:
         os.environ["DJANGO_SETTINGS_MODULE"] = previous

@@ -16,3 +16,10 @@ DATABASES = {"default": database_from_url(os.environ.get("ESCALADE_TEST_DATABASE
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Static files served from the finders, no collectstatic before each run.
 WHITENOISE_AUTOREFRESH = True
+# The test client speaks plain HTTP to "testserver": the development profile.
+DEV = True
+SECRET_KEY = "escalade-tests-only-not-secret"
+ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+SECURE_SSL_REDIRECT = False
+SECURE_HSTS_SECONDS = 0
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False

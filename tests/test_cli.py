@@ -365,3 +365,24 @@ def test_parallel_evaluation_never_forks_a_process_running_other_threads(
     finally:
         stop.set()
         other.join()
+
+
+@pytest.mark.parametrize(("typed", "runs"), [
+    (["check", "REQ-1042"], ["check_incident", "REQ-1042"]),
+    (["check", "REQ-1042", "--at", "2026-11-27T12:45:00+01:00"], ["check_incident", "REQ-1042", "--at",
+                                                                 "2026-11-27T12:45:00+01:00"]),
+    (["check"], ["check"]),
+    (["check", "-v", "2"], ["check", "-v", "2"]),
+    (["check", "--deploy", "--fail-level", "WARNING"], ["check", "--deploy", "--fail-level", "WARNING"]),
+    (["import", "incidents.csv"], ["import_incidents", "incidents.csv"]),
+    (["serve", "--port", "8765"], ["serve", "--port", "8765"]),
+])
+def test_the_users_words_reach_the_right_django_command(typed: list[str], runs: list[str]) -> None:
+    """`escalade check REQ-1042` is the incident check; Django's own check keeps its name and options."""
+    assert cli.django_argv(typed) == runs
+
+
+def test_escalade_alone_prints_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main([]) == 0
+    out = capsys.readouterr().out
+    assert "evaluate" in out and "serve" in out and "check" in out

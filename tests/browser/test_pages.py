@@ -156,3 +156,25 @@ def test_demo_data_pages(new_page):
     shot(page, "14-demo-reports")
     page.goto("/incidents/REQ-1007/")
     shot(page, "15-demo-incident-business-time")
+
+
+def test_the_emailed_link_confirms_then_acknowledges_and_the_dashboard_names_the_recipient(scene, new_page):
+    """The recipient of the e-mail, who has no account, acknowledges from the link; the staff
+    dashboard then shows the escalation taken into account by them (it answered 500)."""
+
+    from escalade.escalations.services import request_escalation
+    from escalade.notifications.tokens import ack_token
+
+    outcome = request_escalation(user=None, request_number="REQ-1001", reason="Site coupé", now=timezone.now())
+    page = new_page()
+    page.goto(f"/ack/{ack_token(outcome.escalation.pk, 'Adrien Bourdon', 'adrien@hipcom.fr')}/")
+    shot(page, "16-ack-confirm")
+    page.get_by_role("button", name="Je prends en compte l'escalade").click()
+    page.wait_for_load_state()
+    assert "par Escalade pour Adrien Bourdon" not in page.content()
+    assert "Adrien Bourdon" in page.get_by_role("status").inner_text()
+    shot(page, "17-ack-done")
+    staff = new_page()
+    log_in(staff, "staff", "pw-s-12345")
+    staff.goto("/tableau-de-bord/")
+    assert "Adrien Bourdon" in staff.locator("#feed").inner_text()

@@ -75,7 +75,7 @@ def test_check_without_a_number_is_still_djangos_system_check(db):
 
 def test_check_exits_1_for_an_unknown_number_from_the_command_line(tmp_path):
     env = {"ESCALADE_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "ESCALADE_DATA_DIR": str(tmp_path),
-           "PATH": "/usr/bin:/bin"}
+           "PATH": "/usr/bin:/bin", "ESCALADE_DEV": "1"}
     subprocess.run([sys.executable, "-m", "escalade", "migrate", "-v0"], env=env, check=True)
     result = subprocess.run([sys.executable, "-m", "escalade", "check", "REQ-404404"],
                             capture_output=True, text=True, env=env)

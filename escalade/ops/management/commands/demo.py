@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from escalade.accounts.models import ApiToken, Role, User, hash_token
@@ -85,6 +86,10 @@ class Command(BaseCommand):
                             help="recrée les incidents de démonstration à partir de maintenant")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEV:
+            # Demo accounts have published passwords and tokens: never in a production database.
+            raise CommandError("escalade demo ne fonctionne qu'en développement (ESCALADE_DEV=1) : "
+                               "ses comptes ont des mots de passe et des jetons publiés.")
         call_command("migrate", interactive=False, verbosity=0)
         now = datetime.now(UTC).replace(second=0, microsecond=0)
         with transaction.atomic():
