@@ -6,6 +6,8 @@ import ast
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent / "escalade"
 
 
@@ -41,9 +43,11 @@ def test_every_escalade_setting_is_read_in_settings_only() -> None:
     assert readers == []
 
 
-def test_every_test_and_function_named_in_the_rules_map_exists() -> None:
-    """docs/rules.md maps each sentence of the procedure to its code and test: no name may rot."""
-    text = (ROOT.parent / "docs" / "rules.md").read_text(encoding="utf-8")
+@pytest.mark.parametrize("doc", ["rules.md", "security.md"])
+def test_every_test_and_file_named_in_the_docs_exists(doc: str) -> None:
+    """docs/rules.md maps each sentence of the procedure to its code and test, docs/security.md each
+    threat to its test: no name may rot."""
+    text = (ROOT.parent / "docs" / doc).read_text(encoding="utf-8")
     missing = []
     for row in text.splitlines():
         current = None
