@@ -21,8 +21,9 @@ from escalade.policies import active_policy
 RESERVED_FIELDS = ("priority", "track", "gtr", "opened_at", "acknowledged_at", "resolved_at")
 # "The information was sent" and "it is not fixed": the events customers and partners may record.
 CUSTOMER_EVENTS = ("resume", "reopen")
-# Channels through which only staff record an escalation (a phone call they took).
-STAFF_CHANNELS = ("phone",)
+# The channels through which customers and partners escalate themselves; any other (a phone call,
+# an e-mail received, the system) is recorded by staff, as is asking on someone else's behalf.
+CUSTOMER_CHANNELS = ("api", "web")
 
 
 class Actor(Protocol):
@@ -82,9 +83,17 @@ def check_may_record_event(user: Actor | None, kind: str) -> None:
     )
 
 
-def check_may_escalate_through(user: Actor | None, channel: str) -> None:
-    if channel in STAFF_CHANNELS and (user is None or not is_internal(user)):
+def check_may_escalate_through(user: Actor | None, channel: str, on_behalf_of: str = "") -> None:
+    """A customer or partner asks for itself, through the portal or the API; staff record what
+    came by phone or e-mail, possibly for someone else."""
+    if user is None or is_internal(user):
+        return
+    if channel == "phone":
         raise _staff_only("phone_requires_staff", "enregistrer une escalade reçue par téléphone")
+    if channel not in CUSTOMER_CHANNELS:
+        raise _staff_only("channel_reserved_to_staff", f"enregistrer une escalade reçue par le canal « {channel} »")
+    if on_behalf_of:
+        raise _staff_only("on_behalf_reserved_to_staff", "enregistrer une escalade pour le compte d'un tiers")
 
 
 def check_may_acknowledge(user: Actor | None) -> None:

@@ -122,6 +122,11 @@ class Policy:
     source: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
     # The escalation levels, 1 to N: N is the number of thresholds of the escalable priorities.
     levels: tuple[int, ...] = ()
+    # Numbers Escalade gives to the incidents customers and partners declare: prefix + sequence.
+    declared_request_number_prefix: str = "DECL-"
+
+    def declared_request_number(self, sequence: int) -> str:
+        return f"{self.declared_request_number_prefix}{sequence:06d}"
 
     def clock(self, name: str) -> Clock:
         if name == TWENTY_FOUR_SEVEN:
@@ -263,6 +268,10 @@ def policy_from_mapping(raw: Mapping[str, Any]) -> Policy:
     example = r.text(org, "request_number_example", "organisation", default="")
     if example and pattern.fullmatch(example) is None:
         r.fail("organisation.request_number_example", "l'exemple ne respecte pas le format")
+    declared_prefix = r.text(org, "declared_request_number_prefix", "organisation", default="DECL-")
+    if pattern.fullmatch(f"{declared_prefix}000001") is None:
+        r.fail("organisation.declared_request_number_prefix",
+               f"« {declared_prefix}000001 » ne respecte pas le format des numéros de requête")
 
     calendars = _read_calendars(r, r.table(raw, "calendars", ""), tz)
     clocks = {TWENTY_FOUR_SEVEN, *calendars}
@@ -286,6 +295,7 @@ def policy_from_mapping(raw: Mapping[str, Any]) -> Policy:
         notifications=notifications,
         source=raw,
         levels=levels,
+        declared_request_number_prefix=declared_prefix,
     )
 
 

@@ -76,7 +76,7 @@ def request_escalation(
     number = check_request_number_given(request_number)
     if not reason or not reason.strip():
         raise ServiceError("reason_required", "Le motif de l'escalade est obligatoire.", field="reason")
-    check_may_escalate_through(user, channel)
+    check_may_escalate_through(user, channel, on_behalf_of.strip())
     scope = Incident.objects.visible_to(user) if user is not None else Incident.objects.all()
     role = user.role if user is not None else Role.STAFF
     label = (actor_label(user) + (f" pour {on_behalf_of}" if on_behalf_of else ""))[:200]  # column size

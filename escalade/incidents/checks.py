@@ -7,7 +7,7 @@ service's error; who may set which fact is `accounts.permissions`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from escalade.accounts.models import User
@@ -19,6 +19,7 @@ from escalade.core.contract import (
     check_request_number,
     check_stop,
     check_track,
+    instant_of,
 )
 from escalade.errors import ServiceError
 from escalade.incidents.models import Customer, Incident
@@ -46,18 +47,31 @@ class IncidentInput:
 TITLE_MAX = Incident._meta.get_field("title").max_length or 300
 
 
-def _check(data: IncidentInput, now: datetime) -> tuple[str, datetime, datetime | None, datetime | None]:
+def _check(
+    data: IncidentInput, now: datetime, declared: bool
+) -> tuple[str, datetime, datetime | None, datetime | None]:
     """The core's checks of incident facts (one set of codes and messages for the evaluate command,
-    the API, the pages and the import), wrapped once as the service's error."""
+    the API, the pages and the import), wrapped once as the service's error.
+
+    A declaration (a customer's or partner's write) may leave out its number (Escalade gives one)
+    and its opening: its clocks start when Escalade receives it, `now`."""
     policy = active_policy()
     try:
-        number = check_request_number(policy, data.request_number)
+        if declared and data.request_number is None:
+            number = ""
+        else:
+            number = check_request_number(policy, data.request_number)
         check_priority(policy, data.priority)
         if data.track is not None:
             check_track(policy, data.track)
-        opened = check_opened(data.opened_at, now)
-        acknowledged = check_stop(data.acknowledged_at, opened, "acknowledged_at")
-        resolved = check_stop(data.resolved_at, opened, "resolved_at")
+        if declared:  # taking charge and resolving are staff's: refused as such (403) further on
+            opened = now
+            acknowledged = None if data.acknowledged_at is None else instant_of(data.acknowledged_at, "acknowledged_at")
+            resolved = None if data.resolved_at is None else instant_of(data.resolved_at, "resolved_at")
+        else:
+            opened = check_opened(data.opened_at, now)
+            acknowledged = check_stop(data.acknowledged_at, opened, "acknowledged_at")
+            resolved = check_stop(data.resolved_at, opened, "resolved_at")
     except FactsError as exc:
         raise service_error(exc) from None
     if data.title is not None and len(data.title) > TITLE_MAX:
@@ -70,14 +84,23 @@ class CheckedInput:
     """An IncidentInput whose values passed `check_incident_input`."""
 
     data: IncidentInput
-    request_number: str
+    request_number: str  # "" for a declaration that Escalade numbers
     opened_at: datetime
     acknowledged_at: datetime | None
     resolved_at: datetime | None
+    # What a declarant says about when the problem began (information; the clocks start at reception).
+    reported_started_at: datetime | None = None
 
 
-def check_incident_input(data: IncidentInput, now: datetime) -> CheckedInput:
-    return CheckedInput(data, *_check(data, now))
+def check_incident_input(data: IncidentInput, now: datetime, *, declared: bool = False) -> CheckedInput:
+    checked = CheckedInput(data, *_check(data, now, declared))
+    if declared and data.opened_at is not None:
+        try:
+            reported = check_opened(data.opened_at, now)
+        except FactsError as exc:
+            raise service_error(exc) from None
+        checked = replace(checked, reported_started_at=reported)
+    return checked
 
 
 def check_customer_write(user: User | None, checked: CheckedInput, incident: Incident | None, customer: Customer) -> None:

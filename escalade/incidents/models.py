@@ -161,6 +161,9 @@ class Incident(models.Model):
     track = models.CharField(_("filière"), max_length=32, default="support")
     gtr = models.BooleanField(_("GTR"), default=False)
     opened_at = models.DateTimeField(_("ouvert le"))
+    # A customer's or partner's declaration opens its clocks when Escalade receives it; when the
+    # declarant says the problem began is kept here, as information (SPEC §1.2).
+    reported_started_at = models.DateTimeField(_("début signalé"), null=True, blank=True)
     acknowledged_at = models.DateTimeField(_("pris en charge le"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("résolu le"), null=True, blank=True)
     status = models.CharField(_("statut"), max_length=16, choices=Status.choices, default=Status.OPEN)
@@ -206,6 +209,13 @@ class Incident(models.Model):
 
     def evaluate(self, policy: Policy, at: datetime) -> Evaluation:
         return evaluate(policy, self.facts(), at)
+
+
+class RequestNumberSequence(models.Model):
+    """The last number given to a declared incident, per prefix (taken under a row lock)."""
+
+    prefix = models.CharField(max_length=20, unique=True)
+    last = models.PositiveIntegerField(default=0)
 
 
 class IncidentPause(models.Model):

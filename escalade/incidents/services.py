@@ -8,6 +8,7 @@ incident in the user's scope (out of scope is a 404 first, like unknown).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from django.db import transaction
@@ -25,7 +26,14 @@ from escalade.incidents.checks import (
     service_error,
 )
 from escalade.incidents.evaluation import refresh
-from escalade.incidents.models import Customer, EventKind, Incident, IncidentPause, TimelineEvent
+from escalade.incidents.models import (
+    Customer,
+    EventKind,
+    Incident,
+    IncidentPause,
+    RequestNumberSequence,
+    TimelineEvent,
+)
 from escalade.incidents.timeline import actor_label, record
 from escalade.policies import active_policy
 
@@ -63,6 +71,8 @@ def assign_input(
     incident.opened_at = checked.opened_at
     if data.title is not None:
         incident.title = data.title
+    if checked.reported_started_at is not None:
+        incident.reported_started_at = checked.reported_started_at
     was_acknowledged, was_resolved = incident.acknowledged_at, incident.resolved_at
     # A customer's or partner's update leaves the provider's own facts as they are.
     if internal or checked.acknowledged_at is not None:
@@ -77,7 +87,9 @@ def assign_input(
 
     events = []
     if created:
-        events.append(event(EventKind.CREATED, checked.opened_at, priority=data.priority))
+        reported = checked.reported_started_at
+        events.append(event(EventKind.CREATED, checked.opened_at, priority=data.priority,
+                            **({"reported_started_at": reported.isoformat()} if reported else {})))
     else:
         events.append(event(EventKind.UPDATED, now))
         if old_priority != data.priority:
@@ -109,6 +121,22 @@ def check_same_customer(incident: Incident, customer: Customer, customers: Query
     )
 
 
+def next_request_number() -> str:
+    """The next number for a declared incident (policy prefix + sequence), under a row lock; a
+    number the helpdesk already used is skipped."""
+    policy = active_policy()
+    prefix = policy.declared_request_number_prefix
+    RequestNumberSequence.objects.get_or_create(prefix=prefix)
+    sequence = RequestNumberSequence.objects.select_for_update().get(prefix=prefix)
+    while True:
+        sequence.last += 1
+        number = policy.declared_request_number(sequence.last)
+        if not Incident.objects.filter(request_number=number).exists():
+            break
+    sequence.save(update_fields=["last"])
+    return number
+
+
 def upsert_incident(
     data: IncidentInput,
     *,
@@ -120,14 +148,27 @@ def upsert_incident(
     """Create, or update by request number (for integrations). Returns (incident, created).
 
     `customers` limits which customers the caller may write for (out of scope → 404). Customers and
-    partners may not set or change the facts reserved to staff (`RESERVED_FIELDS`, 403).
+    partners declare: no number (Escalade gives one) or the number of one of their incidents, the
+    clocks starting at reception; they may not set or change the facts reserved to staff
+    (`RESERVED_FIELDS`, 403).
     """
-    checked = check_incident_input(data, now)
+    declared = not is_internal(user)
+    checked = check_incident_input(data, now, declared=declared)
     customer = customer_in_scope(data.customer, customers)
     with transaction.atomic():
-        incident = Incident.objects.select_for_update().filter(request_number=checked.request_number).first()
+        incident = None
+        if not checked.request_number:
+            checked = replace(checked, request_number=next_request_number())
+        else:
+            incident = Incident.objects.select_for_update().filter(request_number=checked.request_number).first()
+            if incident is None and declared:
+                # Customers do not choose numbers (the helpdesk does): an unknown one is unknown,
+                # exactly like someone else's, so nothing can be probed or squatted.
+                raise incident_not_found(checked.request_number)
         if incident is not None:
             check_same_customer(incident, customer, customers)
+            if declared:
+                checked = replace(checked, opened_at=incident.opened_at)  # the opening stays staff's
         check_customer_write(user, checked, incident, customer)
         incident, created, events = assign_input(incident, checked, customer, user=user, channel=channel, now=now)
         incident.save()

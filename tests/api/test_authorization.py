@@ -35,7 +35,13 @@ ENDPOINTS = {
         "POST", "/incidents",
         {"request_number": "REQ-3001", "customer": "client-a", "priority": "high",
          "opened_at": "2026-11-27T11:50:00+01:00"},
-        expect(SEES_A, customer_a=201, partner_a=201, staff=201, admin=201),
+        # Customers and partners do not choose numbers: an unknown one is unknown.
+        expect(SEES_A, customer_a=404, partner_a=404, staff=201, admin=201),
+    ),
+    "declare incident for A (numbered by Escalade)": (
+        "POST", "/incidents",
+        {"customer": "client-a", "priority": "high", "opened_at": "2026-11-27T11:50:00+01:00"},
+        expect(SEES_A, customer_a=201, partner_a=201, staff=422, admin=422),
     ),
     "update incident A (priority)": (
         "POST", "/incidents",
@@ -149,8 +155,7 @@ def test_out_of_scope_escalation_looks_like_an_unknown_id(api, scene):
 
 
 def test_a_customer_cannot_declare_for_another_customer(api, scene):
-    body = {"request_number": "REQ-3002", "customer": "client-b", "priority": "high",
-            "opened_at": "2026-11-27T11:50:00+01:00"}
+    body = {"customer": "client-b", "priority": "high", "opened_at": "2026-11-27T11:50:00+01:00"}
     hidden = api("POST", "/incidents", "customer_a", body)
     unknown = api("POST", "/incidents", "customer_a", {**body, "customer": "client-z"})
     assert hidden.status_code == unknown.status_code == 404

@@ -192,3 +192,18 @@ def test_escalation_list_filters_by_acknowledged_and_level(api, make_incident):
     assert [e["level"] for e in api("GET", "/escalations?level=1").body["items"]] == [1]
     detail = api("GET", f"/escalations/{first}")
     assert detail.status_code == 200 and detail.body["evaluation"]["escalation"]["level"] == 3
+
+
+@pytest.mark.parametrize(("extra", "code"), [
+    ({"channel": "email"}, "channel_reserved_to_staff"),
+    ({"on_behalf_of": "Directeur HIPCOM"}, "on_behalf_reserved_to_staff"),
+])
+def test_customers_escalate_for_themselves_through_the_portal_or_the_api_only(api, make_incident, extra, code):
+    """A customer recorded "… pour Directeur HIPCOM" with channel e-mail; both are staff's to record."""
+    from escalade.escalations.models import EscalationRequest
+
+    make_incident("REQ-1001", ago=timedelta(hours=1))
+    refused = escalate(api, who="customer_a", **extra)
+    assert (refused.status_code, refused.body["code"]) == (403, code)
+    assert not EscalationRequest.objects.exists()
+    assert escalate(api, who="staff", **extra).status_code == 201

@@ -44,17 +44,49 @@ def test_high_priority_without_gtr_has_no_resolution_commitment(api):
     assert response.body["evaluation"]["commitments"]["resolution"] is None
 
 
-def test_a_customer_declares_an_incident_but_not_hipcoms_facts(api):
-    created = api("POST", "/incidents", "customer_a", NEW)
-    assert created.status_code == 201
-    reposted = api("POST", "/incidents", "customer_a", {**NEW, "title": "Coupure fibre (suite)"})
+DECLARED = {k: v for k, v in NEW.items() if k != "request_number"}
+
+
+def test_a_customer_declares_an_incident_but_not_the_staffs_facts(api):
+    created = api("POST", "/incidents", "customer_a", DECLARED)
+    assert created.status_code == 201 and created.body["request_number"] == "DECL-000001"
+    mine = {**DECLARED, "request_number": "DECL-000001"}
+    reposted = api("POST", "/incidents", "customer_a", {**mine, "title": "Coupure fibre (suite)"})
     assert reposted.status_code == 200 and reposted.body["title"] == "Coupure fibre (suite)"
-    for change in ({"acknowledged_at": "2026-11-27T10:05:00+01:00"}, {"priority": "low"}, {"gtr": False},
-                   {"opened_at": "2026-11-27T11:00:00+01:00"}):
-        refused = api("POST", "/incidents", "customer_a", {**NEW, **change})
+    for change in ({"acknowledged_at": "2026-11-27T10:05:00+01:00"}, {"priority": "low"}, {"gtr": False}):
+        refused = api("POST", "/incidents", "customer_a", {**mine, **change})
         assert refused.status_code == 403
         assert refused.body["code"] == "reserved_to_staff"
         assert refused.body["fields"] == list(change)
+
+
+def test_a_backdated_declaration_starts_its_clocks_on_reception(api, now):
+    """A customer said the problem began in 2020: take-charge would have been breached by years and
+    level 3 open at once, the director e-mailed. The claim is kept as information."""
+    created = api("POST", "/incidents", "customer_a", {**DECLARED, "opened_at": "2020-01-01T08:00:00+01:00"})
+    assert created.status_code == 201
+    assert created.body["opened_at"] == "2026-11-27T12:00:00+01:00"  # the API's clock: reception
+    assert created.body["evaluation"]["escalation"]["level"] == 0
+    incident = Incident.objects.get(request_number=created.body["request_number"])
+    assert incident.reported_started_at.isoformat() == "2020-01-01T07:00:00+00:00"
+    event = incident.timeline.get(kind="created")
+    assert event.data["reported_started_at"] == "2020-01-01T07:00:00+00:00"
+
+
+def test_declared_numbers_follow_the_policys_prefix_and_skip_the_helpdesks(api):
+    api("POST", "/incidents", "staff", {**NEW, "request_number": "DECL-000002"})
+    numbers = [api("POST", "/incidents", "customer_a", DECLARED).body["request_number"] for _ in range(2)]
+    assert numbers == ["DECL-000001", "DECL-000003"]
+
+
+def test_a_customer_cannot_probe_or_squat_a_number(api):
+    """An unknown number and another customer's get the same 404; neither is created."""
+    api("POST", "/incidents", "staff", {**NEW, "request_number": "REQ-2001", "customer": "client-b"})
+    others = api("POST", "/incidents", "customer_a", {**DECLARED, "request_number": "REQ-2001"})
+    unknown = api("POST", "/incidents", "customer_a", {**DECLARED, "request_number": "REQ-2999"})
+    assert others.status_code == unknown.status_code == 404
+    assert others.body["code"] == unknown.body["code"] == "incident_not_found"
+    assert not Incident.objects.filter(request_number="REQ-2999").exists()
 
 
 def test_a_customer_update_keeps_the_staff_acknowledgement(api):
