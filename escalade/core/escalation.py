@@ -70,8 +70,8 @@ _EXCEEDED = (State.BREACHED, State.MISSED)  # CommitmentStatus.exceeded
 def _earliest(
     statuses: tuple[CommitmentStatus, ...], offset: timedelta
 ) -> datetime | None:
-    instants = [s.due_at + offset for s in statuses if s.state in _COUNTING and s.due_at is not None]
-    return min(instants, default=None)
+    instants = [s.reaches(offset) for s in statuses if s.state in _COUNTING and s.due_at is not None]
+    return min((i for i in instants if i is not None), default=None)
 
 
 def decide(policy: Policy, facts: IncidentFacts, clocks: Commitments) -> EscalationDecision:
@@ -198,9 +198,9 @@ def crossings(policy: Policy, evaluation: Evaluation) -> tuple[Crossing, ...]:
     if priority.escalable:
         for level, threshold in enumerate(priority.thresholds, start=1):
             candidates = [
-                (s.due_at + threshold, s.kind)
+                (reached, s.kind)
                 for s in evaluation.commitments.all()
-                if s.due_at is not None
+                if (reached := s.reaches(threshold)) is not None
                 and (s.counting or (s.stopped_at is not None and s.overdue >= threshold))
             ]
             if candidates:

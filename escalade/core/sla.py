@@ -30,6 +30,14 @@ class Pause(NamedTuple):
     end: datetime | None = None
 
 
+class Resolved(NamedTuple):
+    """A resolution later reopened (interpretation, SPEC §1.2): the interval counts on no clock, like a
+    pause of the resolution clock, and never as overdue, even after the deadline."""
+
+    resolved_at: datetime
+    reopened_at: datetime
+
+
 class IncidentFacts(NamedTuple):
     """What is known of an incident; every instant is timezone-aware (checked where facts enter)."""
 
@@ -41,6 +49,7 @@ class IncidentFacts(NamedTuple):
     acknowledged_at: datetime | None = None
     resolved_at: datetime | None = None
     pauses: tuple[Pause, ...] = ()
+    reopenings: tuple[Resolved, ...] = ()  # earlier resolutions, each ended by a reopening
 
     def as_known_at(self, at: datetime) -> IncidentFacts:
         """Facts later than `at` are ignored: a later stop is no stop, a pause ending later is open.
@@ -64,6 +73,14 @@ class IncidentFacts(NamedTuple):
         pauses = tuple(
             Pause(p.start.astimezone(UTC), seen(p.end)) for p in self.pauses if p.start <= at
         )
+        resolved = seen(self.resolved_at)
+        reopenings = []
+        for r in self.reopenings:
+            start, end = r.resolved_at.astimezone(UTC), r.reopened_at.astimezone(UTC)
+            if end <= at:
+                reopenings.append(Resolved(start, end))
+            elif start <= at:
+                resolved = start  # at `at` it was resolved, not yet reopened
         return IncidentFacts(
             self.request_number,
             self.priority,
@@ -71,13 +88,14 @@ class IncidentFacts(NamedTuple):
             self.gtr,
             self.track,
             seen(self.acknowledged_at),
-            seen(self.resolved_at),
+            resolved,
             pauses,
+            tuple(reopenings),
         )
 
     def _known_in_utc(self, at: datetime) -> bool:
         """Is `as_known_at(at)` equal to these facts? (`at` in UTC.)"""
-        if self.opened_at.tzinfo is not UTC:
+        if self.opened_at.tzinfo is not UTC or self.reopenings:
             return False
         for instant in (self.acknowledged_at, self.resolved_at):
             if instant is not None and (instant.tzinfo is not UTC or instant > at):
@@ -92,8 +110,13 @@ class IncidentFacts(NamedTuple):
 
     @property
     def taken_in_charge_at(self) -> datetime | None:
-        # A resolved incident with no acknowledgement counts as taken in charge when resolved.
-        return self.acknowledged_at if self.acknowledged_at is not None else self.resolved_at
+        # A resolved incident with no acknowledgement counts as taken in charge when resolved, at its
+        # first resolution: a reopening leaves take-charge as it was.
+        if self.acknowledged_at is not None:
+            return self.acknowledged_at
+        if self.reopenings:
+            return min(r.resolved_at for r in self.reopenings)
+        return self.resolved_at
 
 
 class CommitmentStatus(NamedTuple):
@@ -104,6 +127,20 @@ class CommitmentStatus(NamedTuple):
     stopped_at: datetime | None
     state: State
     overdue: timedelta
+    # Resolved intervals after the deadline: they do not count as overdue.
+    excluded: tuple[Resolved, ...] = ()
+
+    def reaches(self, overdue: timedelta) -> datetime | None:
+        """The instant the overdue reaches `overdue` if it keeps counting (None while paused)."""
+        if self.due_at is None:
+            return None
+        at, remaining = self.due_at, overdue
+        for interval in self.excluded:
+            if at + remaining <= interval.resolved_at:
+                break
+            remaining -= max(interval.resolved_at - at, _ZERO)
+            at = max(at, interval.reopened_at)
+        return at + remaining
 
     @property
     def exceeded(self) -> bool:
@@ -152,9 +189,15 @@ def commitment_status(
     stopped_at: datetime | None,
     at: datetime,
     pauses: tuple[Pause, ...] = (),
+    reopenings: tuple[Resolved, ...] = (),
 ) -> CommitmentStatus:
     """State of one commitment at `at`, from facts already limited to what was known at `at`."""
     target = rule.target
+    if reopenings:
+        # Before the deadline a resolved interval holds the clock like a pause; after it, it is
+        # taken out of the overdue (below).
+        pauses = tuple(sorted((*pauses, *(Pause(r.resolved_at, r.reopened_at) for r in reopenings)),
+                              key=_pause_start))
     if pauses and stopped_at is not None:
         # Resolving during a pause ends the pause: nothing after the stop counts.
         pauses = tuple(
@@ -178,7 +221,12 @@ def commitment_status(
     if end.tzinfo is not UTC:
         end = end.astimezone(UTC)
     overdue = end - (due if due.tzinfo is UTC else due.astimezone(UTC))
-    return CommitmentStatus(kind, target, clock.name, due, stopped_at, state, overdue if overdue > _ZERO else _ZERO)
+    excluded: tuple[Resolved, ...] = ()
+    if reopenings:
+        excluded = tuple(r for r in sorted(reopenings) if r.reopened_at > due and r.resolved_at < end)
+        overdue -= sum((min(r.reopened_at, end) - max(r.resolved_at, due) for r in excluded), _ZERO)
+    return CommitmentStatus(kind, target, clock.name, due, stopped_at, state,
+                            overdue if overdue > _ZERO else _ZERO, excluded)
 
 
 class Commitments(NamedTuple):
@@ -205,7 +253,7 @@ def commitments(policy: Policy, facts: IncidentFacts, at: datetime) -> Commitmen
         take_rule,
         policy.clock(take_rule.clock),
         facts.opened_at,
-        facts.acknowledged_at if facts.acknowledged_at is not None else facts.resolved_at,
+        facts.taken_in_charge_at,
         at,
     )  # pauses never affect take-charge; taken in charge at the acknowledgement, else the resolution
     rule = resolution_rule(priority, facts.gtr)
@@ -219,6 +267,7 @@ def commitments(policy: Policy, facts: IncidentFacts, at: datetime) -> Commitmen
             facts.resolved_at,
             at,
             facts.pauses,
+            facts.reopenings,
         )
     return Commitments(take_charge, resolution)
 

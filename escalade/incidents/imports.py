@@ -277,6 +277,6 @@ def _write_batch(batch: list[tuple[int, CheckedInput, Customer]], now: datetime,
         events.extend(implied)
     Incident.objects.bulk_create(to_create)
     _update_many(to_update, ["priority", "track", "gtr", "opened_at", "title", "acknowledged_at",
-                             "resolved_at", *CACHE_FIELDS, "updated_at"])
+                             "resolved_at", "reopenings", *CACHE_FIELDS, "updated_at"])
     TimelineEvent.objects.bulk_create(events)
     return len(to_create), len(to_update)

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from escalade.accounts.permissions import scope_of, sees_everything
 from escalade.core.escalation import Evaluation, evaluate
 from escalade.core.policy import Policy
-from escalade.core.sla import IncidentFacts, Pause
+from escalade.core.sla import IncidentFacts, Pause, Resolved
 
 
 class Partner(models.Model):
@@ -164,6 +164,9 @@ class Incident(models.Model):
     # A customer's or partner's declaration opens its clocks when Escalade receives it; when the
     # declarant says the problem began is kept here, as information (SPEC §1.2).
     reported_started_at = models.DateTimeField(_("début signalé"), null=True, blank=True)
+    # Earlier resolutions, each ended by a reopening ([{"resolved_at", "reopened_at"}], ISO-8601): the
+    # intervals count on no clock (SPEC §1.2). On the row, so evaluating needs no other query.
+    reopenings = models.JSONField(_("réouvertures"), default=list, blank=True)
     acknowledged_at = models.DateTimeField(_("pris en charge le"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("résolu le"), null=True, blank=True)
     status = models.CharField(_("statut"), max_length=16, choices=Status.choices, default=Status.OPEN)
@@ -205,6 +208,10 @@ class Incident(models.Model):
             resolved_at=self.resolved_at,
             # A new, unsaved incident has no pauses yet (the bulk import evaluates before saving).
             pauses=() if self.pk is None else tuple(Pause(p.start, p.end) for p in self.pauses.all()),
+            reopenings=tuple(
+                Resolved(datetime.fromisoformat(r["resolved_at"]), datetime.fromisoformat(r["reopened_at"]))
+                for r in self.reopenings
+            ),
         )
 
     def evaluate(self, policy: Policy, at: datetime) -> Evaluation:

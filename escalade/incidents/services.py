@@ -79,6 +79,10 @@ def assign_input(
         incident.acknowledged_at = checked.acknowledged_at
     if internal or checked.resolved_at is not None:
         incident.resolved_at = checked.resolved_at
+    reopened = was_resolved is not None and incident.resolved_at is None  # the helpdesk reopened it
+    if reopened:
+        incident.reopenings = [*incident.reopenings, {"resolved_at": was_resolved.isoformat(),
+                                                      "reopened_at": now.isoformat()}]
     label = actor_label(user)
 
     def event(kind: str, at: datetime, **payload: object) -> TimelineEvent:
@@ -98,6 +102,8 @@ def assign_input(
         events.append(event(EventKind.ACKNOWLEDGED, incident.acknowledged_at))
     if incident.resolved_at is not None and was_resolved != incident.resolved_at:
         events.append(event(EventKind.RESOLVED, incident.resolved_at))
+    if reopened and was_resolved is not None:
+        events.append(event(EventKind.REOPENED, now, previously_resolved_at=was_resolved.isoformat()))
     return incident, created, events
 
 
@@ -226,9 +232,14 @@ def do_resume(incident: Incident, at: datetime, extra: dict[str, object]) -> str
 
 
 def do_reopen(incident: Incident, at: datetime, extra: dict[str, object]) -> str:
+    """The resolution clock resumes; the time spent resolved counts on no clock and never as overdue."""
     if incident.resolved_at is None:
         raise Conflict("not_resolved", "L'incident n'est pas résolu.")
+    if at < incident.resolved_at:
+        raise ServiceError("reopen_before_resolution", "La réouverture précède la résolution de l'incident.")
     extra["previously_resolved_at"] = incident.resolved_at.isoformat()
+    incident.reopenings = [*incident.reopenings, {"resolved_at": incident.resolved_at.isoformat(),
+                                                  "reopened_at": at.isoformat()}]
     incident.resolved_at = None
     return EventKind.REOPENED
 

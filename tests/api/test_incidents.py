@@ -165,3 +165,32 @@ def test_policy_is_published_as_data(api):
     calendar = policy["calendars"][0]
     assert calendar["hours"]["mon"] == ["09:00-18:00"] and calendar["hours"]["sat"] == []
     assert calendar["country"] == "FR"
+
+
+def test_reopening_an_incident_resolved_seven_weeks_ago_opens_no_level_at_once(api, make_incident, now):
+    """Reopen used to clear resolved_at only, so the seven resolved weeks counted as overdue: level 3
+    and the director e-mailed at once."""
+    opened = now - timedelta(weeks=7, hours=1)
+    make_incident("REQ-1042", ago=timedelta(weeks=7, hours=1), gtr=True,
+                  acknowledged_at=opened + timedelta(minutes=10), resolved_at=opened + timedelta(hours=1))
+    reopened = api("POST", "/incidents/REQ-1042/events", "customer_a", {"kind": "reopen"})
+    assert reopened.status_code == 200, reopened.body
+    evaluation = api("GET", "/incidents/REQ-1042").body["evaluation"]
+    assert evaluation["escalation"]["level"] == 0
+    assert evaluation["commitments"]["resolution"]["state"] == "running"
+    assert evaluation["commitments"]["resolution"]["due_at"] == "2026-11-27T15:00:00+01:00"  # 3 h left
+    incident = Incident.objects.get(request_number="REQ-1042")
+    assert incident.reopenings == [{"resolved_at": (opened + timedelta(hours=1)).isoformat(),
+                                    "reopened_at": now.isoformat()}]
+    assert incident.timeline.filter(kind="reopened").count() == 1
+
+
+def test_the_helpdesk_reopening_by_update_is_a_reopening_too(api, make_incident, now):
+    opened = now - timedelta(weeks=7, hours=1)
+    body = {**NEW, "opened_at": opened.isoformat(), "gtr": True,
+            "acknowledged_at": (opened + timedelta(minutes=10)).isoformat()}
+    api("POST", "/incidents", "staff", {**body, "resolved_at": (opened + timedelta(hours=1)).isoformat()})
+    updated = api("POST", "/incidents", "staff", body)
+    assert updated.status_code == 200
+    assert updated.body["evaluation"]["escalation"]["level"] == 0
+    assert Incident.objects.get(request_number="REQ-1042").timeline.filter(kind="reopened").count() == 1
