@@ -70,7 +70,10 @@ _EXCEEDED = (State.BREACHED, State.MISSED)  # CommitmentStatus.exceeded
 def _earliest(
     statuses: tuple[CommitmentStatus, ...], offset: timedelta
 ) -> datetime | None:
-    instants = [s.reaches(offset) for s in statuses if s.state in _COUNTING and s.due_at is not None]
+    instants = [
+        s.due_at + offset if not s.excluded else s.reaches(offset)  # no resolved interval: the usual case
+        for s in statuses if s.state in _COUNTING and s.due_at is not None
+    ]
     return min((i for i in instants if i is not None), default=None)
 
 

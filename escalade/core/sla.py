@@ -248,14 +248,15 @@ def commitments(policy: Policy, facts: IncidentFacts, at: datetime) -> Commitmen
     """Both clocks of an incident at `at`. `facts` must already be `as_known_at(at)`."""
     priority = policy.priorities[facts.priority]
     take_rule = priority.take_charge
+    # Taken in charge at the acknowledgement, else the (first) resolution: `taken_in_charge_at`,
+    # inlined for the usual incident, never reopened.
+    taken = facts.acknowledged_at
+    if taken is None:
+        taken = facts.taken_in_charge_at if facts.reopenings else facts.resolved_at
+    # Pauses never affect take-charge.
     take_charge = commitment_status(
-        CommitmentKind.TAKE_CHARGE,
-        take_rule,
-        policy.clock(take_rule.clock),
-        facts.opened_at,
-        facts.taken_in_charge_at,
-        at,
-    )  # pauses never affect take-charge; taken in charge at the acknowledgement, else the resolution
+        CommitmentKind.TAKE_CHARGE, take_rule, policy.clock(take_rule.clock), facts.opened_at, taken, at
+    )
     rule = resolution_rule(priority, facts.gtr)
     resolution = None
     if rule is not None:
