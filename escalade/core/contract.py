@@ -115,7 +115,7 @@ def check_opened(value: object, at: datetime) -> datetime:
     """`opened_at` is required and not after the evaluation instant (for the service: now)."""
     if value is None:
         raise FactsError("missing_opened_at", "La date d'ouverture « opened_at » est obligatoire.", "opened_at")
-    opened = instant_of(value, "opened_at")
+    opened = parse_instant(value, "opened_at") if type(value) is str else instant_of(value, "opened_at")
     if opened > at:
         raise FactsError(
             "opened_after_evaluation",
@@ -135,7 +135,7 @@ def check_stop(value: object, opened: datetime, field: str) -> datetime | None:
     """`acknowledged_at` or `resolved_at`: optional, never before the opening."""
     if value is None:
         return None
-    instant = instant_of(value, field)
+    instant = parse_instant(value, field) if type(value) is str else instant_of(value, field)
     if instant < opened:
         raise FactsError(f"{field.removesuffix('_at')}_before_opened", _STOP_MESSAGES[field], field)
     return instant
