@@ -300,7 +300,7 @@ def policy_from_mapping(raw: Mapping[str, Any]) -> Policy:
 
 
 def _levels_of(r: _Reader, priorities: Mapping[str, PriorityRule]) -> tuple[int, ...]:
-    """Every escalable priority opens the same levels, one per threshold (HIPCOM: three)."""
+    """Every escalable priority opens the same levels, one per threshold (the shipped policy: three)."""
     counts = {len(p.thresholds) for p in priorities.values() if p.escalable}
     if len(counts) > 1:
         r.fail("priorities", "les priorités escaladables doivent avoir le même nombre de seuils (un par niveau)")
