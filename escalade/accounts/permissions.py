@@ -86,7 +86,7 @@ def check_may_record_event(user: Actor | None, kind: str) -> None:
 def check_may_escalate_through(user: Actor | None, channel: str, on_behalf_of: str = "") -> None:
     """A customer or partner asks for itself, through the portal or the API; staff record what
     came by phone or e-mail, possibly for someone else."""
-    if user is None or is_internal(user):
+    if is_internal(user):
         return
     if channel == "phone":
         raise _staff_only("phone_requires_staff", "enregistrer une escalade reçue par téléphone")

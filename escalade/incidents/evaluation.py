@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from escalade.core.escalation import Crossing, Evaluation, crossings, evaluate, next_change_at
+from escalade.core.escalation import Crossing, Evaluation, crossings, next_change_at
 from escalade.incidents.models import Incident, Status
 from escalade.policies import active_policy
 
@@ -25,7 +25,8 @@ CACHE_FIELDS = [
 
 
 def evaluation_now(incident: Incident, now: datetime) -> Evaluation:
-    return evaluate(active_policy(), incident.facts(), now)
+    """`Incident.evaluate` with the policy in force."""
+    return incident.evaluate(active_policy(), now)
 
 
 def derive_status(incident: Incident, paused: bool | None = None) -> str:
