@@ -18,11 +18,13 @@ from escalade.api.schemas import (
     IncidentIn,
     IncidentPage,
     ProblemOut,
+    RecordOut,
     TimelinePage,
 )
-from escalade.api.serializers import incident_detail, incident_summary, timeline_json
+from escalade.api.serializers import incident_detail, incident_summary
 from escalade.core.contract import FactsError, parse_instant
 from escalade.errors import ServiceError
+from escalade.escalations.record import incident_record, timeline_json
 from escalade.incidents.evaluation import evaluation_now
 from escalade.incidents.models import Channel, Customer, Incident, Status
 from escalade.incidents.services import IncidentInput, apply_event, get_visible_incident, upsert_incident
@@ -103,6 +105,20 @@ def get_incident(request: HttpRequest, request_number: str) -> dict[str, Any]:
 def get_timeline(request: HttpRequest, request_number: str, paging: Query[PageQuery]) -> dict[str, Any]:
     incident = get_visible_incident(request.auth, request_number)  # type: ignore[attr-defined]
     return page_of(incident.timeline.order_by("occurred_at", "id"), paging, timeline_json)
+
+
+@router.get(
+    "/incidents/{request_number}/record",
+    response={200: RecordOut, **ERRORS},
+    summary="Dossier complet d'un incident",
+    description="Tout ce qu'Escalade sait de l'incident, en un document (pièce d'un litige sur les "
+    "engagements) : faits, évaluation, pauses, escalades, demandes d'escalade, chronologie avec sa "
+    "chaîne d'empreintes, et l'empreinte finale de la chaîne (gardez-la : elle permet de vérifier "
+    "plus tard que rien n'a été retiré).",
+)
+def get_record(request: HttpRequest, request_number: str) -> dict[str, Any]:
+    incident = get_visible_incident(request.auth, request_number)  # type: ignore[attr-defined]
+    return incident_record(incident, clock.now())
 
 
 @router.post(

@@ -49,7 +49,8 @@ class IncidentIn(InputSchema):
 
 class EventIn(InputSchema):
     kind: str = Field(
-        ..., description="acknowledge, resolve, pause, resume, reopen ou change_priority."
+        ..., description="acknowledge, resolve, pause, resume, reopen, change_priority ou archive "
+        "(un incident résolu quitte les vues de travail ; rien n'est jamais effacé)."
     )
     at: str | None = Field(None, description="Instant de l'événement (défaut : maintenant), ISO-8601 avec décalage.")
     priority: str | None = Field(None, description=f"Nouvelle priorité (pour change_priority) : {PRIORITIES_TEXT}.")
@@ -185,6 +186,59 @@ class TimelineEventOut(Schema):
     actor: str
     channel: str
     data: dict[str, Any]
+    previous_hash: str = Field(..., description="Empreinte de l'entrée précédente de l'incident (vide : la première).")
+    hash: str = Field(..., description="sha256 de l'entrée et de l'empreinte précédente (escalade audit verify).")
+
+
+class RecordIncidentOut(Schema):
+    request_number: str
+    customer: dict[str, str]
+    title: str
+    priority: str
+    track: str
+    gtr: bool
+    status: str
+    opened_at: str
+    reported_started_at: str | None
+    acknowledged_at: str | None
+    resolved_at: str | None
+    reopenings: list[dict[str, str]]
+    archived_at: str | None
+
+
+class RecordRequestOut(Schema):
+    requested_at: str
+    requested_level: int | None
+    outcome: str
+    outcome_label: str
+    code: str
+    escalation: str | None
+    requester: str
+    requester_role: str
+    channel: str
+    reason: str
+    repeat_count: int
+    last_requested_at: str | None
+
+
+class ChainOut(Schema):
+    entries: int
+    head: str
+    intact: bool
+    broken_at: dict[str, Any] | None
+
+
+class RecordOut(Schema):
+    document: str
+    generated_at: str
+    organisation: str
+    incident: RecordIncidentOut
+    evaluation: EvaluationOut
+    pauses: list[PauseOut]
+    escalations: list[EscalationOut]
+    escalation_requests: list[RecordRequestOut]
+    timeline: list[TimelineEventOut]
+    chain: ChainOut
 
 
 class IncidentPage(Schema):

@@ -1,21 +1,18 @@
-"""Models → the JSON the API answers. Instants in the policy's zone, as SPEC §2 writes them."""
+"""Models → the JSON the API answers. Instants in the policy's zone, as SPEC §2 writes them.
+
+Escalations and timeline entries are written as in an incident's record (escalations.record)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from escalade.core.calendar import WEEKDAYS
-from escalade.core.contract import contact_json, evaluation_json, format_instant, whole_minutes
+from escalade.core.contract import contact_json, evaluation_json, whole_minutes
 from escalade.core.escalation import Evaluation
 from escalade.core.policy import Policy
-from escalade.escalations.models import Escalation
-from escalade.incidents.models import Incident, TimelineEvent
+from escalade.escalations.record import escalation_json, instant
+from escalade.incidents.models import Incident
 from escalade.policies import active_policy
-
-
-def instant(value: datetime | None) -> str | None:
-    return format_instant(value, active_policy().timezone)
 
 
 def customer_json(incident: Incident) -> dict[str, Any]:
@@ -56,37 +53,6 @@ def incident_detail(incident: Incident, evaluation: Evaluation) -> dict[str, Any
 
 def contacts_json(policy: Policy, level: int, track: str) -> list[dict[str, Any]]:
     return [contact_json(c) for c in policy.contacts_for(level, track)]
-
-
-def escalation_json(escalation: Escalation, *, incident: Incident | None = None) -> dict[str, Any]:
-    incident = incident or escalation.incident
-    return {
-        "id": escalation.pk,
-        "number": escalation.number,
-        "level": escalation.level,
-        "request_number": incident.request_number,
-        "requester": escalation.requester_label,
-        "requester_role": escalation.requester_role,
-        "channel": escalation.channel,
-        "reason": escalation.reason,
-        "granted_at": instant(escalation.granted_at),
-        "acknowledged_at": instant(escalation.acknowledged_at),
-        "acknowledged_by": escalation.acknowledged_label or None,
-        "contacts": contacts_json(active_policy(), escalation.level, incident.track),
-    }
-
-
-def timeline_json(event: TimelineEvent) -> dict[str, Any]:
-    return {
-        "id": event.pk,
-        "kind": event.kind,
-        "label": event.get_kind_display(),
-        "occurred_at": instant(event.occurred_at),
-        "recorded_at": instant(event.recorded_at),
-        "actor": event.actor_label,
-        "channel": event.channel,
-        "data": event.data,
-    }
 
 
 def policy_json(policy: Policy) -> dict[str, Any]:

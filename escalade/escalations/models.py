@@ -81,6 +81,10 @@ class EscalationRequest(models.Model):
     channel = models.CharField(max_length=16, choices=Channel.choices)
     reason = models.TextField(blank=True)
     requested_at = models.DateTimeField(default=timezone.now)
+    # The same ask repeated within the folding window (same person, level, outcome and reason) is
+    # counted here rather than written again: the only columns of this history that ever change.
+    repeat_count = models.PositiveIntegerField(_("répétitions"), default=0)
+    last_requested_at = models.DateTimeField(_("dernière répétition"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("demande d'escalade")

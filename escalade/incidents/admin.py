@@ -64,7 +64,7 @@ class PauseInline(ReadOnly, admin.TabularInline):
 class TimelineInline(ReadOnly, admin.TabularInline):
     model = TimelineEvent
     extra = 0
-    fields = readonly_fields = ("kind", "occurred_at", "recorded_at", "actor_label", "channel", "data")
+    fields = readonly_fields = ("kind", "occurred_at", "recorded_at", "actor_label", "channel", "data", "hash")
 
 
 def _event_action(kind: str, description: str) -> Any:
@@ -98,6 +98,8 @@ class IncidentAdmin(ReadOnly, admin.ModelAdmin):
         _event_action("acknowledge", "Prendre en charge maintenant"),
         _event_action("resolve", "Résoudre maintenant"),
         _event_action("reopen", "Rouvrir maintenant"),
+        # Incidents are archived, never deleted (the database refuses DELETE).
+        _event_action("archive", "Archiver (incidents résolus)"),
     ]
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:

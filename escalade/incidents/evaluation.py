@@ -59,7 +59,8 @@ def cache_evaluation(
     incident.resolution_state = res.state.value if res else ""
     incident.allowed_level = evaluation.escalation.level
     incident.evaluated_at = now
-    incident.next_change_at = next_change_at(active_policy(), evaluation, implied)
+    # An archived incident is out of the watcher's sight.
+    incident.next_change_at = None if incident.archived_at else next_change_at(active_policy(), evaluation, implied)
     incident.status = derive_status(incident, paused)
 
 
@@ -70,7 +71,7 @@ def refresh(incident: Incident, now: datetime, evaluation: Evaluation | None = N
         evaluation = evaluation_now(incident, now)
     implied = crossings(active_policy(), evaluation)
     cache_evaluation(incident, evaluation, now, implied=implied)
-    if _has_unrecorded_crossing(incident, evaluation, implied):
+    if incident.archived_at is None and _has_unrecorded_crossing(incident, evaluation, implied):
         # Facts entered late (or a priority change) imply a crossing already past: due at once,
         # so the worker alerts now rather than at the next future crossing.
         incident.next_change_at = now

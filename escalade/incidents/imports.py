@@ -22,6 +22,7 @@ from django.db import connection, transaction
 
 from escalade.core.escalation import crossings, evaluate
 from escalade.errors import ServiceError
+from escalade.incidents.audit import append_to_timeline
 from escalade.incidents.checks import CheckedInput, IncidentInput, check_incident_input
 from escalade.incidents.evaluation import CACHE_FIELDS, cache_evaluation
 from escalade.incidents.models import Channel, Customer, Incident, TimelineEvent
@@ -278,5 +279,5 @@ def _write_batch(batch: list[tuple[int, CheckedInput, Customer]], now: datetime,
     Incident.objects.bulk_create(to_create)
     _update_many(to_update, ["priority", "track", "gtr", "opened_at", "title", "acknowledged_at",
                              "resolved_at", "reopenings", *CACHE_FIELDS, "updated_at"])
-    TimelineEvent.objects.bulk_create(events)
+    append_to_timeline(events)
     return len(to_create), len(to_update)

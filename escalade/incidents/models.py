@@ -181,6 +181,10 @@ class Incident(models.Model):
     evaluated_at = models.DateTimeField(null=True, blank=True)
     next_change_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
+    # An incident is archived, never erased: it leaves the working views and the watcher, its history
+    # stays (the database refuses DELETE on incidents and their history).
+    archived_at = models.DateTimeField(_("archivé le"), null=True, blank=True)
+
     created_at = models.DateTimeField(_("créé le"), default=timezone.now)
     updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
 
@@ -255,6 +259,7 @@ class EventKind(models.TextChoices):
     ESCALATION_REFUSED = "escalation_refused", _("escalade refusée")
     ESCALATION_ACKNOWLEDGED = "escalation_acknowledged", _("escalade prise en compte")
     ESCALATION_REMINDED = "escalation_reminded", _("relance d'escalade")
+    ARCHIVED = "archived", _("archivé")
 
 
 class Channel(models.TextChoices):
@@ -287,6 +292,9 @@ class TimelineEvent(models.Model):
     # Identifies a watcher crossing ("breach:take_charge", "level:2") so it is recorded once.
     crossing_key = models.CharField(max_length=64, blank=True)
     data = models.JSONField(default=dict, blank=True)
+    # The hash chain (incidents.audit): each entry seals the previous entry of its incident.
+    previous_hash = models.CharField(_("empreinte précédente"), max_length=64, blank=True)
+    hash = models.CharField(_("empreinte"), max_length=64, blank=True)
 
     class Meta:
         verbose_name = _("événement")
@@ -297,7 +305,9 @@ class TimelineEvent(models.Model):
                 fields=["incident", "crossing_key"],
                 condition=~models.Q(crossing_key=""),
                 name="timeline_crossing_once",
-            )
+            ),
+            # One successor per entry: the chain cannot fork, even if two writers race.
+            models.UniqueConstraint(fields=["incident", "previous_hash"], name="timeline_chain_linear"),
         ]
 
     def __str__(self) -> str:

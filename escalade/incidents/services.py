@@ -18,6 +18,7 @@ from escalade.accounts.models import User
 from escalade.accounts.permissions import check_may_record_event, is_internal
 from escalade.core.contract import FactsError, check_priority
 from escalade.errors import Conflict, NotFound, ServiceError, incident_not_found
+from escalade.incidents.audit import append_to_timeline
 from escalade.incidents.checks import (
     CheckedInput,
     IncidentInput,
@@ -178,12 +179,12 @@ def upsert_incident(
         check_customer_write(user, checked, incident, customer)
         incident, created, events = assign_input(incident, checked, customer, user=user, channel=channel, now=now)
         incident.save()
-        TimelineEvent.objects.bulk_create(events)
+        append_to_timeline(events)
         refresh(incident, now)
     return incident, created
 
 
-EVENT_KINDS = ("acknowledge", "resolve", "pause", "resume", "reopen", "change_priority")
+EVENT_KINDS = ("acknowledge", "resolve", "pause", "resume", "reopen", "change_priority", "archive")
 
 
 def _open_pause(incident: Incident) -> IncidentPause | None:
@@ -235,6 +236,8 @@ def do_reopen(incident: Incident, at: datetime, extra: dict[str, object]) -> str
     """The resolution clock resumes; the time spent resolved counts on no clock and never as overdue."""
     if incident.resolved_at is None:
         raise Conflict("not_resolved", "L'incident n'est pas résolu.")
+    if incident.archived_at is not None:
+        raise Conflict("archived", "L'incident est archivé : il ne peut plus être rouvert.")
     if at < incident.resolved_at:
         raise ServiceError("reopen_before_resolution", "La réouverture précède la résolution de l'incident.")
     extra["previously_resolved_at"] = incident.resolved_at.isoformat()
@@ -256,12 +259,25 @@ def do_change_priority(incident: Incident, at: datetime, extra: dict[str, object
     return EventKind.PRIORITY_CHANGED
 
 
+def do_archive(incident: Incident, at: datetime, extra: dict[str, object]) -> str:
+    """Out of the working views and the watcher, never erased: its record stays whole."""
+    if incident.resolved_at is None:
+        raise Conflict("not_resolved", "Seul un incident résolu peut être archivé.")
+    if incident.archived_at is not None:
+        raise Conflict("already_archived", "L'incident est déjà archivé.")
+    if at < incident.resolved_at:
+        raise ServiceError("archive_before_resolution", "L'archivage précède la résolution de l'incident.")
+    incident.archived_at = at
+    return EventKind.ARCHIVED
+
+
 EVENTS: dict[str, Callable[[Incident, datetime, dict[str, object]], str]] = {
     "acknowledge": do_acknowledge,
     "resolve": do_resolve,
     "pause": do_pause,
     "resume": do_resume,
     "reopen": do_reopen,
+    "archive": do_archive,
 }
 
 

@@ -1,10 +1,12 @@
-"""Writing the incident's timeline: append-only, one row per fact, act or crossing."""
+"""Writing the incident's timeline: append-only, one row per fact, act or crossing, each sealed in
+its incident's hash chain (incidents.audit)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from escalade.accounts.models import User
+from escalade.incidents.audit import append_to_timeline
 from escalade.incidents.models import Channel, Incident, TimelineEvent
 
 LABEL_MAX = TimelineEvent._meta.get_field("actor_label").max_length or 200
@@ -27,7 +29,7 @@ def record(
     crossing_key: str = "",
     **data: object,
 ) -> TimelineEvent:
-    return TimelineEvent.objects.create(
+    event = TimelineEvent(
         incident=incident,
         kind=kind,
         occurred_at=at,
@@ -37,3 +39,4 @@ def record(
         crossing_key=crossing_key,
         data=data,
     )
+    return append_to_timeline([event])[0]

@@ -11,6 +11,7 @@ urlpatterns = [
     path("escalades/<int:escalation_id>/", views.escalation, name="escalation"),
     path("escalades/<int:escalation_id>/prise-en-compte/", views.acknowledge, name="acknowledge"),
     path("incidents/<str:number>/", views.incident, name="incident"),
+    path("incidents/<str:number>/dossier/", views.incident_record_page, name="incident_record"),
     path("tableau-de-bord/", views.dashboard, name="dashboard"),
     path("tableau-de-bord/escalades/", views.dashboard_feed, name="dashboard_feed"),
     path("tableau-de-bord/incidents/", views.dashboard_incidents, name="dashboard_incidents"),

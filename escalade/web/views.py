@@ -22,6 +22,7 @@ from escalade.core.contract import FactsError, check_request_number
 from escalade.core.render import procedure_html_body
 from escalade.errors import ServiceError, incident_not_found
 from escalade.escalations.models import Escalation
+from escalade.escalations.record import incident_record
 from escalade.escalations.services import (
     acknowledge_escalation,
     get_visible_escalation,
@@ -185,6 +186,21 @@ def incident(request: HttpRequest, number: str) -> HttpResponse:
     context["pauses"] = found.pauses.all()
     context["track_label"] = getattr(policy.tracks.get(found.track), "label", found.track)
     return render(request, "web/incident.html", context)
+
+
+@login_required
+@require_GET
+def incident_record_page(request: HttpRequest, number: str) -> HttpResponse:
+    """The printable record (the same document as the API's JSON), for an SLA dispute."""
+    found = _find(request.user, number)
+    now = timezone.now()
+    return render(request, "web/record.html", {
+        "incident": found,
+        "record": incident_record(found, now),
+        "now": now,
+        "timeline": found.timeline.select_related(None).order_by("id"),
+        "requests": found.escalation_requests.select_related("escalation").order_by("id"),
+    })
 
 
 # -- the staff dashboard ------------------------------------------------------------------------------

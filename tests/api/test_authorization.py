@@ -31,6 +31,9 @@ ENDPOINTS = {
     "list incidents": ("GET", "/incidents", None, EVERYONE),
     "incident detail": ("GET", "/incidents/REQ-1001", None, SEES_A),
     "incident timeline": ("GET", "/incidents/REQ-1001/timeline", None, SEES_A),
+    "incident record": ("GET", "/incidents/REQ-1001/record", None, SEES_A),
+    "archive A (not resolved)": ("POST", "/incidents/REQ-1001/events", {"kind": "archive"},
+                                 expect(SEES_A, customer_a=403, partner_a=403, staff=409, admin=409)),
     "create incident for A": (
         "POST", "/incidents",
         {"request_number": "REQ-3001", "customer": "client-a", "priority": "high",

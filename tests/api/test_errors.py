@@ -191,7 +191,8 @@ def test_openapi_document_and_docs_are_served(client):
     doc = schema.json()
     assert set(doc["paths"]) == {
         "/api/v1/incidents", "/api/v1/incidents/{request_number}",
-        "/api/v1/incidents/{request_number}/timeline", "/api/v1/incidents/{request_number}/events",
+        "/api/v1/incidents/{request_number}/timeline", "/api/v1/incidents/{request_number}/record",
+        "/api/v1/incidents/{request_number}/events",
         "/api/v1/escalations", "/api/v1/escalations/{escalation_id}",
         "/api/v1/escalations/{escalation_id}/ack", "/api/v1/policy",
     }

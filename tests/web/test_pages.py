@@ -9,7 +9,8 @@ ROLES = ["customer_a", "customer_b", "partner_a", "partner_none", "staff", "admi
 SEES_A = {"customer_a", "partner_a", "staff", "admin"}
 INTERNAL = {"staff", "admin"}
 
-A_PAGES = ["/portail/incidents/REQ-1001/", "/incidents/REQ-1001/", "/incidents/REQ-1004/"]
+A_PAGES = ["/portail/incidents/REQ-1001/", "/incidents/REQ-1001/", "/incidents/REQ-1004/",
+           "/incidents/REQ-1001/dossier/"]
 STAFF_PAGES = ["/tableau-de-bord/", "/tableau-de-bord/escalades/", "/tableau-de-bord/incidents/",
                "/rapports/", "/rapports.csv"]
 OWN_PAGES = ["/portail/", "/mot-de-passe/"]
@@ -313,3 +314,13 @@ def test_a_page_whose_write_the_database_refuses_is_a_503_not_a_500(incidents, l
             cursor.execute("PRAGMA query_only = OFF")
     assert response.status_code == 503 and response["Retry-After"] == "30"
     assert "indisponible" in response.content.decode() and EscalationRequest.objects.count() == 0
+
+
+def test_the_printable_record_shows_the_timeline_with_its_chain(incidents, login):
+    from escalade.incidents.models import Incident
+
+    page = login("customer_a").get("/incidents/REQ-1001/dossier/").content.decode()
+    head = Incident.objects.get(request_number="REQ-1001").timeline.order_by("id").last().hash
+    assert "Dossier de l&#x27;incident REQ-1001" in page or "Dossier de l'incident REQ-1001" in page
+    assert "Chaîne d&#x27;empreintes intacte" in page or "Chaîne d'empreintes intacte" in page
+    assert head in page

@@ -19,7 +19,6 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from escalade.accounts.models import ApiToken, Role, User, hash_token
-from escalade.escalations.models import Escalation, EscalationRequest
 from escalade.escalations.services import acknowledge_escalation, request_escalation
 from escalade.incidents.evaluation import refresh
 from escalade.incidents.models import Channel, Contract, Customer, Incident, Partner
@@ -83,7 +82,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--reset", action="store_true",
-                            help="recrée les incidents de démonstration à partir de maintenant")
+                            help="efface toute la base puis recrée la démonstration à partir de maintenant")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEV:
@@ -91,13 +90,14 @@ class Command(BaseCommand):
             raise CommandError("escalade demo ne fonctionne qu'en développement (ESCALADE_DEV=1) : "
                                "ses comptes ont des mots de passe et des jetons publiés.")
         call_command("migrate", interactive=False, verbosity=0)
+        if options["reset"]:
+            # History is never deleted piecemeal (the database refuses it): a reset erases the database.
+            call_command("flush", interactive=False, verbosity=0)
         now = datetime.now(UTC).replace(second=0, microsecond=0)
         with transaction.atomic():
             self.organisations()
             users = {u.username: self.user(u) for u in USERS}
             demo = Incident.objects.filter(customer__code__in=("acme", "globex"))
-            if options["reset"]:
-                self.delete(demo)
             if demo.filter(request_number="REQ-1001").exists():
                 self.stdout.write("Incidents de démonstration déjà présents (--reset pour les recréer).")
             else:
@@ -132,11 +132,6 @@ class Command(BaseCommand):
             defaults={"user": user, "name": "démo", "prefix": demo.token[:12]},
         )
         return user
-
-    def delete(self, incidents: Any) -> None:
-        EscalationRequest.objects.filter(incident__in=incidents).delete()
-        Escalation.objects.filter(incident__in=incidents).delete()
-        incidents.delete()
 
     def incident(self, number: str, customer: str, priority: str, opened: datetime, title: str,
                  now: datetime, **facts: Any) -> Incident:

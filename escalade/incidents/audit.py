@@ -1,0 +1,135 @@
+"""The timeline's hash chain: each entry's hash covers its content and the previous entry's hash of
+the same incident, so an entry rewritten, removed or slipped in is found by `escalade audit verify`.
+
+The database refuses UPDATE and DELETE on the timeline (ops migration 0001); the chain is what shows
+that nobody went around it (a raw write with the triggers dropped). Entries are chained in insertion
+order (`id`). The digest's inputs and encoding never change: every stored hash depends on them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
+
+from escalade.incidents.models import Incident, TimelineEvent
+
+GENESIS = ""  # the `previous_hash` of an incident's first entry
+
+
+def _instant(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat()
+
+
+def entry_digest(previous: str, request_number: str, fields: dict[str, Any]) -> str:
+    """sha256 over the previous hash and the entry's own content (canonical JSON)."""
+    payload = [
+        previous,
+        request_number,
+        fields["kind"],
+        _instant(fields["occurred_at"]),
+        _instant(fields["recorded_at"]),
+        fields["actor_label"],
+        fields["channel"],
+        fields["crossing_key"],
+        fields["data"],
+    ]
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+CONTENT = ("kind", "occurred_at", "recorded_at", "actor_label", "channel", "crossing_key", "data")
+
+
+def _fields(event: TimelineEvent) -> dict[str, Any]:
+    return {name: getattr(event, name) for name in CONTENT}
+
+
+def heads(incident_ids: Iterable[int]) -> dict[int, str]:
+    """The last hash of each incident's chain, the incidents locked so that no other writer chains
+    after the same entry meanwhile (PostgreSQL; SQLite writes one transaction at a time)."""
+    last = TimelineEvent.objects.filter(incident=OuterRef("pk")).order_by("-id").values("hash")[:1]
+    rows = (
+        Incident.objects.select_for_update()
+        .filter(pk__in=sorted(set(incident_ids)))
+        .order_by("pk")
+        .annotate(head=Subquery(last))
+        .values_list("pk", "head")
+    )
+    return {pk: head or GENESIS for pk, head in rows}
+
+
+def seal(events: list[TimelineEvent]) -> None:
+    """Give unsaved `events` (in their order) their place in their incidents' chains. Call inside
+    the transaction that inserts them."""
+    if not events:
+        return
+    # `incident.pk`, not `incident_id`: an incident saved after its events were built (the import).
+    chain = heads(e.incident.pk for e in events)
+    for event in events:
+        previous = chain.get(event.incident.pk, GENESIS)
+        event.previous_hash = previous
+        event.hash = entry_digest(previous, event.incident.request_number, _fields(event))
+        chain[event.incident.pk] = event.hash
+
+
+def append_to_timeline(events: list[TimelineEvent]) -> list[TimelineEvent]:
+    """Seal and insert `events`: the only way entries enter the timeline."""
+    with transaction.atomic():
+        seal(events)
+        return TimelineEvent.objects.bulk_create(events)
+
+
+@dataclass(frozen=True)
+class Break:
+    """The first entry of a chain that does not verify."""
+
+    request_number: str
+    position: int  # 1-based, in insertion order
+    event_id: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    request_number: str
+    entries: int
+    head: str
+    broken: Break | None
+
+
+def verify(incidents: QuerySet[Incident]) -> Iterator[ChainReport]:
+    """Walk every chain of `incidents` (streamed, in incident order); report each one."""
+    rows = (
+        TimelineEvent.objects.filter(incident__in=incidents)
+        .order_by("incident_id", "id")
+        .values_list("incident_id", "incident__request_number", "id", "previous_hash", "hash", *CONTENT)
+    )
+    current: int | None = None
+    number, head, count, broken = "", GENESIS, 0, None
+    for incident_id, request_number, event_id, previous, stored, *content in rows.iterator(chunk_size=2000):
+        if incident_id != current:
+            if current is not None:
+                yield ChainReport(number, count, head, broken)
+            current, number, head, count, broken = incident_id, request_number, GENESIS, 0, None
+        count += 1
+        if broken is not None:
+            continue
+        if previous != head:
+            broken = Break(number, count, event_id,
+                           "ne suit pas l'entrée précédente (entrée supprimée, insérée ou déplacée)")
+        elif entry_digest(previous, number, dict(zip(CONTENT, content, strict=True))) != stored:
+            broken = Break(number, count, event_id, "contenu modifié après son enregistrement")
+        head = stored
+    if current is not None:
+        yield ChainReport(number, count, head, broken)
+    # An incident whose whole timeline is gone has no chain to walk: its creation entry is missing.
+    empty = incidents.exclude(Exists(TimelineEvent.objects.filter(incident=OuterRef("pk"))))
+    for number in empty.values_list("request_number", flat=True).iterator():
+        yield ChainReport(number, 0, GENESIS, Break(number, 1, 0, "aucune entrée : la chronologie a disparu"))
