@@ -8,6 +8,7 @@ made by the `ops` app when Django starts. Tests use `tests/settings.py`, which i
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -38,6 +39,18 @@ def env_float(name: str, default: float) -> float:
         return float(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name}: expected a number, got {value!r}") from None
+
+
+def env_rate(name: str, default: str) -> tuple[int, int]:
+    """"COUNT/SECONDS", e.g. "30/600": at most COUNT in any fixed window of SECONDS."""
+    value = os.environ.get(name) or default
+    try:
+        count, seconds = (int(part) for part in value.split("/"))
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}: expected COUNT/SECONDS (e.g. 30/600), got {value!r}") from None
+    if count < 1 or seconds < 1:
+        raise ImproperlyConfigured(f"{name}: COUNT and SECONDS must be at least 1, got {value!r}")
+    return count, seconds
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -144,6 +157,7 @@ INSTALLED_APPS = [
     "escalade.api",
     "escalade.web",
     "escalade.ops",
+    "axes",  # login throttling and lockout, its attempts in the database (shared by every process)
     "django_include_htmx",  # ships htmx.min.js (the official htmx.org 2.0.4 file) as a static file
 ]
 
@@ -161,7 +175,35 @@ MIDDLEWARE = [
     "escalade.web.middleware.DatabaseUnavailable",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses a locked-out login before the password is checked
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# -- abuse limits (every counter is in the database: they hold across processes and machines) ------
+# Wrong passwords: ESCALADE_LOGIN_FAILURES in a row for one account from one address lock that pair
+# out for ESCALADE_LOGIN_LOCKOUT_MINUTES (an attacker cannot lock a person out from elsewhere).
+AXES_FAILURE_LIMIT = int(env_float("ESCALADE_LOGIN_FAILURES", 10))
+AXES_COOLOFF_TIME = timedelta(minutes=env_float("ESCALADE_LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "escalade.web.views.locked_out"
+AXES_VERBOSE = False
+# Behind N reverse proxies, the client's address is the Nth from the right of X-Forwarded-For.
+PROXY_COUNT = int(env_float("ESCALADE_PROXY_COUNT", 0))
+AXES_CLIENT_IP_CALLABLE = "escalade.accounts.throttle.client_address"
+# COUNT/SECONDS: escalation requests per customer or partner account, per incident (everyone), and
+# failed API tokens per client address; an identical request repeated within the fold window is
+# counted on the first one's history entry rather than written again.
+THROTTLE_RATES = {
+    "escalations_per_user": env_rate("ESCALADE_RATE_ESCALATIONS_PER_USER", "30/600"),
+    "escalations_per_incident": env_rate("ESCALADE_RATE_ESCALATIONS_PER_INCIDENT", "60/600"),
+    "token_failures_per_address": env_rate("ESCALADE_RATE_TOKEN_FAILURES", "20/300"),
+}
+ESCALATION_FOLD_SECONDS = int(env_float("ESCALADE_ESCALATION_FOLD_SECONDS", 600))
 
 ROOT_URLCONF = "escalade.urls"
 WSGI_APPLICATION = "escalade.wsgi.application"

@@ -105,3 +105,16 @@ class ApiToken(models.Model):
             # database would otherwise refuse every GET).
             cls.objects.filter(pk=token.pk).update(last_used_at=now)
         return token.user
+
+
+class RateCounter(models.Model):
+    """One fixed window of one limit for one subject (accounts.throttle): in the database, so that
+    every web process and machine counts together."""
+
+    key = models.CharField(max_length=200, unique=True)
+    count = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("compteur de limite")
+        verbose_name_plural = _("compteurs de limite")

@@ -10,18 +10,25 @@ from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
 
 from escalade.accounts.models import ApiToken
+from escalade.accounts.throttle import client_address, refuse_if_spent, spend
+from escalade.api import clock
 from escalade.errors import ServiceError
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
+REFUSED = "Trop de jetons d'API refusés depuis votre adresse."
 
 
 class BearerToken(HttpBearer):
     """`Authorization: Bearer esc_…`; only the token's hash is stored."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        if not token or len(token) > 200:
-            return None
-        return ApiToken.authenticate(token.strip())
+        address, now = client_address(request), clock.now()
+        # An address that keeps presenting wrong tokens is refused for a while, right tokens too.
+        refuse_if_spent("token_failures_per_address", address, now, REFUSED)
+        user = ApiToken.authenticate(token.strip()) if token and len(token) <= 200 else None
+        if user is None:
+            spend("token_failures_per_address", address, now, REFUSED)
+        return user
 
 
 class Session(APIKeyCookie):

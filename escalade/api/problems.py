@@ -56,7 +56,10 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> HttpResponse:
 
 
 def service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
-    return problem(exc.status, exc.code, exc.detail, **exc.extra)
+    response = problem(exc.status, exc.code, exc.detail, **exc.extra)
+    if "retry_after" in exc.extra:
+        response["Retry-After"] = str(exc.extra["retry_after"])
+    return response
 
 
 # Pydantic error types → French, for people reading a 422.

@@ -7,13 +7,16 @@ decides with the core, writes the escalation, the timeline and the outbox rows t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import F, Q, QuerySet
 
 from escalade.accounts.models import Role, User
 from escalade.accounts.permissions import check_may_acknowledge, check_may_escalate_through
+from escalade.accounts.throttle import spend
 from escalade.core.contract import FactsError, check_request_number
 from escalade.core.escalation import Evaluation, LevelCheck, check_requested_level, evaluate
 from escalade.errors import NotFound, ServiceError
@@ -77,6 +80,9 @@ def request_escalation(
     if not reason or not reason.strip():
         raise ServiceError("reason_required", "Le motif de l'escalade est obligatoire.", field="reason")
     check_may_escalate_through(user, channel, on_behalf_of.strip())
+    if user is not None and not user.is_internal:
+        # Counted before the number is looked up: probing numbers costs the same as asking.
+        spend("escalations_per_user", f"user:{user.pk}", now, "Trop de demandes d'escalade en peu de temps.")
     scope = Incident.objects.visible_to(user) if user is not None else Incident.objects.all()
     role = user.role if user is not None else Role.STAFF
     label = (actor_label(user) + (f" pour {on_behalf_of}" if on_behalf_of else ""))[:200]  # column size
@@ -89,6 +95,9 @@ def request_escalation(
                         "incident_not_found",
                         f"Aucun incident ne porte le numéro de requête « {number} ».",
                     )
+                # Only in scope: nobody can use up the limit of someone else's incident.
+                spend("escalations_per_incident", f"incident:{incident.pk}", now,
+                      f"Trop de demandes d'escalade pour l'incident {number} en peu de temps.")
                 return _decide_and_record(
                     incident, user, role, label, reason.strip(), level, channel, now
                 )
@@ -97,6 +106,25 @@ def request_escalation(
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
+
+
+def _folded(history: dict[str, Any], outcome: str, code: str, now: datetime) -> bool:
+    """The same ask again (same person, channel, level, reason and answer) within the fold window:
+    counted on the earlier history entry, with no new entry nor timeline event."""
+    since = now - timedelta(seconds=settings.ESCALATION_FOLD_SECONDS)
+    same = {k: history[k] for k in ("incident", "requested_level", "requested_by", "requester_label",
+                                     "channel", "reason")}
+    earlier = (
+        EscalationRequest.objects.filter(**same, outcome=outcome, code=code)
+        .filter(Q(last_requested_at__gte=since) | Q(last_requested_at__isnull=True, requested_at__gte=since))
+        .order_by("-id")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if earlier is None:
+        return False
+    EscalationRequest.objects.filter(pk=earlier).update(repeat_count=F("repeat_count") + 1, last_requested_at=now)
+    return True
 
 
 def _decide_and_record(
@@ -123,6 +151,8 @@ def _decide_and_record(
         "requested_at": now,
     }
     if check.granted_level == 0:
+        if _folded(history, RequestOutcome.REFUSED, check.code, now):
+            return EscalationOutcome(incident, None, False, evaluation, check)
         EscalationRequest.objects.create(outcome=RequestOutcome.REFUSED, code=check.code, **history)
         record(incident, EventKind.ESCALATION_REFUSED, now, user=user, channel=channel, label=label,
                requested_level=level, code=check.code, reason=reason)
@@ -148,6 +178,8 @@ def _decide_and_record(
         record(incident, EventKind.ESCALATION_GRANTED, now, user=user, channel=channel, label=label,
                level=granted, escalation=escalation.pk, reason=reason)
         notify_escalation_granted(pol, escalation, user)
+    elif _folded(history, RequestOutcome.REPEATED, check.code, now):
+        return EscalationOutcome(incident, escalation, False, evaluation, check)
     else:
         record(incident, EventKind.ESCALATION_REQUESTED, now, user=user, channel=channel, label=label,
                level=granted, escalation=escalation.pk, repeated=True, reason=reason)

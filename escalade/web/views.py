@@ -8,6 +8,7 @@ from datetime import timedelta
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Case, IntegerField, QuerySet, Value, When
@@ -47,6 +48,15 @@ def not_found(request: HttpRequest, number: str | None = None) -> HttpResponse:
         message = _("Cette page n'existe pas ou ne vous est pas accessible.")
     form = LookupForm(initial={"request_number": number or ""})
     return render(request, "web/not_found.html", {"message": message, "form": form}, status=404)
+
+
+def locked_out(request: HttpRequest, response: HttpResponse | None = None, credentials: Any = None) -> HttpResponse:
+    """Too many wrong passwords for this account from this address (django-axes): a 429 that says
+    for how long, in the person's language."""
+    wait = int(settings.AXES_COOLOFF_TIME.total_seconds())
+    page = render(request, "web/locked_out.html", {"minutes": max(1, wait // 60)}, status=429)
+    page["Retry-After"] = str(wait)
+    return page
 
 
 def _find(user: Any, number: str) -> Incident:
@@ -151,7 +161,10 @@ def escalate(request: HttpRequest, number: str) -> HttpResponse:
             raise  # one page for unknown and out of scope (web.middleware)
         form.add_error(None, exc.detail)
         context["form"] = form
-        return render(request, "web/portal_incident.html", context, status=exc.status)
+        response = render(request, "web/portal_incident.html", context, status=exc.status)
+        if "retry_after" in exc.extra:
+            response["Retry-After"] = str(exc.extra["retry_after"])
+        return response
     if outcome.escalation is None:
         context = _card_context(request, incident)
         context["form"] = EscalateForm(levels=context["card"].levels)

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.test import Client
+from web.support import log_in
 
 pytestmark = pytest.mark.django_db
 
@@ -215,7 +216,7 @@ def test_any_method_on_an_unknown_api_path_is_a_problem_404_even_with_csrf_check
     from django.test import Client
 
     client = Client(enforce_csrf_checks=True)
-    assert client.login(username="staff", password="pw-s-12345")
+    assert log_in(client, "staff", "pw-s-12345")
     response = getattr(client, method)("/api/v1/inconnu/chemin")
     assert response.status_code == 404 and response["Content-Type"] == "application/problem+json"
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from django.utils import timezone
+from web.support import log_in
 
 from escalade.escalations.models import EscalationRequest
 from escalade.escalations.services import request_escalation
@@ -33,7 +34,7 @@ def history(world):
 @pytest.fixture
 def admin_client(world):
     client = Client()
-    assert client.login(username="admin", password="pw-adm-12345")
+    assert log_in(client, "admin", "pw-adm-12345")
     return client
 
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 
-from .support import make_incident
+from .support import log_in, make_incident
 
 PASSWORDS = {
     "customer_a": ("cust-a", "pw-a-12345"),
@@ -46,7 +46,7 @@ def login(world):
         client = Client()
         if role is not None:
             username, password = PASSWORDS[role]
-            assert client.login(username=username, password=password)
+            assert log_in(client, username, password)
         return client
 
     return client_for

@@ -18,3 +18,10 @@ def make_incident(number: str, customer: str, priority: str, ago: timedelta, **f
         user=None, channel="api", now=now,
     )
     return incident
+
+
+def log_in(client, username: str, password: str) -> bool:
+    """`Client.login` through django-axes, which needs the request (as the login form gives it)."""
+    from django.test import RequestFactory
+
+    return client.login(request=RequestFactory().post("/connexion/"), username=username, password=password)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from .support import log_in
+
 ROLES = ["customer_a", "customer_b", "partner_a", "partner_none", "staff", "admin"]
 SEES_A = {"customer_a", "partner_a", "staff", "admin"}
 INTERNAL = {"staff", "admin"}
@@ -135,7 +137,7 @@ def test_posting_without_csrf_is_refused(incidents, world):
     from django.test import Client
 
     client = Client(enforce_csrf_checks=True)
-    client.login(username="cust-a", password="pw-a-12345")
+    log_in(client, "cust-a", "pw-a-12345")
     assert client.post("/portail/incidents/REQ-1001/escalader/", {"reason": "x"}).status_code == 403
 
 
@@ -244,7 +246,7 @@ def test_login_logout_and_password_change(incidents, login):
     assert client.get(changed["Location"]).status_code == 200
     assert client.post("/deconnexion/")["Location"] == "/connexion/"
     assert client.get("/portail/").status_code == 302
-    assert Client().login(username="cust-a", password="Nouveau-mdp-2026")
+    assert log_in(Client(), "cust-a", "Nouveau-mdp-2026")
 
 
 def test_the_dashboard_and_its_feed_show_an_escalation_acknowledged_from_the_email_link(incidents, login):
@@ -281,7 +283,7 @@ def test_a_server_error_is_logged_with_its_traceback(incidents, login, monkeypat
 
     monkeypatch.setattr(views.present, "card", broken)
     client = Client(raise_request_exception=False)
-    assert client.login(username="staff", password="pw-s-12345")
+    assert log_in(client, "staff", "pw-s-12345")
     with caplog.at_level("ERROR", logger="django.request"):
         assert client.get("/incidents/REQ-1001/").status_code == 500
     [entry] = [r for r in caplog.records if r.name == "django.request"]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
-from .support import make_incident
+from .support import log_in, make_incident
 
 M = timedelta(minutes=1)
 
@@ -86,7 +86,7 @@ def test_the_demo_data_gives_a_table_charts_and_the_same_csv(db, settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     call_command("demo", stdout=io.StringIO())
     client = Client()
-    assert client.login(username="support", password="demo-support")
+    assert log_in(client, "support", "demo-support")
     response = client.get("/rapports/", {"months": "3"})
     rows = response.context["rows"]
     assert len(rows) >= 4 and {r.customer_code for r in rows} == {"acme", "globex"}

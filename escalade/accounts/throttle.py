@@ -1,0 +1,87 @@
+"""Abuse limits in fixed windows, counted in the database (one upsert per hit), so that they hold
+across web processes and machines. A limited caller gets a 429 with Retry-After and a French detail.
+
+Rates come from settings.THROTTLE_RATES ("COUNT/SECONDS"). Windows are aligned on the epoch, so every
+process agrees on which window an instant belongs to.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.http import HttpRequest
+
+from escalade.accounts.models import RateCounter
+from escalade.errors import ServiceError
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class Throttled(ServiceError):
+    status = 429
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__("rate_limited", detail, retry_after=retry_after)
+        self.retry_after = retry_after
+
+
+def client_address(request: HttpRequest) -> str:
+    """The caller's address: REMOTE_ADDR, or behind settings.PROXY_COUNT reverse proxies the address
+    the outermost one saw (X-Forwarded-For, counted from the right: the left part is the client's say)."""
+    if settings.PROXY_COUNT:
+        chain = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
+        if len(chain) >= settings.PROXY_COUNT:
+            return chain[-settings.PROXY_COUNT]
+    return str(request.META.get("REMOTE_ADDR", ""))
+
+
+def _window(name: str, now: datetime) -> tuple[int, int, datetime]:
+    count, seconds = settings.THROTTLE_RATES[name]
+    index = int((now - EPOCH).total_seconds() // seconds)
+    return count, index, EPOCH + timedelta(seconds=(index + 1) * seconds)
+
+
+def _retry_after(ends: datetime, now: datetime) -> int:
+    return max(1, math.ceil((ends - now).total_seconds()))
+
+
+def _refusal(detail: str, ends: datetime, now: datetime) -> Throttled:
+    wait = _retry_after(ends, now)
+    when = f"{wait} s" if wait < 120 else f"{math.ceil(wait / 60)} mn"
+    return Throttled(f"{detail} Réessayez dans {when}.", wait)
+
+
+def hit(name: str, subject: str, now: datetime) -> int:
+    """Count one event for `subject` under limit `name`; the count so far in the window."""
+    _, index, ends = _window(name, now)
+    table = RateCounter._meta.db_table
+    # INSERT … ON CONFLICT … RETURNING: one statement, atomic on SQLite and PostgreSQL alike.
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO {table} ("key", "count", "expires_at") VALUES (%s, 1, %s) '
+            f'ON CONFLICT ("key") DO UPDATE SET "count" = {table}."count" + 1 RETURNING "count"',
+            [f"{name}:{subject}:{index}"[:200], connection.ops.adapt_datetimefield_value(ends)],
+        )
+        (count,) = cursor.fetchone()
+        if count == 1:
+            # A new window: the expired ones (every subject's) are of no use any more.
+            RateCounter.objects.filter(expires_at__lte=now).delete()
+    return int(count)
+
+
+def spend(name: str, subject: str, now: datetime, detail: str) -> None:
+    """Count one event; refuse it (429) when it goes over the limit."""
+    limit, _, ends = _window(name, now)
+    if hit(name, subject, now) > limit:
+        raise _refusal(detail, ends, now)
+
+
+def refuse_if_spent(name: str, subject: str, now: datetime, detail: str) -> None:
+    """Refuse (429) while `subject` has used up the limit in this window, without counting."""
+    limit, index, ends = _window(name, now)
+    counter = RateCounter.objects.filter(key=f"{name}:{subject}:{index}"[:200]).values_list("count", flat=True).first()
+    if counter is not None and counter >= limit:
+        raise _refusal(detail, ends, now)
