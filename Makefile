@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install browser test test-fast test-postgres lint bench demo clean
+.PHONY: install browser test test-fast test-postgres fuzz lint bench demo clean
 
 install: $(VENV)/.installed
 
@@ -38,6 +38,13 @@ test-fast: install
 # The database-backed suite against PostgreSQL.
 test-postgres: install browser
 	ESCALADE_TEST_DATABASE_URL=$${ESCALADE_TEST_DATABASE_URL:-$(PG_URL)} $(BIN)/pytest -m "not browser" tests --ignore=tests/core
+
+# The larger fuzzing campaign (`make test` runs the same tests, bounded): schemathesis over every
+# operation and role with a stateful phase, the API's bodies, `escalade evaluate` input, the policy loader.
+FUZZ_EXAMPLES ?= 200
+fuzz: install
+	ESCALADE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) ESCALADE_FUZZ_STEPS=30 $(BIN)/pytest -rA \
+	  tests/api/test_schemathesis.py tests/api/test_fuzz.py tests/evaluate/test_fuzz.py tests/core/test_policy_fuzz.py
 
 bench: install
 	$(BIN)/python benchmarks/bench_calendar.py

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, InternalError, OperationalError
 from django.http import Http404
@@ -10,9 +12,16 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from escalade.api import escalations, incidents, policy, problems
 from escalade.api.auth import bearer, session
+from escalade.api.openapi import declare_problems
 from escalade.errors import ServiceError
 
-api = NinjaAPI(
+
+class EscaladeAPI(NinjaAPI):
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
+        return declare_problems(super().get_openapi_schema(**kwargs))
+
+
+api = EscaladeAPI(
     title="Escalade API",
     version="1",
     description=(

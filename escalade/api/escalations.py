@@ -12,9 +12,10 @@ from escalade.api import clock
 from escalade.api.paging import PageQuery, page_of
 from escalade.api.problems import problem
 from escalade.api.schemas import (
-    ERRORS,
     LEVELS,
     LEVELS_TEXT,
+    NOT_FOUND,
+    WRITE_ERRORS,
     EscalationDetailOut,
     EscalationIn,
     EscalationPage,
@@ -70,7 +71,7 @@ def _refusal(outcome: EscalationOutcome) -> HttpResponse:
 
 @router.post(
     "/escalations",
-    response={200: EscalationDetailOut, 201: EscalationDetailOut, 409: RefusalOut, **ERRORS},
+    response={200: EscalationDetailOut, 201: EscalationDetailOut, **WRITE_ERRORS, 409: RefusalOut},
     summary="Demander une escalade",
     description="Le numéro de requête est obligatoire. 201 : escalade accordée, les contacts du "
     "niveau sont prévenus et la réponse donne les contacts à appeler. 200 : ce niveau était déjà "
@@ -103,7 +104,7 @@ def post_escalation(request: HttpRequest, payload: EscalationIn) -> Any:
 
 @router.get(
     "/escalations",
-    response={200: EscalationPage, **ERRORS},
+    response={200: EscalationPage},
     summary="Lister les escalades visibles",
     description="Les escalades des incidents de votre périmètre, les plus récentes d'abord. Filtres : "
     "acknowledged, level, request_number.",
@@ -123,7 +124,7 @@ def list_escalations(
 
 @router.get(
     "/escalations/{int:escalation_id}",
-    response={200: EscalationDetailOut, **ERRORS},
+    response={200: EscalationDetailOut, **NOT_FOUND},
     summary="Consulter une escalade",
     description="L'escalade, ses contacts et l'évaluation de l'incident à l'instant présent.",
 )
@@ -135,7 +136,7 @@ def get_escalation(request: HttpRequest, escalation_id: int) -> dict[str, Any]:
 
 @router.post(
     "/escalations/{int:escalation_id}/ack",
-    response={200: EscalationDetailOut, 403: ProblemOut, **ERRORS},
+    response={200: EscalationDetailOut, 403: ProblemOut, **NOT_FOUND},
     summary="Prendre en compte une escalade",
     description="Réservé à l'équipe interne : arrête les relances. Répéter la prise en compte ne "
     "change rien (200).",

@@ -11,13 +11,13 @@ from ninja import Status as Reply
 from escalade.api import clock
 from escalade.api.paging import PageQuery, page_of
 from escalade.api.schemas import (
-    ERRORS,
+    NOT_FOUND,
     PRIORITIES_TEXT,
+    WRITE_ERRORS,
     EventIn,
     IncidentDetailOut,
     IncidentIn,
     IncidentPage,
-    ProblemOut,
     RecordOut,
     TimelinePage,
 )
@@ -44,7 +44,7 @@ def _detail(incident: Any) -> dict[str, Any]:
 
 @router.post(
     "/incidents",
-    response={200: IncidentDetailOut, 201: IncidentDetailOut, 409: ProblemOut, **ERRORS},
+    response={200: IncidentDetailOut, 201: IncidentDetailOut, **WRITE_ERRORS},
     summary="Créer ou mettre à jour un incident",
     description="Crée l'incident (201) ou le met à jour par son numéro de requête (200). Un client ne "
     "déclare que pour son organisation, un partenaire pour ses clients ; la prise en charge, la "
@@ -61,7 +61,7 @@ def post_incident(request: HttpRequest, payload: IncidentIn) -> Reply:
 
 @router.get(
     "/incidents",
-    response={200: IncidentPage, **ERRORS},
+    response={200: IncidentPage},
     summary="Lister les incidents visibles",
     description="Les incidents de votre organisation, de vos clients (partenaire) ou tous (équipe "
     "l'équipe interne), du plus récent au plus ancien, avec leur évaluation à l'instant présent. Filtres : "
@@ -85,7 +85,7 @@ def list_incidents(
 
 @router.get(
     "/incidents/{request_number}",
-    response={200: IncidentDetailOut, **ERRORS},
+    response={200: IncidentDetailOut, **NOT_FOUND},
     summary="Consulter un incident",
     description="Les faits, l'évaluation de la procédure à l'instant présent (engagements, escalade "
     "possible, contacts), les pauses et les escalades. Hors de votre périmètre : 404, comme un "
@@ -97,7 +97,7 @@ def get_incident(request: HttpRequest, request_number: str) -> dict[str, Any]:
 
 @router.get(
     "/incidents/{request_number}/timeline",
-    response={200: TimelinePage, **ERRORS},
+    response={200: TimelinePage, **NOT_FOUND},
     summary="Chronologie d'un incident",
     description="Chaque étape enregistrée (création, prise en charge, pauses, escalades…), dans "
     "l'ordre : qui, quand, par quel canal.",
@@ -109,7 +109,7 @@ def get_timeline(request: HttpRequest, request_number: str, paging: Query[PageQu
 
 @router.get(
     "/incidents/{request_number}/record",
-    response={200: RecordOut, **ERRORS},
+    response={200: RecordOut, **NOT_FOUND},
     summary="Dossier complet d'un incident",
     description="Tout ce qu'Escalade sait de l'incident, en un document (pièce d'un litige sur les "
     "engagements) : faits, évaluation, pauses, escalades, demandes d'escalade, chronologie avec sa "
@@ -123,7 +123,7 @@ def get_record(request: HttpRequest, request_number: str) -> dict[str, Any]:
 
 @router.post(
     "/incidents/{request_number}/events",
-    response={200: IncidentDetailOut, 409: ProblemOut, **ERRORS},
+    response={200: IncidentDetailOut, **WRITE_ERRORS},
     summary="Enregistrer un événement",
     description="acknowledge (prise en charge), resolve, pause (attente client), resume, reopen, "
     "change_priority. L'équipe interne peut tout enregistrer ; un client ou un partenaire peut "

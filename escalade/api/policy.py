@@ -7,7 +7,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router
 
-from escalade.api.schemas import ERRORS, PolicyOut
+from escalade.api.schemas import PolicyOut
 from escalade.api.serializers import policy_json
 from escalade.policies import active_policy
 
@@ -16,7 +16,7 @@ router = Router(tags=["policy"])
 
 @router.get(
     "/policy",
-    response={200: PolicyOut, **ERRORS},
+    response={200: PolicyOut},
     summary="La procédure en vigueur",
     description="Priorités, délais en minutes, horloges, seuils d'escalade, filières, contacts et "
     "calendriers ouvrés de la politique active.",

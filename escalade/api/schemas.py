@@ -7,12 +7,13 @@ procedure's own error (`request_number_required`) rather than a generic one.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from ninja import Field, Schema
-from pydantic import field_validator
+from pydantic import ConfigDict, WithJsonSchema, field_validator
 from pydantic_core import PydanticCustomError
 
+from escalade.incidents.services import EVENT_KINDS
 from escalade.policies import active_policy
 
 # The policy's own names in the documented schema (priorities, tracks and levels are the policy's).
@@ -35,38 +36,70 @@ class InputSchema(Schema):
         return value
 
 
+def _documented(schema: dict[str, Any], *, nullable: bool = False) -> Any:
+    """The document states what the service accepts (the policy's names, instants with an offset)
+    while the field takes any text, so that the service answers with its own French message."""
+    return WithJsonSchema({"anyOf": [schema, {"type": "null"}]} if nullable else schema)
+
+
+PRIORITY = {"type": "string", "enum": list(_POLICY.priorities)}
+TRACK = {"type": "string", "enum": list(_POLICY.tracks)}
+INSTANT = {"type": "string", "format": "date-time"}
+REQUEST_NUMBER = {"type": "string", "pattern": _POLICY.request_number_pattern.pattern, "maxLength": 64}
+
+
 class IncidentIn(InputSchema):
-    request_number: str | None = Field(None, description="Numéro de requête de l'incident (ex. REQ-1042).")
-    customer: str = Field(..., description="Code du client.")
-    priority: str = Field(..., description=f"Priorité : {PRIORITIES_TEXT}.")
-    track: str | None = Field(None, description=f"Filière : {TRACKS_TEXT} (défaut : {_POLICY.default_track}).")
+    request_number: Annotated[str | None, _documented(REQUEST_NUMBER, nullable=True)] = Field(
+        None, description="Numéro de requête de l'incident (ex. REQ-1042) ; sans numéro, un client ou "
+        "un partenaire déclare et Escalade numérote.")
+    customer: str = Field(..., min_length=1, description="Code du client.")
+    priority: Annotated[str, _documented(PRIORITY)] = Field(..., description=f"Priorité : {PRIORITIES_TEXT}.")
+    track: Annotated[str | None, _documented(TRACK, nullable=True)] = Field(
+        None, description=f"Filière : {TRACKS_TEXT} (défaut : {_POLICY.default_track}).")
     gtr: bool | None = Field(None, description="Garantie de temps de rétablissement ; défaut : celle du contrat.")
-    opened_at: str | None = Field(None, description="Ouverture, ISO-8601 avec décalage.")
-    acknowledged_at: str | None = Field(None, description="Prise en charge, ISO-8601 avec décalage.")
-    resolved_at: str | None = Field(None, description="Résolution, ISO-8601 avec décalage.")
+    opened_at: Annotated[str | None, _documented(INSTANT, nullable=True)] = Field(
+        None, description="Ouverture, ISO-8601 avec décalage.")
+    acknowledged_at: Annotated[str | None, _documented(INSTANT, nullable=True)] = Field(
+        None, description="Prise en charge, ISO-8601 avec décalage.")
+    resolved_at: Annotated[str | None, _documented(INSTANT, nullable=True)] = Field(
+        None, description="Résolution, ISO-8601 avec décalage.")
     title: str | None = Field(None, max_length=300, description="Titre libre.")
 
 
 class EventIn(InputSchema):
-    kind: str = Field(
+    kind: Annotated[str, _documented({"type": "string", "enum": list(EVENT_KINDS)})] = Field(
         ..., description="acknowledge, resolve, pause, resume, reopen, change_priority ou archive "
         "(un incident résolu quitte les vues de travail ; rien n'est jamais effacé)."
     )
-    at: str | None = Field(None, description="Instant de l'événement (défaut : maintenant), ISO-8601 avec décalage.")
-    priority: str | None = Field(None, description=f"Nouvelle priorité (pour change_priority) : {PRIORITIES_TEXT}.")
+    at: Annotated[str | None, _documented(INSTANT, nullable=True)] = Field(
+        None, description="Instant de l'événement (défaut : maintenant), ISO-8601 avec décalage.")
+    priority: Annotated[str | None, _documented(PRIORITY, nullable=True)] = Field(
+        None, description=f"Nouvelle priorité (pour change_priority) : {PRIORITIES_TEXT}.")
     note: str = Field("", max_length=2000, description="Commentaire enregistré dans la chronologie.")
 
 
+def _required_text(max_length: int) -> Any:
+    """Documented as a required, non-null, non-empty string; accepted as missing or null at runtime
+    so that the service answers with the procedure's own error code (reason_required…)."""
+    return _documented({"type": "string", "minLength": 1, "maxLength": max_length})
+
+
 class EscalationIn(InputSchema):
-    request_number: str | None = Field(
+    model_config = ConfigDict(json_schema_extra={"required": ["request_number", "reason"]})
+
+    request_number: Annotated[str | None, _documented(REQUEST_NUMBER)] = Field(
         None, description="Numéro de requête de l'incident : obligatoire (procédure §4)."
     )
     level: int | None = Field(
         None, ge=1, le=max(LEVELS, default=1),
         description=f"Niveau demandé ({LEVELS_TEXT}) ; défaut : le plus haut niveau autorisé.",
     )
-    reason: str | None = Field(None, max_length=5000, description="Motif de l'escalade (obligatoire).")
-    channel: str | None = Field(None, description="Canal : api (défaut), web, phone (équipe interne), email.")
+    reason: Annotated[str | None, _required_text(5000)] = Field(
+        None, max_length=5000, description="Motif de l'escalade (obligatoire)."
+    )
+    channel: Annotated[str | None, _documented({"type": "string", "enum": ["api", "web", "phone", "email"]},
+                                               nullable=True)] = Field(
+        None, description="Canal : api (défaut), web ; phone et email pour l'équipe interne.")
     on_behalf_of: str = Field("", max_length=200, description="Pour le compte de (appel téléphonique reçu).")
 
 
@@ -275,4 +308,6 @@ class PolicyOut(Schema):
     notifications: dict[str, Any]
 
 
-ERRORS: dict[int, Any] = {401: ProblemOut, 403: ProblemOut, 404: ProblemOut, 422: ProblemOut}
+# What a route's meaning can answer; what its shape can answer is added in api.openapi.
+NOT_FOUND: dict[int, Any] = {404: ProblemOut}
+WRITE_ERRORS: dict[int, Any] = {403: ProblemOut, 404: ProblemOut, 409: ProblemOut}

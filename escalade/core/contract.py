@@ -36,18 +36,34 @@ def parse_instant(value: object, field: str) -> datetime:
             "invalid_instant", f"« {field} » n'est pas une date ISO-8601 valide : « {value} ».", field
         ) from None
     zone = instant.tzinfo
-    if zone is UTC:  # 'Z' or '+00:00'
-        return instant
-    if zone is None or instant.utcoffset() is None:
-        raise FactsError(
-            "naive_instant",
-            f"« {field} » n'indique pas de décalage horaire (par exemple +01:00 ou Z) : « {value} ».",
-            field,
-        )
-    return instant.astimezone(UTC)
+    if zone is not UTC:  # UTC is 'Z' or '+00:00'
+        if zone is None or instant.utcoffset() is None:
+            raise FactsError(
+                "naive_instant",
+                f"« {field} » n'indique pas de décalage horaire (par exemple +01:00 ou Z) : « {value} ».",
+                field,
+            )
+        try:
+            instant = instant.astimezone(UTC)
+        except OverflowError:  # 0001-01-01T00:00+14:00 is in year 0
+            raise _out_of_range(field, value) from None
+    if not EARLIEST <= instant < LATEST:
+        raise _out_of_range(field, value)
+    return instant
 
 
 _fromisoformat = datetime.fromisoformat
+# Instants an incident can have: deadlines are counted from them (days ahead, calendars a day
+# around), so the ends of the datetime range are refused rather than overflowed.
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def _out_of_range(field: str, value: object) -> FactsError:
+    return FactsError(
+        "instant_out_of_range",
+        f"« {field} » est hors de la plage acceptée (années 1970 à 2199) : « {value} ».",
+        field,
+    )
 
 
 def _optional_instant(raw: Mapping[str, Any], field: str) -> datetime | None:
@@ -107,7 +123,13 @@ def instant_of(value: object, field: str) -> datetime:
     if isinstance(value, datetime):
         if value.tzinfo is None or value.utcoffset() is None:
             raise FactsError("naive_instant", f"« {field} » n'indique pas de décalage horaire.", field)
-        return value.astimezone(UTC)
+        try:
+            instant = value.astimezone(UTC)
+        except OverflowError:
+            raise _out_of_range(field, value) from None
+        if not EARLIEST <= instant < LATEST:
+            raise _out_of_range(field, value)
+        return instant
     return parse_instant(value, field)
 
 

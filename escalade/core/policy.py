@@ -358,6 +358,12 @@ def _read_calendars(
             r.fail(f"{path}.hours.{extra}", "jour inconnu (mon, tue, wed, thu, fri, sat, sun)")
         country = spec.get("country") or None
         subdivision = spec.get("subdivision") or None
+        if country is not None and not isinstance(country, str):
+            r.fail(f"{path}.country", "code de pays attendu (ex. « FR »)")
+            country = None
+        if subdivision is not None and not isinstance(subdivision, str):
+            r.fail(f"{path}.subdivision", "code de subdivision attendu (ex. « 75 »)")
+            subdivision = None
         if country is not None:
             # Checked for no year in particular: the tables are built per year when counted.
             try:
@@ -496,7 +502,7 @@ def _read_contacts(
             r.fail(path + ".level", f"niveau attendu : {_levels_fr(levels)}")
             continue
         track = spec.get("track", ALL_TRACKS)
-        if track != ALL_TRACKS and track not in tracks:
+        if not isinstance(track, str) or (track != ALL_TRACKS and track not in tracks):
             r.fail(path + ".track", f"filière inconnue « {track} »")
         phones = spec.get("phones", [])
         if not isinstance(phones, list) or not phones:
@@ -530,6 +536,8 @@ _RECIPIENTS = re.compile(r"^(level([1-9][0-9]*)|[^@\s]+@[^@\s]+)$")
 def _levels_fr(levels: Sequence[int]) -> str:
     """'1, 2 ou 3'."""
     names = [str(level) for level in levels]
+    if not names:  # no threshold opens a level (reported on its own): no level is expected
+        return "aucun (aucun seuil d'escalade valide)"
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " ou " + names[-1]
 
 

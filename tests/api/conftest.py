@@ -62,3 +62,15 @@ def make_incident(world: Any, now: datetime) -> Callable[..., Any]:
         return upsert_incident(data, user=None, channel=Channel.SYSTEM, now=now)[0]
 
     return make
+
+
+# What the schemathesis runs sent and got (test_schemathesis.py), printed at the end of the session.
+FUZZ_FIGURES: dict[str, Any] = {"requests": 0, "5xx": 0, "operations": set()}
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if FUZZ_FIGURES["requests"]:
+        terminalreporter.write_line(
+            f"schemathesis: {FUZZ_FIGURES['requests']} requests over {len(FUZZ_FIGURES['operations'])} "
+            f"operations, {FUZZ_FIGURES['5xx']} answered 5xx"
+        )

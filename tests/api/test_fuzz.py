@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import timedelta
 
 import pytest
@@ -33,7 +34,9 @@ def incident(make_incident):
     return make_incident("REQ-1001", ago=timedelta(hours=1))
 
 
-FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# 60 examples in `make test`; `make fuzz` sets ESCALADE_FUZZ_EXAMPLES for the larger campaign.
+FUZZ = settings(max_examples=max(60, int(os.environ.get("ESCALADE_FUZZ_EXAMPLES", "0")) * 5), deadline=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def assert_no_500(response):

@@ -247,3 +247,33 @@ def test_facts_later_than_the_evaluation_instant_are_ignored(hipcom: Policy) -> 
 def test_parse_instant_accepts_z_and_offsets() -> None:
     assert parse_instant("2026-11-27T09:00:00Z", "x") == datetime(2026, 11, 27, 9, tzinfo=UTC)
     assert parse_instant("2026-11-27T10:00:00+01:00", "x") == datetime(2026, 11, 27, 9, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("value", [
+    "0001-01-01T00:00:00+14:00",  # in year 0 once in UTC: the conversion itself overflowed
+    "0001-01-01T00:00:00Z",  # the calendar looked at the day before
+    "9999-12-31T23:59:59-12:00",
+    "1969-12-31T23:59:59Z",
+    "2200-01-01T00:00:00Z",
+])
+def test_instants_at_the_ends_of_time_are_refused_not_overflowed(value):
+    from escalade.core.contract import parse_instant
+
+    with pytest.raises(FactsError) as refused:
+        parse_instant(value, "opened_at")
+    assert refused.value.code == "instant_out_of_range"
+    assert "hors de la plage acceptée" in refused.value.message
+
+
+def test_evaluate_answers_an_instant_out_of_range_as_an_error_line(hipcom):
+    import io
+    import json
+    from datetime import UTC, datetime
+
+    from escalade.evaluate.stream import documents, evaluate_stream
+
+    out = io.StringIO()
+    line = json.dumps({"request_number": "REQ-1042", "priority": "low", "opened_at": "0001-01-01T00:00:00Z"})
+    status = evaluate_stream(hipcom, datetime(2026, 11, 27, 11, tzinfo=UTC), documents([line]), out)
+    assert status == 1
+    assert json.loads(out.getvalue())["code"] == "instant_out_of_range"

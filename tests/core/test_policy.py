@@ -310,3 +310,15 @@ def test_unreadable_toml() -> None:
 def test_another_threshold_changes_the_policy(hipcom_text: str) -> None:
     policy = policy_from_toml(broken(hipcom_text, '["30min", "1h", "2h"]', '["45min", "1h30min", "3h"]'))
     assert policy.priorities["high"].thresholds == (45 * MIN, 90 * MIN, 3 * H)
+
+
+@pytest.mark.parametrize(("original", "broken", "path"), [
+    ('country = "FR"', "country = 1e400", ".country"),  # was a TypeError inside `holidays`
+    ('subdivision = ""', "subdivision = [1, 2]", ".subdivision"),
+    ('track = "all"', "track = {}", ".track"),  # was "unhashable type"
+])
+def test_values_of_the_wrong_type_are_refused_with_their_field(hipcom_text, original, broken, path):
+    assert original in hipcom_text
+    with pytest.raises(PolicyError) as refused:
+        policy_from_toml(hipcom_text.replace(original, broken, 1))
+    assert any(path in str(issue) for issue in refused.value.issues), refused.value.issues
