@@ -22,7 +22,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, close_old_connections, connection, models, transaction
+from django.db import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    models,
+    transaction,
+)
 from django.db.models import Min
 from django.utils import timezone
 from django.utils.crypto import get_random_string
@@ -43,6 +51,8 @@ from escalade.notifications.outbox import enqueue_for_contacts, recipients_named
 from escalade.policies import active_policy
 
 logger = logging.getLogger("escalade.worker")
+# Seconds between tries while the database is unreachable (doubling from the first to the last).
+DATABASE_RETRY_FIRST, DATABASE_RETRY_MAX = 0.5, 5.0
 
 Clock = Callable[[], datetime]
 
@@ -311,11 +321,28 @@ class Watcher:
         sleep: Callable[[float], None] = time.sleep,
         on_tick: Callable[[TickReport], None] | None = None,
     ) -> None:
-        """Loop until `should_stop()`; with `once`, until nothing due is left."""
+        """Loop until `should_stop()`; with `once`, until nothing due is left. While the database is
+        unreachable the loop waits and tries again (backing off to DATABASE_RETRY_MAX seconds):
+        whatever a failed step had claimed comes back after its lease, nothing is lost."""
+        outage: float | None = None
         while not should_stop():
             if not connection.in_atomic_block:  # (tests run the loop inside a transaction)
                 close_old_connections()  # a long-lived process must survive a database restart
-            report = self.tick()
+            try:
+                report = self.tick()
+            except (OperationalError, InterfaceError) as exc:
+                if once or connection.in_atomic_block:
+                    raise
+                wait = DATABASE_RETRY_FIRST if outage is None else min(outage * 2, DATABASE_RETRY_MAX)
+                if outage is None:
+                    logger.warning("base de données injoignable, nouvel essai dans %s s : %s", wait, exc)
+                outage = wait
+                connection.close()
+                sleep(wait)
+                continue
+            if outage is not None:
+                logger.info("base de données de nouveau joignable : le worker reprend")
+                outage = None
             if on_tick is not None:
                 on_tick(report)
             if once:

@@ -159,7 +159,7 @@ def unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
     """The database cannot be reached or refuses writes: nothing was done, try again later."""
     logger.error("database unavailable on %s %s: %s", request.method, request.path, exc)
     response = problem(503, "service_unavailable", "Service momentanément indisponible (base de données "
-                       "injoignable) : rien n'a été enregistré, réessayez dans un instant.")
+                       "injoignable, pleine ou en lecture seule) : rien n'a été enregistré, réessayez dans un instant.")
     response["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE)
     return response
 

@@ -245,6 +245,41 @@ def test_a_read_only_database_still_answers_reads_and_writes_get_a_503(api, make
     assert EscalationRequest.objects.count() == 0
 
 
+def test_a_full_disk_answers_503_writes_nothing_and_leaves_the_database_intact(api, make_incident):
+    from django.db import connection
+
+    from escalade.incidents.models import Incident, TimelineEvent
+
+    if connection.vendor != "sqlite":
+        pytest.skip("a full disk shown on SQLite (PRAGMA max_page_count); PostgreSQL's outage test stops the server")
+    make_incident("REQ-1042", ago=timedelta(minutes=95))
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA page_count")
+        (pages,) = cursor.fetchone()
+        cursor.execute(f"PRAGMA max_page_count = {pages}")  # the file may not grow: the disk is full
+    try:
+        for i in range(2000):
+            before = (Incident.objects.count(), TimelineEvent.objects.count())
+            response = api("POST", "/incidents", body={
+                "request_number": f"REQ-{2000 + i}", "customer": "client-a", "priority": "high",
+                "title": "x" * 300, "opened_at": "2026-11-27T11:00:00+01:00"})
+            if response.status_code != 201:
+                break
+        after = (Incident.objects.count(), TimelineEvent.objects.count())
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA max_page_count = 1073741823")
+    assert response.status_code == 503 and response["Retry-After"] == "30", response.body
+    assert response.body["code"] == "service_unavailable"
+    assert after == before  # nothing of the refused write
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA integrity_check")
+        assert cursor.fetchone() == ("ok",)
+    assert api("POST", "/incidents", body={"request_number": "REQ-9999", "customer": "client-a",
+                                            "priority": "high", "opened_at": "2026-11-27T11:00:00+01:00"}
+               ).status_code == 201
+
+
 def test_a_token_records_its_use_at_most_once_a_minute(api, world, tokens, now):
     from escalade.accounts.models import ApiToken
 
