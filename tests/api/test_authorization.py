@@ -174,3 +174,14 @@ def test_refused_writes_change_nothing(api, scene):
     api("POST", "/escalations/{}/ack".format(scene["esc_a"]), "partner_a")
     after = Incident.objects.values().get(request_number="REQ-1001")
     assert before == after
+
+
+def test_every_operation_of_the_api_has_its_row():
+    from escalade.api.api import api
+
+    document = api.get_openapi_schema()
+    operations = {(method.upper(), path.removeprefix("/api/v1")) for path, methods in document["paths"].items()
+                  for method in methods}
+    covered = {(method, re.sub(r"\{esc_a\}", "{escalation_id}", re.sub(r"REQ-\d+", "{request_number}", path)))
+               for method, path, _, _ in ENDPOINTS.values()}
+    assert operations == covered
