@@ -18,6 +18,7 @@ from datetime import timedelta
 import pytest
 import schemathesis
 from django.core.wsgi import get_wsgi_application
+from django.db import transaction
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
@@ -77,6 +78,16 @@ def test_chained_calls_answer_as_the_document_says(who, tokens, scene):
     auth = headers_for(who, tokens)
 
     class Machine(base):  # type: ignore[misc, valid-type]
+        # Each run of steps starts from the same database (a savepoint rolled back after it), so
+        # that hypothesis can replay a run exactly.
+        def __init__(self):
+            super().__init__()
+            self.savepoint = transaction.savepoint_create()
+
+        def teardown(self):
+            transaction.savepoint_rollback(self.savepoint)
+            super().teardown()
+
         def before_call(self, case):
             case.headers = {**(case.headers or {}), **auth}
 
