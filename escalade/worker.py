@@ -16,6 +16,7 @@ Time is an argument: `clock` gives "now", so tests and benchmarks drive it.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,6 +47,7 @@ from escalade.incidents.evaluation import refresh
 from escalade.incidents.models import Channel, EventKind, Incident
 from escalade.incidents.timeline import record
 from escalade.notifications import delivery
+from escalade.notifications.channels import smtp_session
 from escalade.notifications.models import DeliveryStatus, Notification, NotificationKind
 from escalade.notifications.outbox import enqueue_for_contacts, recipients_named
 from escalade.policies import active_policy
@@ -242,6 +244,64 @@ def _guarded(model: type[models.Model], row: Any, due_field: str, now: datetime,
         model.objects.filter(pk=row.pk).update(**{due_field: now + RETRY_AFTER})
 
 
+class Senders:
+    """Threads that deliver due notifications while the watcher records crossings, each with its own
+    database connection and SMTP session: in a mass outage the first alerts leave while later
+    crossings are still being recorded, several at a time. Claims are the same as the sweep's (a row
+    is one sender's), so they never send twice."""
+
+    def __init__(self, count: int, clock: Clock, batch: int = 10) -> None:
+        self.clock, self.batch = clock, batch
+        self.wake = threading.Event()
+        self.stopping = threading.Event()
+        self.sent = self.failed = 0
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self._run, name=f"escalade-sender-{i}", daemon=True)
+                        for i in range(count)]
+
+    def start(self) -> Senders:
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.wake.set()
+        for thread in self.threads:
+            thread.join(timeout=30)
+
+    def _run(self) -> None:
+        try:
+            while not self.stopping.is_set():
+                try:
+                    sent = self._send_some()
+                except (OperationalError, InterfaceError) as exc:
+                    logger.warning("envoi : base de données injoignable, nouvel essai : %s", exc)
+                    connection.close()
+                    self.stopping.wait(DATABASE_RETRY_MAX)
+                    continue
+                if not sent:
+                    self.wake.wait(0.2)  # woken when the watcher commits new alerts
+                    self.wake.clear()
+        finally:
+            connection.close()  # this thread's own connection
+
+    def _send_some(self) -> int:
+        with smtp_session():
+            total = 0
+            while not self.stopping.is_set():
+                now = self.clock()
+                ids = delivery.claim_due(now, self.batch)
+                if not ids:
+                    return total
+                statuses = delivery.send_all_claimed(ids, now)
+                with self.lock:
+                    self.sent += statuses.count(DeliveryStatus.SENT)
+                    self.failed += len(statuses) - statuses.count(DeliveryStatus.SENT)
+                total += len(ids)
+            return total
+
+
 class Watcher:
     def __init__(
         self,
@@ -250,6 +310,7 @@ class Watcher:
         batch: int = 100,
         delivery_budget: float | None = 2.0,
         run_tasks: bool = True,
+        senders: int = 0,
     ) -> None:
         self.clock = clock
         self.batch = batch
@@ -257,6 +318,9 @@ class Watcher:
         self.delivery_budget = delivery_budget
         self.run_tasks = run_tasks
         self.worker_id = get_random_string(24)
+        # Sender threads while `run` loops (0: the loop delivers between its passes itself).
+        self.sender_count = senders
+        self.senders: Senders | None = None
 
     def tick(self) -> TickReport:
         report = TickReport()
@@ -272,6 +336,8 @@ class Watcher:
                 lambda incident: act_on_incident(incident, now, report),
             )
             report.incidents += claimed
+            if self.senders is not None and claimed:
+                self.senders.wake.set()  # this batch's alerts are committed: send them now
             if claimed < self.batch:
                 break
         _for_each_claimed(
@@ -289,6 +355,11 @@ class Watcher:
 
         if self.run_tasks:
             report.tasks += run_queued_tasks(self.worker_id, budget_left)
+        if self.senders is not None:
+            with self.senders.lock:  # what the sender threads sent since the last pass
+                report.delivered, report.failed = self.senders.sent, self.senders.failed
+                self.senders.sent = self.senders.failed = 0
+            return
         while budget_left():
             now = self.clock()
             ids = delivery.claim_due(now, 20)
@@ -304,9 +375,11 @@ class Watcher:
         candidates = [
             Incident.objects.aggregate(t=Min("next_change_at"))["t"],
             Escalation.objects.filter(acknowledged_at__isnull=True).aggregate(t=Min("next_reminder_at"))["t"],
-            Notification.objects.filter(status=DeliveryStatus.PENDING).aggregate(t=Min("next_attempt_at"))["t"],
             Notification.objects.filter(status=DeliveryStatus.SENDING).aggregate(t=Min("claimed_until"))["t"],
         ]
+        if self.senders is None:  # otherwise sending is the sender threads' business
+            candidates.append(
+                Notification.objects.filter(status=DeliveryStatus.PENDING).aggregate(t=Min("next_attempt_at"))["t"])
         earliest = min((t for t in candidates if t is not None), default=None)
         if earliest is None:
             return interval
@@ -324,6 +397,17 @@ class Watcher:
         """Loop until `should_stop()`; with `once`, until nothing due is left. While the database is
         unreachable the loop waits and tries again (backing off to DATABASE_RETRY_MAX seconds):
         whatever a failed step had claimed comes back after its lease, nothing is lost."""
+        if self.sender_count and not once and not connection.in_atomic_block:
+            self.senders = Senders(self.sender_count, self.clock).start()
+        try:
+            self._loop(interval, once, should_stop, sleep, on_tick)
+        finally:
+            if self.senders is not None:
+                self.senders.stop()
+                self.senders = None
+
+    def _loop(self, interval: float, once: bool, should_stop: Callable[[], bool],
+              sleep: Callable[[float], None], on_tick: Callable[[TickReport], None] | None) -> None:
         outage: float | None = None
         while not should_stop():
             if not connection.in_atomic_block:  # (tests run the loop inside a transaction)

@@ -4,22 +4,25 @@ A row is claimed with a lease (pending → sending, conditional, so any number o
 runners can try the same row and exactly one wins); the claim counts as an attempt. Success marks it
 sent; failure puts it back to pending after an exponential backoff, or dead after the last attempt.
 A worker killed mid-send leaves its row "sending": once the lease expires, `requeue_expired` puts it
-back, so it is sent again (the duplicate carries the same Message-ID).
+back, so it is sent again (the duplicate carries the same Message-ID). When the database goes away
+mid-send, what this process decided is written as soon as it answers again (`_Unrecorded`): a message
+that left is not sent twice, a claimed row not yet sent does not wait for its lease.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import datetime
 
-from django.db import connection, transaction
-from django.db.models import F
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import Case, F, IntegerField, Value, When
 from django.utils import timezone
 
 from escalade.notifications import conf
 from escalade.notifications.channels import CHANNELS, PermanentDeliveryError, smtp_session
 from escalade.notifications.messages import render
-from escalade.notifications.models import DeliveryStatus, Notification
+from escalade.notifications.models import DeliveryStatus, Notification, NotificationKind
 
 logger = logging.getLogger("escalade.delivery")
 
@@ -42,10 +45,24 @@ def claim(pk: int, now: datetime) -> bool:
     )
 
 
+# In a burst, what a person must act on leaves first: an escalation and a level opening before a
+# breach, a breach before a reminder, a reminder before a pre-breach warning.
+URGENCY = Case(
+    When(kind__in=(NotificationKind.ESCALATION, NotificationKind.LEVEL_AVAILABLE), then=Value(0)),
+    When(kind=NotificationKind.BREACH, then=Value(1)),
+    When(kind=NotificationKind.REMINDER, then=Value(2)),
+    When(kind=NotificationKind.WARNING, then=Value(4)),
+    default=Value(3),
+    output_field=IntegerField(),
+)
+
+
 def claim_due(now: datetime, limit: int) -> list[int]:
-    """Take up to `limit` due rows. On PostgreSQL in one statement batch, skipping rows another
-    worker is claiming; elsewhere one conditional update per row."""
-    due = Notification.objects.filter(status=PENDING, next_attempt_at__lte=now).order_by("next_attempt_at")
+    """Take up to `limit` due rows, the most urgent first. On PostgreSQL in one statement batch,
+    skipping rows another worker is claiming; elsewhere one conditional update per row."""
+    _Unrecorded.flush()  # first what an outage left undecided in the database
+    due = (Notification.objects.filter(status=PENDING, next_attempt_at__lte=now)
+           .alias(urgency=URGENCY).order_by("urgency", "next_attempt_at"))
     if connection.features.has_select_for_update_skip_locked:
         with transaction.atomic():
             ids = list(due.select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit])
@@ -54,17 +71,64 @@ def claim_due(now: datetime, limit: int) -> list[int]:
     return [pk for pk in due.values_list("pk", flat=True)[:limit] if claim(pk, now)]
 
 
+DATABASE_DOWN = (OperationalError, InterfaceError)
+
+
+class _Unrecorded:
+    """What this process decided while the database could not be written, written as soon as it
+    answers again: a message that left is recorded as sent (so it is not sent twice when its claim
+    expires), a claimed row not sent yet is released at once (rather than after its lease)."""
+
+    lock = threading.Lock()
+    sent: dict[int, datetime] = {}
+    released: set[int] = set()
+
+    @classmethod
+    def flush(cls) -> None:
+        with cls.lock:
+            sent, released = dict(cls.sent), set(cls.released)
+            cls.sent.clear()
+            cls.released.clear()
+        try:
+            for pk, at in sent.items():
+                Notification.objects.filter(pk=pk).update(status=SENT, sent_at=at, claimed_until=None, last_error="")
+            if released:
+                Notification.objects.filter(pk__in=released, status=SENDING).update(status=PENDING, claimed_until=None)
+        except DATABASE_DOWN:
+            with cls.lock:
+                cls.sent.update(sent)
+                cls.released |= released
+            raise
+
+    @classmethod
+    def release(cls, ids: list[int]) -> None:
+        with cls.lock:
+            cls.released.update(ids)
+
+
 def send_claimed(pk: int, now: datetime) -> str:
     """Render and send a row this worker has claimed; returns its new status."""
-    notification = Notification.objects.select_related(
-        "incident", "incident__customer", "escalation", "escalation__incident"
-    ).get(pk=pk)
+    try:
+        notification = Notification.objects.select_related(
+            "incident", "incident__customer", "escalation", "escalation__incident"
+        ).get(pk=pk)
+    except DATABASE_DOWN:
+        _Unrecorded.release([pk])
+        raise
     try:
         CHANNELS[notification.channel].notify(notification, render(notification, now))
+    except DATABASE_DOWN:  # rendering reads the database: not sent, released once it answers
+        _Unrecorded.release([pk])
+        raise
     except Exception as exc:  # any failure of rendering or channel: the row must not stay claimed
         return _failed(notification, exc, now)
     # Sent whoever holds the lease now: the message has left, saying otherwise would resend it.
-    Notification.objects.filter(pk=pk).update(status=SENT, sent_at=now, claimed_until=None, last_error="")
+    try:
+        Notification.objects.filter(pk=pk).update(status=SENT, sent_at=now, claimed_until=None, last_error="")
+    except DATABASE_DOWN:
+        with _Unrecorded.lock:
+            _Unrecorded.sent[pk] = now
+        raise
     return SENT
 
 
@@ -105,8 +169,15 @@ def deliver_many(ids: list[int], now: datetime | None = None) -> dict[str, int]:
 
 
 def send_all_claimed(ids: list[int], now: datetime) -> list[str]:
+    statuses: list[str] = []
     with smtp_session():
-        return [send_claimed(pk, now) for pk in ids]
+        for done, pk in enumerate(ids):
+            try:
+                statuses.append(send_claimed(pk, now))
+            except DATABASE_DOWN:
+                _Unrecorded.release(ids[done + 1:])  # claimed, never tried
+                raise
+    return statuses
 
 
 def requeue_expired(now: datetime) -> int:

@@ -160,3 +160,55 @@ def test_worker_once_processes_what_is_due_and_exits(world: Any, smtp: SMTPSink)
     assert [m["Subject"] for m in smtp.to("escalade@hipcom.fr")] == [
         "[Escalade] REQ-11 — délai de prise en charge dépassé"
     ]
+
+
+def test_a_message_sent_as_the_database_went_away_is_recorded_when_it_returns_not_sent_twice(
+    world: Any, smtp: SMTPSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import OperationalError
+    from django.db.models import QuerySet
+
+    _incident, now = _breached(world)
+    Watcher(FakeClock(now)).watch(TickReport())
+    now += timedelta(seconds=1)
+    row = Notification.objects.get(kind=NotificationKind.BREACH)
+    [claimed] = delivery.claim_due(now, 10)
+    real_update = QuerySet.update
+
+    def database_gone(self: Any, **values: Any) -> int:
+        if values.get("status") == DeliveryStatus.SENT:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real_update(self, **values)
+
+    monkeypatch.setattr(QuerySet, "update", database_gone)
+    with pytest.raises(OperationalError):
+        delivery.send_all_claimed([claimed], now)  # the message left; recording it failed
+    monkeypatch.setattr(QuerySet, "update", real_update)
+    assert len(smtp.to("escalade@hipcom.fr")) == 1
+    delivery.claim_due(now + timedelta(seconds=5), 10)  # the database answers: first what was left
+    row.refresh_from_db()
+    assert row.status == DeliveryStatus.SENT
+    # Its lease expiring later sends nothing again.
+    assert delivery.requeue_expired(now + conf.lease() + timedelta(seconds=1)) == 0
+    assert len(smtp.to("escalade@hipcom.fr")) == 1
+
+
+def test_a_claimed_message_not_sent_when_the_database_went_away_is_released_at_once(
+    world: Any, smtp: SMTPSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import OperationalError
+
+    _incident, now = _breached(world)
+    Watcher(FakeClock(now)).watch(TickReport())
+    now += timedelta(seconds=1)
+    claimed = delivery.claim_due(now, 10)
+    assert claimed
+
+    def unreachable(*args: Any, **kwargs: Any) -> Any:
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(delivery, "render", unreachable)
+    with pytest.raises(OperationalError):
+        delivery.send_all_claimed(claimed, now)
+    monkeypatch.undo()
+    assert delivery.claim_due(now + timedelta(seconds=2), 10) == claimed  # released, taken again at once

@@ -174,7 +174,8 @@ def test_a_database_outage_loses_and_duplicates_nothing():
                           f"WHERE incident_id IN {mine} AND channel = 'email'")[0]
         assert sent[0] == sent[1] > 0
         received = [m for _, m in sink.messages if any(n in str(m["Subject"]) for n in numbers)]
-        assert len(received) >= sent[0]  # one message per e-mail notification (the incident's alerts too)
+        # One message per e-mail notification (the escalations' and the crossings' alerts), none twice.
+        assert len(received) == len({m["Message-ID"] for m in received}) == sent[0]
         assert "base de données injoignable" in worker_log.read_text()
         assert "de nouveau joignable" in worker_log.read_text()
         print(f"outage {OUTAGE:.0f} s: {len(outage_answers)} calls answered 503, {len(granted)} escalations "

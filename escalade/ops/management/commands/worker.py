@@ -25,8 +25,12 @@ class Command(PolicyRequired):
                             help="attente maximale entre deux passages, en secondes (défaut : 1)")
         parser.add_argument("--batch", type=int, default=100,
                             help="incidents réclamés par transaction (défaut : 100)")
+        parser.add_argument("--senders", type=int, default=4,
+                            help="fils d'envoi des notifications, en parallèle des franchissements "
+                                 "(défaut : 4 ; 0 : envoi entre deux passages)")
 
-    def handle(self, *args: Any, once: bool, interval: float, batch: int, **options: Any) -> None:
+    def handle(self, *args: Any, once: bool, interval: float, batch: int, senders: int,
+               **options: Any) -> None:
         stopping = False
 
         def stop(signum: int, frame: FrameType | None) -> None:
@@ -49,6 +53,6 @@ class Command(PolicyRequired):
 
         if not once:
             logger.info("worker démarré (intervalle %s s)", interval)
-        Watcher(batch=batch, delivery_budget=None if once else 2.0).run(
+        Watcher(batch=batch, delivery_budget=None if once else 2.0, senders=max(0, senders)).run(
             interval=interval, once=once, should_stop=lambda: stopping, on_tick=report
         )
