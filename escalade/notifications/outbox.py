@@ -60,6 +60,14 @@ def enqueue(
     return row
 
 
+def _addresses(contacts: Iterable[Contact]) -> Iterable[tuple[Contact, str, str]]:
+    """Each contact's e-mail, and every apprise URL (SMS, chat) configured for them in the policy."""
+    for contact in contacts:
+        yield contact, DeliveryChannel.EMAIL, contact.email
+        for url in contact.apprise_urls:
+            yield contact, DeliveryChannel.APPRISE, url
+
+
 def enqueue_for_contacts(
     contacts: Iterable[Contact],
     *,
@@ -70,22 +78,38 @@ def enqueue_for_contacts(
     context: dict[str, object] | None = None,
     now: datetime | None = None,
 ) -> list[Notification]:
-    """Email each contact, and every apprise URL (SMS, chat) configured for them in the policy."""
-    rows: list[Notification | None] = []
-    for contact in contacts:
-        common = {
-            "kind": kind,
-            "key": key,
-            "recipient_name": contact.name,
-            "incident": incident,
-            "escalation": escalation,
-            "context": {**(context or {}), "contact_level": contact.level},
-            "now": now,
-        }
-        rows.append(enqueue(recipient=contact.email, channel=DeliveryChannel.EMAIL, **common))  # type: ignore[arg-type]
-        for url in contact.apprise_urls:
-            rows.append(enqueue(recipient=url, channel=DeliveryChannel.APPRISE, **common))  # type: ignore[arg-type]
+    """One row per contact address (`_addresses`), each with its delivery task."""
+    rows = [
+        enqueue(kind=kind, key=key, recipient=address, channel=channel, recipient_name=contact.name,
+                incident=incident, escalation=escalation,
+                context={**(context or {}), "contact_level": contact.level}, now=now)
+        for contact, channel, address in _addresses(contacts)
+    ]
     return [row for row in rows if row is not None]
+
+
+def rows_for_contacts(
+    contacts: Iterable[Contact], *, kind: str, key: str, incident: Incident, context: dict[str, object],
+    now: datetime,
+) -> list[Notification]:
+    """The rows `enqueue_for_contacts` would write, unsaved, for a bulk insert (`enqueue_rows`)."""
+    return [
+        Notification(kind=kind, channel=channel, recipient=address, recipient_name=contact.name[:200],
+                     incident=incident, context={**context, "contact_level": contact.level},
+                     idempotency_key=f"{key}:{channel}:{address}"[:200], created_at=now, next_attempt_at=now)
+        for contact, channel, address in _addresses(contacts) if address
+    ]
+
+
+def enqueue_rows(rows: list[Notification]) -> int:
+    """Insert many rows at once; a row whose cause is already in the outbox adds nothing. No task is
+    queued: the caller is the worker, whose senders (or sweep) deliver due rows anyway."""
+    if not rows:
+        return 0
+    keys = [row.idempotency_key for row in rows]
+    before = Notification.objects.filter(idempotency_key__in=keys).count()
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    return Notification.objects.filter(idempotency_key__in=keys).count() - before
 
 
 def recipients_named(policy: Policy, names: Iterable[str], track: str) -> list[Contact]:

@@ -97,18 +97,31 @@ def test_enqueueing_the_same_cause_twice_adds_nothing(world: Any) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_notifications_are_queued_as_a_durable_task_once_their_cause_commits(world: Any, smtp: SMTPSink) -> None:
+    """An escalation granted through the API or the portal: its rows travel in one durable task."""
+    from django_tasks_db.models import DBTaskResult
+
+    from escalade.escalations.services import request_escalation
+
+    now = now_utc()
+    open_incident(world.customer_a, "REQ-1", now - timedelta(minutes=65), now=now)  # level 1 is open
+    assert request_escalation(user=None, request_number="REQ-1", reason="coupure", now=now).created
+    [task] = DBTaskResult.objects.all()
+    assert task.task_path == "escalade.notifications.tasks.deliver_notifications"
+    assert sorted(task.args_kwargs["args"][0]) == sorted(Notification.objects.values_list("pk", flat=True))
+    Watcher(FakeClock(now + timedelta(seconds=1))).tick()  # runs the task in-process
+    task.refresh_from_db()
+    assert task.status == "SUCCESSFUL" and task.return_value["sent"] == len(task.args_kwargs["args"][0])
+
+
+def test_the_watchers_own_alerts_are_sent_by_its_sweep_without_a_task(world: Any, smtp: SMTPSink) -> None:
+    """A mass outage writes its alerts in bulk; the worker that wrote them sends them (no task each)."""
     from django_tasks_db.models import DBTaskResult
 
     _incident, now = _breached(world)
-    report = TickReport()
-    Watcher(FakeClock(now)).watch(report)
-    assert report.alerts == 1
-    [task] = DBTaskResult.objects.all()
-    assert task.task_path == "escalade.notifications.tasks.deliver_notifications"
-    assert task.args_kwargs["args"] == [list(Notification.objects.values_list("pk", flat=True))]
-    Watcher(FakeClock(now + timedelta(seconds=1))).tick()  # runs the task in-process
-    task.refresh_from_db()
-    assert task.status == "SUCCESSFUL" and task.return_value == {"sent": 1}
+    report = Watcher(FakeClock(now)).tick()
+    assert report.alerts == 1 and report.delivered == 1
+    assert not DBTaskResult.objects.exists()
+    assert Notification.objects.get(kind=NotificationKind.BREACH).status == DeliveryStatus.SENT
     assert len(smtp.to("escalade@hipcom.fr")) == 1
 
 
