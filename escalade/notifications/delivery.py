@@ -106,12 +106,20 @@ class _Unrecorded:
             cls.released.update(ids)
 
 
-def send_claimed(pk: int, now: datetime) -> str:
-    """Render and send a row this worker has claimed; returns its new status."""
+def _loaded(ids: list[int]) -> dict[int, Notification]:
+    """The rows with what rendering reads (incident, customer, pauses, escalation), in two queries."""
+    rows = (Notification.objects.select_related("incident", "incident__customer", "escalation",
+                                                "escalation__incident")
+            .prefetch_related("incident__pauses").filter(pk__in=ids))
+    return {row.pk: row for row in rows}
+
+
+def send_claimed(pk: int, now: datetime, notification: Notification | None = None) -> str:
+    """Render and send a row this worker has claimed (`notification` when already loaded); returns
+    its new status."""
     try:
-        notification = Notification.objects.select_related(
-            "incident", "incident__customer", "escalation", "escalation__incident"
-        ).get(pk=pk)
+        if notification is None:
+            notification = _loaded([pk])[pk]
     except DATABASE_DOWN:
         _Unrecorded.release([pk])
         raise
@@ -170,10 +178,15 @@ def deliver_many(ids: list[int], now: datetime | None = None) -> dict[str, int]:
 
 def send_all_claimed(ids: list[int], now: datetime) -> list[str]:
     statuses: list[str] = []
+    try:
+        loaded = _loaded(ids)
+    except DATABASE_DOWN:
+        _Unrecorded.release(ids)
+        raise
     with smtp_session():
         for done, pk in enumerate(ids):
             try:
-                statuses.append(send_claimed(pk, now))
+                statuses.append(send_claimed(pk, now, loaded.get(pk)))
             except DATABASE_DOWN:
                 _Unrecorded.release(ids[done + 1:])  # claimed, never tried
                 raise

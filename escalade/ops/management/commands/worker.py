@@ -8,6 +8,7 @@ from types import FrameType
 from typing import Any
 
 from django.core.management.base import CommandParser
+from django.db import connection
 
 from escalade.ops.startup import PolicyRequired
 from escalade.worker import TickReport, Watcher
@@ -25,12 +26,15 @@ class Command(PolicyRequired):
                             help="attente maximale entre deux passages, en secondes (défaut : 1)")
         parser.add_argument("--batch", type=int, default=100,
                             help="incidents réclamés par transaction (défaut : 100)")
-        parser.add_argument("--senders", type=int, default=4,
+        parser.add_argument("--senders", type=int, default=None,
                             help="fils d'envoi des notifications, en parallèle des franchissements "
-                                 "(défaut : 4 ; 0 : envoi entre deux passages)")
+                                 "(défaut : 4 sur PostgreSQL, 0 sur SQLite où un seul écrit à la fois ; "
+                                 "0 : envoi entre deux passages)")
 
-    def handle(self, *args: Any, once: bool, interval: float, batch: int, senders: int,
+    def handle(self, *args: Any, once: bool, interval: float, batch: int, senders: int | None,
                **options: Any) -> None:
+        if senders is None:  # measured (benchmarks/bench_worker.py): threads help where writers run concurrently
+            senders = 4 if connection.features.has_select_for_update_skip_locked else 0
         stopping = False
 
         def stop(signum: int, frame: FrameType | None) -> None:
