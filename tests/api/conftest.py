@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -70,7 +71,10 @@ FUZZ_FIGURES: dict[str, Any] = {"requests": 0, "5xx": 0, "operations": set()}
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if FUZZ_FIGURES["requests"]:
+        failed = [r for r in terminalreporter.stats.get("failed", []) if "test_schemathesis" in r.nodeid]
         terminalreporter.write_line(
             f"schemathesis: {FUZZ_FIGURES['requests']} requests over {len(FUZZ_FIGURES['operations'])} "
-            f"operations, {FUZZ_FIGURES['5xx']} answered 5xx"
+            f"operations x 5 roles (up to {os.environ.get('ESCALADE_FUZZ_EXAMPLES', '12')} examples each, "
+            f"then the stateful phase), {FUZZ_FIGURES['5xx']} answered 5xx, "
+            f"{len(failed)} test(s) with answers outside the document"
         )

@@ -288,3 +288,34 @@ def test_a_token_records_its_use_at_most_once_a_minute(api, world, tokens, now):
     first = ApiToken.objects.get(pk=token.pk).last_used_at
     api("GET", "/policy")
     assert ApiToken.objects.get(pk=token.pk).last_used_at == first
+
+
+@pytest.mark.parametrize(("path", "body", "field", "limit"), [
+    ("/escalations", {"request_number": "REQ-1042", "reason": "x" * 5001}, "reason", 5000),
+    ("/escalations", {"request_number": "REQ-1042", "reason": "coupure", "on_behalf_of": "x" * 201},
+     "on_behalf_of", 200),
+    ("/incidents", {"request_number": "REQ-1043", "customer": "client-a", "priority": "high",
+                    "opened_at": "2026-11-27T11:00:00+01:00", "title": "x" * 301}, "title", 300),
+    ("/incidents/REQ-1042/events", {"kind": "acknowledge", "note": "x" * 2001}, "note", 2000),
+])
+def test_text_fields_are_bounded_and_say_their_limit(api, make_incident, path, body, field, limit):
+    from escalade.incidents.models import TimelineEvent
+
+    make_incident("REQ-1042", ago=timedelta(minutes=95))
+    before = TimelineEvent.objects.count()
+    response = api("POST", path, body=body)
+    assert response.status_code == 422 and response.body["code"] == "invalid_body"
+    assert f"« {field} » est trop long ({limit} caractères au plus)" in response.body["detail"]
+    assert TimelineEvent.objects.count() == before
+
+
+def test_the_portal_bounds_the_reason_too(world, make_incident):
+    from django.test import Client
+    from web.support import log_in
+
+    make_incident("REQ-1042", ago=timedelta(minutes=95))
+    client = Client()
+    assert log_in(client, "cust-a", "pw-a-12345")
+    page = client.post("/portail/incidents/REQ-1042/escalader/", {"reason": "x" * 2001, "level": "1"})
+    assert page.status_code == 400
+    assert "2000" in page.content.decode()
