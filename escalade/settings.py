@@ -107,6 +107,8 @@ CSRF_TRUSTED_ORIGINS = env_list("ESCALADE_CSRF_TRUSTED_ORIGINS")
 
 # HTTPS in production (behind a reverse proxy that terminates TLS, say so with ESCALADE_BEHIND_PROXY=1).
 SECURE_SSL_REDIRECT = env_bool("ESCALADE_SSL_REDIRECT", not DEV)
+# A load balancer probes health over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = int(env_float("ESCALADE_HSTS_SECONDS", 0 if DEV else 365 * 24 * 3600))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("ESCALADE_HSTS_INCLUDE_SUBDOMAINS", not DEV)
 SECURE_HSTS_PRELOAD = env_bool("ESCALADE_HSTS_PRELOAD", False)
@@ -204,6 +206,12 @@ THROTTLE_RATES = {
     "token_failures_per_address": env_rate("ESCALADE_RATE_TOKEN_FAILURES", "20/300"),
 }
 ESCALATION_FOLD_SECONDS = int(env_float("ESCALADE_ESCALATION_FOLD_SECONDS", 600))
+
+# -- operations: /healthz is 503 when no worker was seen for this long or a due notification waits
+# this long; /metrics asks for `Authorization: Bearer …` when a token is set.
+HEALTH_WORKER_SECONDS = env_float("ESCALADE_HEALTH_WORKER_SECONDS", 60)
+HEALTH_OUTBOX_SECONDS = env_float("ESCALADE_HEALTH_OUTBOX_SECONDS", 300)
+METRICS_TOKEN = env("ESCALADE_METRICS_TOKEN")
 
 ROOT_URLCONF = "escalade.urls"
 WSGI_APPLICATION = "escalade.wsgi.application"

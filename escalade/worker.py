@@ -16,6 +16,8 @@ Time is an argument: `clock` gives "now", so tests and benchmarks drive it.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -49,7 +51,7 @@ from escalade.incidents.models import Channel, EventKind, Incident, TimelineEven
 from escalade.incidents.timeline import actor_label, record
 from escalade.notifications import delivery
 from escalade.notifications.channels import smtp_session
-from escalade.notifications.models import DeliveryStatus, Notification, NotificationKind
+from escalade.notifications.models import DeliveryStatus, Notification, NotificationKind, WorkerHeartbeat
 from escalade.notifications.outbox import (
     enqueue_for_contacts,
     enqueue_rows,
@@ -61,6 +63,7 @@ from escalade.policies import active_policy
 logger = logging.getLogger("escalade.worker")
 # Seconds between tries while the database is unreachable (doubling from the first to the last).
 DATABASE_RETRY_FIRST, DATABASE_RETRY_MAX = 0.5, 5.0
+HEARTBEAT_EVERY = 5.0  # seconds between two heartbeats of a running worker
 
 Clock = Callable[[], datetime]
 
@@ -389,6 +392,19 @@ class Watcher:
         # Sender threads while `run` loops (0: the loop delivers between its passes itself).
         self.sender_count = senders
         self.senders: Senders | None = None
+        self.started_at = clock()
+        self.last_beat: float | None = None
+
+    def beat(self) -> None:
+        """Say this worker is alive, at most every HEARTBEAT_EVERY seconds (/healthz reads it)."""
+        if self.last_beat is not None and time.monotonic() - self.last_beat < HEARTBEAT_EVERY:
+            return
+        WorkerHeartbeat.objects.update_or_create(
+            worker_id=self.worker_id,
+            defaults={"host": socket.gethostname()[:200], "pid": os.getpid(), "started_at": self.started_at,
+                      "seen_at": self.clock()},
+        )
+        self.last_beat = time.monotonic()
 
     def tick(self) -> TickReport:
         report = TickReport()
@@ -483,6 +499,8 @@ class Watcher:
                 close_old_connections()  # a long-lived process must survive a database restart
             try:
                 report = self.tick()
+                if not once:
+                    self.beat()
             except (OperationalError, InterfaceError) as exc:
                 if once or connection.in_atomic_block:
                     raise

@@ -67,3 +67,18 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.recipient} ({self.status})"
+
+
+class WorkerHeartbeat(models.Model):
+    """Each running `escalade worker` says it is alive (every few seconds): /healthz and /metrics
+    read it from any web process or machine."""
+
+    worker_id = models.CharField(max_length=40, unique=True)
+    host = models.CharField(max_length=200)
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    seen_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("worker")
+        verbose_name_plural = _("workers")

@@ -148,10 +148,12 @@ def test_a_database_outage_loses_and_duplicates_nothing():
                 assert headers["Retry-After"] and headers["Content-Type"] == "application/problem+json"
                 assert problem["code"] == "service_unavailable"
             assert worker.poll() is None, worker_log.read_text()  # the worker waits, it does not die
+            assert health(port) == (503, "down")
             time.sleep(1)
         pg.start()
 
         wait_until(lambda: call(port, "GET", "/incidents")[0] == 200, 30, "the API did not come back")
+        wait_until(lambda: health(port) == (200, "ok"), 30, "the worker's heartbeat did not come back")
         for number in numbers[5:]:
             status, _, body = call(port, "POST", "/escalations", {"request_number": number, "reason": "coupure"})
             assert status == 201, body
@@ -177,7 +179,9 @@ def test_a_database_outage_loses_and_duplicates_nothing():
         # One message per e-mail notification (the escalations' and the crossings' alerts), none twice.
         assert len(received) == len({m["Message-ID"] for m in received}) == sent[0]
         assert "base de données injoignable" in worker_log.read_text()
-        assert "de nouveau joignable" in worker_log.read_text()
+        # The watcher's own loop comes back at its next try (at most DATABASE_RETRY_MAX seconds later).
+        wait_until(lambda: "de nouveau joignable" in worker_log.read_text(), 30,
+                   "the watcher did not resume: " + worker_log.read_text()[-2000:])
         print(f"outage {OUTAGE:.0f} s: {len(outage_answers)} calls answered 503, {len(granted)} escalations "
               f"granted once each, {sent[0]} e-mail notifications delivered, 0 lost, 0 duplicated")
     finally:
@@ -190,6 +194,14 @@ def test_a_database_outage_loses_and_duplicates_nothing():
                 process.kill()
         sink.stop()
         pg.remove()
+
+
+def health(port: int) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as response:
+            return response.status, json.loads(response.read())["status"]
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())["status"]
 
 
 def _answers(port: int) -> bool:

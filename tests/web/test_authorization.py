@@ -69,6 +69,9 @@ MATRIX = {
     "mot-de-passe/modifie/": [("GET", "/mot-de-passe/modifie/", None, EVERYONE)],
     "langue/": [("POST", "/langue/setlang/", {"language": "en", "next": "/procedure/"},
                  row(302, 302, 302, 302, 302, 302, 302))],
+    # For probes and Prometheus: no worker runs in this world, so health is 503 for everyone.
+    "healthz": [("GET", "/healthz", None, row(503, 503, 503, 503, 503, 503, 503))],
+    "metrics": [("GET", "/metrics", None, PUBLIC)],
     # The administration is the administrators' only (staff use the dashboard).
     "admin/": [("GET", "/admin/", None, row(302, 302, 302, 302, 302, 302, 200)),
                ("GET", "/admin/incidents/incident/", None, row(302, 302, 302, 302, 302, 302, 200))],

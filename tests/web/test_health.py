@@ -1,0 +1,62 @@
+"""/healthz and /metrics: what an operator watches, read from the database (the same answer from
+every web process). REQ-1001 of customer A, high priority, breached: its alert is due."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from escalade.notifications.models import DeliveryStatus, Notification, WorkerHeartbeat
+from escalade.worker import TickReport, Watcher
+
+from .support import make_incident
+
+pytestmark = pytest.mark.django_db
+
+
+def test_healthz_is_503_until_a_worker_has_been_seen(world):
+    response = Client().get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "degraded" and body["database"]["ok"] and not body["worker"]["ok"]
+    Watcher().beat()
+    body = Client().get("/healthz").json()
+    assert body["status"] == "ok" and body["worker"]["last_seen_seconds"] < 5
+
+
+def test_healthz_is_503_when_a_worker_fell_silent_or_the_outbox_is_stuck(world, settings):
+    watcher = Watcher()
+    watcher.beat()
+    WorkerHeartbeat.objects.update(seen_at=timezone.now() - timedelta(seconds=61))
+    assert Client().get("/healthz").json()["worker"]["ok"] is False
+    watcher.last_beat = None
+    watcher.beat()
+    make_incident("REQ-1001", "client-a", "high", timedelta(minutes=35))
+    Watcher().watch(TickReport())  # the breach alert is written, nobody sends it
+    Notification.objects.update(next_attempt_at=timezone.now() - timedelta(seconds=301))
+    response = Client().get("/healthz")
+    assert response.status_code == 503
+    outbox = response.json()["outbox"]
+    assert not outbox["ok"] and outbox["due"] >= 1 and outbox["oldest_due_seconds"] > 300
+
+
+def test_metrics_speak_prometheus(world):
+    make_incident("REQ-1001", "client-a", "high", timedelta(minutes=35))
+    watcher = Watcher()
+    watcher.watch(TickReport())
+    watcher.beat()
+    text = Client().get("/metrics").content.decode()
+    assert 'escalade_open_incidents{priority="high"} 1.0' in text
+    assert f'escalade_notifications{{status="{DeliveryStatus.PENDING}"}}' in text
+    assert "escalade_outbox_oldest_due_seconds" in text
+    assert "escalade_worker_last_seen_seconds{" in text
+    assert 'escalade_delivery_latency_seconds_bucket{le="5.0"}' in text
+
+
+def test_metrics_ask_for_the_token_when_one_is_set(world, settings):
+    settings.METRICS_TOKEN = "jeton-de-supervision"
+    assert Client().get("/metrics").status_code == 401
+    assert Client().get("/metrics", HTTP_AUTHORIZATION="Bearer jeton-de-supervision").status_code == 200
