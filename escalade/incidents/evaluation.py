@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from escalade.core.escalation import Crossing, Evaluation, crossings, next_change_at
-from escalade.incidents.models import Incident, Status
+from escalade.incidents.models import Incident, Status, pending_deadline
 from escalade.policies import active_policy
 
 CACHE_FIELDS = [
@@ -20,6 +20,7 @@ CACHE_FIELDS = [
     "allowed_level",
     "evaluated_at",
     "next_change_at",
+    "next_due_at",
     "status",
 ]
 
@@ -58,6 +59,8 @@ def cache_evaluation(
     incident.resolution_due_at = res.due_at if res else None
     incident.resolution_state = res.state.value if res else ""
     incident.allowed_level = evaluation.escalation.level
+    incident.next_due_at = pending_deadline(incident.take_charge_due_at, incident.acknowledged_at,
+                                            incident.resolution_due_at)
     incident.evaluated_at = now
     # An archived incident is out of the watcher's sight.
     incident.next_change_at = None if incident.archived_at else next_change_at(active_policy(), evaluation, implied)

@@ -125,28 +125,22 @@ class IncidentQuerySet(models.QuerySet["Incident"]):
         return _in_scope(incidents, user, customer="customer_id", partner="customer__partner_id")
 
     def urgency_ordered(self, now: datetime) -> IncidentQuerySet:
-        """Breached first, then the nearest pending deadline (from the stored deadlines, in SQL).
-        Annotates `next_due` and `breached` (0 when the nearest pending deadline has passed)."""
-        pending_tc = models.Case(
-            models.When(acknowledged_at__isnull=True, then=models.F("take_charge_due_at")), default=None
-        )
-        next_due = models.Case(
-            models.When(pending_tc__isnull=True, then=models.F("resolution_due_at")),
-            models.When(resolution_due_at__isnull=True, then=models.F("pending_tc")),
-            models.When(pending_tc__lt=models.F("resolution_due_at"), then=models.F("pending_tc")),
-            default=models.F("resolution_due_at"),
-        )
+        """Breached first, then the nearest pending deadline: ordering by the stored `next_due_at`
+        is exactly that (a passed deadline sorts before every future one), read through the partial
+        index on open incidents. Annotates `breached` (0 when the nearest pending deadline has passed)."""
         breached = models.Case(
-            models.When(next_due__lte=now, then=models.Value(0)),
+            models.When(next_due_at__lte=now, then=models.Value(0)),
             default=models.Value(1),
             output_field=models.IntegerField(),
         )
-        return (
-            self.annotate(pending_tc=pending_tc)
-            .annotate(next_due=next_due)
-            .annotate(breached=breached)
-            .order_by("breached", models.F("next_due").asc(nulls_last=True), "opened_at")
-        )
+        return self.annotate(breached=breached).order_by(models.F("next_due_at").asc(nulls_last=True), "opened_at")
+
+
+def pending_deadline(take_charge_due_at: datetime | None, acknowledged_at: datetime | None,
+                     resolution_due_at: datetime | None) -> datetime | None:
+    """The nearest deadline still to meet: take-charge until acknowledged, and resolution."""
+    candidates = [d for d in (None if acknowledged_at else take_charge_due_at, resolution_due_at) if d is not None]
+    return min(candidates, default=None)
 
 
 class Incident(models.Model):
@@ -180,6 +174,8 @@ class Incident(models.Model):
     escalated_level = models.PositiveSmallIntegerField(_("niveau escaladé"), default=0)
     evaluated_at = models.DateTimeField(null=True, blank=True)
     next_change_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # The nearest deadline still to meet (`pending_deadline`): the dashboard's urgency order.
+    next_due_at = models.DateTimeField(null=True, blank=True)
 
     # An incident is archived, never erased: it leaves the working views and the watcher, its history
     # stays (the database refuses DELETE on incidents and their history).
@@ -196,6 +192,9 @@ class Incident(models.Model):
             models.Index(fields=["customer", "status"]),
             models.Index(fields=["status", "take_charge_due_at"]),
             models.Index(fields=["opened_at"]),
+            # The dashboard reads open incidents in urgency order: flat in the number of open ones.
+            models.Index(fields=["next_due_at", "opened_at"], condition=models.Q(resolved_at__isnull=True),
+                         name="incident_open_urgency"),
         ]
 
     def __str__(self) -> str:

@@ -41,6 +41,20 @@ BOUNDED = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=l
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
 
 
+@pytest.fixture(autouse=True)
+def _one_connection_per_test():
+    """The calls go to the WSGI handler directly, not through Django's test client, which is what
+    keeps the request signals from closing the test's connection (and its transaction) on PostgreSQL."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def scene(make_incident):
     from escalade.api import clock

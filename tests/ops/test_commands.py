@@ -114,7 +114,8 @@ def test_demo_tokens_authenticate(db, client):
     assert hidden.status_code == 404
 
 
-def test_demo_reset_recreates_the_incidents(db):
+@pytest.mark.django_db(transaction=True)  # the reset erases the database, outside any transaction
+def test_demo_reset_recreates_the_incidents():
     run("demo")
     assert "incidents de démonstration créés" in run("demo", "--reset")
     assert Incident.objects.filter(request_number="REQ-1001").count() == 1
