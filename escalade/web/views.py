@@ -54,7 +54,8 @@ def locked_out(request: HttpRequest, response: HttpResponse | None = None, crede
     """Too many wrong passwords for this account from this address (django-axes): a 429 that says
     for how long, in the person's language."""
     wait = int(settings.AXES_COOLOFF_TIME.total_seconds())
-    page = render(request, "web/locked_out.html", {"minutes": max(1, wait // 60)}, status=429)
+    page = render(request, "web/locked_out.html",
+                  {"minutes": max(1, wait // 60), "organisation": active_policy().organisation}, status=429)
     page["Retry-After"] = str(wait)
     return page
 
