@@ -308,6 +308,11 @@ class TimelineEvent(models.Model):
             # One successor per entry: the chain cannot fork, even if two writers race.
             models.UniqueConstraint(fields=["incident", "previous_hash"], name="timeline_chain_linear"),
         ]
+        indexes = [
+            # An incident's chain in insertion order: its head (the last entry) is one index probe.
+            # Without it PostgreSQL walks the primary key backwards for each incident of a batch.
+            models.Index(fields=["incident", "id"], name="timeline_chain_order"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.incident_id} {self.kind} {self.occurred_at:%Y-%m-%d %H:%M}"
