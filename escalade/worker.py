@@ -50,7 +50,6 @@ from escalade.incidents.evaluation import CACHE_FIELDS, cache_evaluation, refres
 from escalade.incidents.models import Channel, EventKind, Incident, TimelineEvent
 from escalade.incidents.timeline import actor_label, record
 from escalade.notifications import delivery
-from escalade.notifications.channels import smtp_session
 from escalade.notifications.models import DeliveryStatus, Notification, NotificationKind, WorkerHeartbeat
 from escalade.notifications.outbox import (
     enqueue_for_contacts,
@@ -132,6 +131,25 @@ def _superseded(crossing: Crossing, due: list[Crossing]) -> bool:
     return False
 
 
+def _crossing_data(crossing: Crossing, now: datetime, notify: bool) -> dict[str, object]:
+    """What a crossing's timeline entry records (both paths: one incident, a batch)."""
+    return {"commitment": crossing.commitment.value, "level": crossing.level,
+            "detected_at": now.isoformat(), "notified": notify}
+
+
+def _crossing_alert(policy: Any, incident: Incident, crossing: Crossing) -> dict[str, Any]:
+    """Who a crossing alerts and with what (both paths: one incident, a batch)."""
+    names = getattr(policy.notifications, _recipients_for(crossing.kind))
+    return {
+        "contacts": recipients_named(policy, names, incident.track),
+        "kind": NOTIFICATION_OF[crossing.kind],
+        "key": f"crossing:{incident.pk}:{crossing.key}",
+        "incident": incident,
+        "context": {"crossing": crossing.key, "commitment": crossing.commitment.value,
+                    "level": crossing.level, "at": crossing.at.isoformat()},
+    }
+
+
 def act_on_incident(incident: Incident, now: datetime, report: TickReport) -> None:
     """Record and alert every crossing up to `now` not yet recorded; then move `next_change_at` on.
     Runs inside the caller's transaction, with the incident claimed."""
@@ -145,24 +163,14 @@ def act_on_incident(incident: Incident, now: datetime, report: TickReport) -> No
         try:
             with transaction.atomic():  # savepoint: the unique constraint says another worker did it
                 record(incident, EVENT_OF[crossing.kind], crossing.at, crossing_key=crossing.key,
-                       commitment=crossing.commitment.value, level=crossing.level,
-                       detected_at=now.isoformat(), notified=notify)
+                       **_crossing_data(crossing, now, notify))
         except IntegrityError:
             continue
         report.crossings.append(Acted(incident.request_number, crossing.key, crossing.at, now))
         if crossing.kind is CrossingKind.LEVEL:
             opened_levels.append(crossing)
         if notify:
-            names = getattr(policy.notifications, _recipients_for(crossing.kind))
-            rows = enqueue_for_contacts(
-                recipients_named(policy, names, incident.track),
-                kind=NOTIFICATION_OF[crossing.kind],
-                key=f"crossing:{incident.pk}:{crossing.key}",
-                incident=incident,
-                context={"crossing": crossing.key, "commitment": crossing.commitment.value,
-                         "level": crossing.level, "at": crossing.at.isoformat()},
-                now=now,
-            )
+            rows = enqueue_for_contacts(**_crossing_alert(policy, incident, crossing), now=now)
             report.alerts += len(rows)
     if opened_levels and policy.notifications.auto_escalate:
         _auto_escalate(incident, max(opened_levels, key=lambda c: c.level), evaluation.escalation.level,
@@ -195,19 +203,12 @@ def act_on_batch(incidents: list[Incident], now: datetime, report: TickReport) -
             events.append(TimelineEvent(
                 incident=incident, kind=EVENT_OF[crossing.kind], occurred_at=crossing.at, recorded_at=now,
                 actor_label=actor_label(None), channel=Channel.SYSTEM, crossing_key=crossing.key,
-                data={"commitment": crossing.commitment.value, "level": crossing.level,
-                      "detected_at": now.isoformat(), "notified": notify}))
+                data=_crossing_data(crossing, now, notify)))
             acted.append(Acted(incident.request_number, crossing.key, crossing.at, now))
             if crossing.kind is CrossingKind.LEVEL:
                 opened_levels.append(crossing)
             if notify:
-                names = getattr(policy.notifications, _recipients_for(crossing.kind))
-                alerts.extend(rows_for_contacts(
-                    recipients_named(policy, names, incident.track), kind=NOTIFICATION_OF[crossing.kind],
-                    key=f"crossing:{incident.pk}:{crossing.key}", incident=incident,
-                    context={"crossing": crossing.key, "commitment": crossing.commitment.value,
-                             "level": crossing.level, "at": crossing.at.isoformat()},
-                    now=now))
+                alerts.extend(rows_for_contacts(**_crossing_alert(policy, incident, crossing), now=now))
         if opened_levels and policy.notifications.auto_escalate:
             escalate.append((incident, max(opened_levels, key=lambda c: c.level), evaluation.escalation.level))
         # Every crossing up to now is recorded by this batch: the next change is the next future one.
@@ -358,19 +359,18 @@ class Senders:
             connection.close()  # this thread's own connection
 
     def _send_some(self) -> int:
-        with smtp_session():
-            total = 0
-            while not self.stopping.is_set():
-                now = self.clock()
-                ids = delivery.claim_due(now, self.batch)
-                if not ids:
-                    return total
-                statuses = delivery.send_all_claimed(ids, now)
-                with self.lock:
-                    self.sent += statuses.count(DeliveryStatus.SENT)
-                    self.failed += len(statuses) - statuses.count(DeliveryStatus.SENT)
-                total += len(ids)
-            return total
+        total = 0
+        while not self.stopping.is_set():
+            now = self.clock()
+            ids = delivery.claim_due(now, self.batch)
+            if not ids:
+                return total
+            statuses = delivery.send_all_claimed(ids, now)  # one SMTP connection per claimed batch
+            with self.lock:
+                self.sent += statuses.count(DeliveryStatus.SENT)
+                self.failed += len(statuses) - statuses.count(DeliveryStatus.SENT)
+            total += len(ids)
+        return total
 
 
 class Watcher:
