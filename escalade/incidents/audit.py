@@ -18,6 +18,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
+from escalade import bulk
 from escalade.incidents.models import Incident, TimelineEvent
 
 GENESIS = ""  # the `previous_hash` of an incident's first entry
@@ -83,7 +84,8 @@ def append_to_timeline(events: list[TimelineEvent]) -> list[TimelineEvent]:
     """Seal and insert `events`: the only way entries enter the timeline."""
     with transaction.atomic():
         seal(events)
-        return TimelineEvent.objects.bulk_create(events)
+        bulk.insert(TimelineEvent, events)
+        return events
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from escalade import bulk
 from escalade.core.escalation import crossings, evaluate
 from escalade.errors import ServiceError
 from escalade.incidents.audit import append_to_timeline
@@ -276,7 +277,7 @@ def _write_batch(batch: list[tuple[int, CheckedInput, Customer]], now: datetime,
         incident.updated_at = now
         (to_create if created else to_update).append(incident)
         events.extend(implied)
-    Incident.objects.bulk_create(to_create)
+    bulk.insert(Incident, to_create)
     _update_many(to_update, ["priority", "track", "gtr", "opened_at", "title", "acknowledged_at",
                              "resolved_at", "reopenings", *CACHE_FIELDS, "updated_at"])
     append_to_timeline(events)
