@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection, models, transaction
@@ -23,12 +24,20 @@ def _converter(field: models.Field[Any, Any]) -> Callable[[Any], Any] | None:
     if isinstance(field, models.JSONField):
         encoder = field.encoder
         return lambda value: None if value is None else json.dumps(value, cls=encoder)
-    if isinstance(field, models.DateTimeField) and connection.vendor != "postgresql":
-        adapt = connection.ops.adapt_datetimefield_value
-        return adapt
-    if isinstance(field, models.DateField) and connection.vendor != "postgresql":
+    if isinstance(field, models.DateTimeField) and connection.vendor == "sqlite":
+        return _sqlite_instant
+    if isinstance(field, models.DateField) and connection.vendor == "sqlite":
         return connection.ops.adapt_datefield_value
     return None
+
+
+def _sqlite_instant(value: datetime | None) -> str | None:
+    """Django's SQLite form of an aware instant (UTC, naive, space-separated), without its checks."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: instants are stored in UTC")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
 
 
 def insert(model: type[models.Model], objects: Sequence[models.Model]) -> None:

@@ -131,7 +131,7 @@ def _superseded(crossing: Crossing, due: list[Crossing]) -> bool:
     return False
 
 
-def _crossing_data(crossing: Crossing, now: datetime, notify: bool) -> dict[str, object]:
+def crossing_data(crossing: Crossing, now: datetime, notify: bool) -> dict[str, object]:
     """What a crossing's timeline entry records (both paths: one incident, a batch)."""
     return {"commitment": crossing.commitment.value, "level": crossing.level,
             "detected_at": now.isoformat(), "notified": notify}
@@ -163,7 +163,7 @@ def act_on_incident(incident: Incident, now: datetime, report: TickReport) -> No
         try:
             with transaction.atomic():  # savepoint: the unique constraint says another worker did it
                 record(incident, EVENT_OF[crossing.kind], crossing.at, crossing_key=crossing.key,
-                       **_crossing_data(crossing, now, notify))
+                       **crossing_data(crossing, now, notify))
         except IntegrityError:
             continue
         report.crossings.append(Acted(incident.request_number, crossing.key, crossing.at, now))
@@ -203,7 +203,7 @@ def act_on_batch(incidents: list[Incident], now: datetime, report: TickReport) -
             events.append(TimelineEvent(
                 incident=incident, kind=EVENT_OF[crossing.kind], occurred_at=crossing.at, recorded_at=now,
                 actor_label=actor_label(None), channel=Channel.SYSTEM, crossing_key=crossing.key,
-                data=_crossing_data(crossing, now, notify)))
+                data=crossing_data(crossing, now, notify)))
             acted.append(Acted(incident.request_number, crossing.key, crossing.at, now))
             if crossing.kind is CrossingKind.LEVEL:
                 opened_levels.append(crossing)

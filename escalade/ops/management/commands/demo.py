@@ -9,6 +9,8 @@ Everything goes through the services, as the API and the pages do.
 from __future__ import annotations
 
 import random
+import sys
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +19,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from tqdm import tqdm
 
 from escalade.accounts.models import ApiToken, Role, User, hash_token
 from escalade.escalations.services import acknowledge_escalation, request_escalation
@@ -24,6 +27,7 @@ from escalade.incidents.evaluation import refresh
 from escalade.incidents.models import Channel, Contract, Customer, Incident, Partner
 from escalade.incidents.services import IncidentInput, apply_event, upsert_incident
 from escalade.notifications.models import DeliveryStatus, Notification
+from escalade.ops.generate import generate
 from escalade.policies import active_policy
 
 H, M = timedelta(hours=1), timedelta(minutes=1)
@@ -83,6 +87,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--reset", action="store_true",
                             help="efface toute la base puis recrée la démonstration à partir de maintenant")
+        parser.add_argument("--incidents", type=int, default=0, metavar="N",
+                            help="ajoute N incidents générés sur deux ans (GEN-1…), pour les mesures à grande échelle")
+        parser.add_argument("--open", type=int, default=None, metavar="M",
+                            help="dont M encore ouverts (par défaut 2 %%)")
+        parser.add_argument("--customers", type=int, default=200, metavar="C",
+                            help="répartis entre C clients générés (par défaut 200)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEV:
@@ -108,7 +118,23 @@ class Command(BaseCommand):
                 # The demo's past was notified in the past: only what happens from now on is sent.
                 Notification.objects.filter(incident__in=demo).update(status=DeliveryStatus.SENT, sent_at=now)
                 self.stdout.write(f"{demo.count()} incidents de démonstration créés.")
+        if options["incidents"]:
+            self.generated(options["incidents"], options["open"], options["customers"], now)
         self.summary()
+
+    def generated(self, count: int, open_count: int | None, customers: int, now: datetime) -> None:
+        open_count = count // 50 if open_count is None else open_count
+        if count < 0 or not 0 <= open_count <= count or customers < 1:
+            raise CommandError("--incidents, --open et --customers : 0 ≤ M ≤ N et au moins un client.")
+        started = time.monotonic()
+        with tqdm(total=count, unit=" incidents", desc="Génération", file=sys.stderr,
+                  disable=None) as bar:  # no bar when stderr is not a terminal
+            made = generate(count, open_count, customers, now, progress=bar.update)
+        seconds = time.monotonic() - started
+        self.stdout.write(
+            f"{made.incidents} incidents générés ({made.open} ouverts, {made.pauses} pauses, "
+            f"{made.escalations} escalades, {made.timeline} entrées de chronologie) pour "
+            f"{len(made.customers)} clients, en {seconds:.1f} s ({made.incidents / seconds:.0f} incidents/s).")
 
     def organisations(self) -> None:
         partner, _ = Partner.objects.get_or_create(code="telco-partner", defaults={"name": "Telco Partenaire"})
