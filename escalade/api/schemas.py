@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from ninja import Field, Schema
-from pydantic import ConfigDict, WithJsonSchema, field_validator
+from pydantic import BaseModel, ConfigDict, WithJsonSchema, field_validator
 from pydantic_core import PydanticCustomError
 
 from escalade.incidents.services import EVENT_KINDS
@@ -24,6 +24,13 @@ LEVELS = _POLICY.levels
 LEVELS_TEXT = ", ".join(str(level) for level in LEVELS)
 
 # -- inputs -----------------------------------------------------------------------------------------
+
+
+class Output(BaseModel):
+    """What the API answers: built from the serializers' dicts, so plain pydantic (django-ninja's
+    Schema runs a Django-object resolver on every nested model: half of a list page's time)."""
+
+    model_config = ConfigDict(from_attributes=True)
 
 
 class InputSchema(Schema):
@@ -106,7 +113,7 @@ class EscalationIn(InputSchema):
 # -- outputs ----------------------------------------------------------------------------------------
 
 
-class ProblemOut(Schema):
+class ProblemOut(Output):
     type: str
     title: str
     status: int
@@ -114,7 +121,7 @@ class ProblemOut(Schema):
     code: str = Field(..., description="Code stable, pour les programmes.")
 
 
-class ContactOut(Schema):
+class ContactOut(Output):
     level: int
     name: str
     role: str
@@ -122,7 +129,7 @@ class ContactOut(Schema):
     email: str
 
 
-class CommitmentOut(Schema):
+class CommitmentOut(Output):
     target_minutes: int
     clock: str
     due_at: str | None
@@ -131,12 +138,12 @@ class CommitmentOut(Schema):
     overdue_minutes: int
 
 
-class CommitmentsOut(Schema):
+class CommitmentsOut(Output):
     take_charge: CommitmentOut
     resolution: CommitmentOut | None
 
 
-class DecisionOut(Schema):
+class DecisionOut(Output):
     allowed: bool
     level: int
     reason: str
@@ -146,7 +153,7 @@ class DecisionOut(Schema):
     contacts: list[ContactOut]
 
 
-class EvaluationOut(Schema):
+class EvaluationOut(Output):
     request_number: str
     priority: str
     evaluated_at: str
@@ -160,18 +167,18 @@ class RefusalOut(ProblemOut):
     allowed_level: int | None = None
 
 
-class CustomerOut(Schema):
+class CustomerOut(Output):
     code: str
     name: str
     partner: str | None
 
 
-class PauseOut(Schema):
+class PauseOut(Output):
     start: str
     end: str | None
 
 
-class EscalationOut(Schema):
+class EscalationOut(Output):
     id: int
     number: str = Field(..., description="ESC-000001")
     level: int
@@ -190,7 +197,7 @@ class EscalationDetailOut(EscalationOut):
     evaluation: EvaluationOut
 
 
-class IncidentOut(Schema):
+class IncidentOut(Output):
     request_number: str
     customer: CustomerOut
     title: str
@@ -210,7 +217,7 @@ class IncidentDetailOut(IncidentOut):
     escalations: list[EscalationOut]
 
 
-class TimelineEventOut(Schema):
+class TimelineEventOut(Output):
     id: int
     kind: str
     label: str
@@ -223,7 +230,7 @@ class TimelineEventOut(Schema):
     hash: str = Field(..., description="sha256 de l'entrée et de l'empreinte précédente (escalade audit verify).")
 
 
-class RecordIncidentOut(Schema):
+class RecordIncidentOut(Output):
     request_number: str
     customer: dict[str, str]
     title: str
@@ -239,7 +246,7 @@ class RecordIncidentOut(Schema):
     archived_at: str | None
 
 
-class RecordRequestOut(Schema):
+class RecordRequestOut(Output):
     requested_at: str
     requested_level: int | None
     outcome: str
@@ -254,14 +261,14 @@ class RecordRequestOut(Schema):
     last_requested_at: str | None
 
 
-class ChainOut(Schema):
+class ChainOut(Output):
     entries: int
     head: str
     intact: bool
     broken_at: dict[str, Any] | None
 
 
-class RecordOut(Schema):
+class RecordOut(Output):
     document: str
     generated_at: str
     organisation: str
@@ -274,28 +281,27 @@ class RecordOut(Schema):
     chain: ChainOut
 
 
-class IncidentPage(Schema):
-    count: int
+class Paged(Output):
+    count: int = Field(description="Nombre d'éléments de la liste : exact jusqu'à 10 000, estimé au-delà "
+                       "(voir count_exact).")
+    count_exact: bool = Field(description="false quand count est l'estimation du planificateur de PostgreSQL.")
     page: int
     page_size: int
+
+
+class IncidentPage(Paged):
     items: list[IncidentOut]
 
 
-class EscalationPage(Schema):
-    count: int
-    page: int
-    page_size: int
+class EscalationPage(Paged):
     items: list[EscalationOut]
 
 
-class TimelinePage(Schema):
-    count: int
-    page: int
-    page_size: int
+class TimelinePage(Paged):
     items: list[TimelineEventOut]
 
 
-class PolicyOut(Schema):
+class PolicyOut(Output):
     organisation: str
     timezone: str
     request_number_pattern: str

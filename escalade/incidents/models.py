@@ -191,7 +191,8 @@ class Incident(models.Model):
         indexes = [
             models.Index(fields=["customer", "status"]),
             models.Index(fields=["status", "take_charge_due_at"]),
-            models.Index(fields=["opened_at"]),
+            # Lists read newest first (`-opened_at, -id`): a backward scan of this index, no sort.
+            models.Index(fields=["opened_at", "id"], name="incident_opened_order"),
             # The dashboard reads open incidents in urgency order: flat in the number of open ones.
             models.Index(fields=["next_due_at", "opened_at"], condition=models.Q(resolved_at__isnull=True),
                          name="incident_open_urgency"),

@@ -40,7 +40,9 @@ from escalade.policies import active_policy
 
 
 def get_visible_incident(user: User | None, request_number: str) -> Incident:
-    incident = Incident.objects.visible_to(user).filter(request_number=request_number).first()
+    # Its pauses with it: every caller evaluates it, and the API's detail lists them too.
+    incident = (Incident.objects.visible_to(user).filter(request_number=request_number)
+                .prefetch_related("pauses").first())
     if incident is None:
         raise incident_not_found(request_number)
     return incident
