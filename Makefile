@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install browser test test-fast test-postgres fuzz lint bench demo clean
+.PHONY: install browser wrk test test-fast test-postgres fuzz lint bench bench-full demo clean
 
 install: $(VENV)/.installed
 
@@ -46,9 +46,36 @@ fuzz: install
 	ESCALADE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) ESCALADE_FUZZ_STEPS=30 $(BIN)/pytest -rA \
 	  tests/api/test_schemathesis.py tests/api/test_fuzz.py tests/evaluate/test_fuzz.py tests/core/test_policy_fuzz.py
 
-bench: install
+# One script per measure of docs/performance.md, each printing its table (sizes, the baseline of the
+# same run, the ratio, the goal). `bench` runs them at a reduced size (under 10 minutes), `bench-full`
+# at the issue's: 1,000,000 incidents on PostgreSQL (BENCH_DB, erased). Results: docs/performance.md.
+BENCH_DB ?= postgresql://postgres@127.0.0.1:5432/escalade_bench
+bench: install wrk
 	$(BIN)/python benchmarks/bench_calendar.py
 	$(BIN)/python benchmarks/bench_evaluate.py
+	$(BIN)/python benchmarks/bench_api.py --incidents 100000 --seconds 5 --database-url $(BENCH_DB)
+	$(BIN)/python benchmarks/bench_pages.py --incidents 100000 --open 2000 --database-url $(BENCH_DB)
+	$(BIN)/python benchmarks/bench_dashboard.py --open 2000 20000
+	$(BIN)/python benchmarks/bench_import.py --n 20000 --postgres $(BENCH_DB)
+	$(BIN)/python benchmarks/bench_burst.py --crossings 1000 --workers 1 2 --database-url $(BENCH_DB)
+	$(BIN)/python benchmarks/bench_burst.py --crossings 1000 --database-url sqlite
+
+bench-full: install wrk
+	$(BIN)/python benchmarks/bench_calendar.py
+	$(BIN)/python benchmarks/bench_evaluate.py
+	$(BIN)/python benchmarks/bench_api.py --incidents 1000000 --database-url $(BENCH_DB)
+	$(BIN)/python benchmarks/bench_pages.py --incidents 1000000 --open 20000 200000 --database-url $(BENCH_DB)
+	$(BIN)/python benchmarks/bench_dashboard.py --open 20000 200000 --database-url $(BENCH_DB)
+	$(BIN)/python benchmarks/bench_import.py --n 100000 --postgres $(BENCH_DB)
+	$(BIN)/python benchmarks/bench_burst.py --crossings 1000 10000 --workers 1 2 --database-url $(BENCH_DB)
+	$(BIN)/python benchmarks/bench_burst.py --crossings 1000 10000 --database-url sqlite
+	$(BIN)/python benchmarks/bench_worker.py --open 1000000 --database-url $(BENCH_DB)
+
+# The load generator of bench_api.py (Debian's package; never a downloaded binary).
+wrk:
+	@command -v wrk >/dev/null || { echo "Installing Debian's wrk for the benchmarks"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null) \
+	  || echo "warning: wrk could not be installed; bench_api.py will stop"; }
 
 # The development profile (known secret key, plain HTTP on loopback): never for production.
 demo: export ESCALADE_DEV = 1

@@ -20,6 +20,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import support
+
 ROOT = Path(__file__).resolve().parent.parent
 ESCALADE = [sys.executable, "-m", "escalade"]
 HEADER = "request_number,customer,priority,track,gtr,opened_at,acknowledged_at,resolved_at,title"
@@ -60,32 +62,51 @@ def bench(label: str, database_url: str, csv: Path, n: int) -> tuple[str, float,
     return label, n / first, n / second
 
 
+def copy_baseline(url: str, csv: Path) -> float:
+    """Rows per second of a bare COPY of the same file into an unindexed table: the load's ceiling."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        conn.execute("CREATE TEMPORARY TABLE raw_load (request_number text, customer text, priority text, "
+                     "track text, gtr text, opened_at timestamptz, acknowledged_at timestamptz, "
+                     "resolved_at timestamptz, title text)")
+        started = time.monotonic()
+        with conn.cursor().copy("COPY raw_load FROM STDIN WITH (FORMAT csv, HEADER true, NULL '')") as copy:
+            copy.write(csv.read_bytes())
+        conn.commit()
+        count = conn.execute("SELECT count(*) FROM raw_load").fetchone()[0]  # type: ignore[index]
+        return count / (time.monotonic() - started)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--postgres", help="a PostgreSQL URL whose database may be dropped and recreated")
     args = parser.parse_args()
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         csv = Path(tmp) / "incidents.csv"
         generate(csv, args.n)
-        count = f"{args.n:,}".replace(",", " ")
-        print(f"escalade import, {count} rows (includes process start, reading and checking)")
-        print(f"{'database':<22}{'create rows/s':>16}{'update rows/s':>16}", flush=True)
-        show(bench("SQLite (file, WAL)", f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", csv, args.n))
+        rows.append((*bench("SQLite (file, WAL)", f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", csv, args.n), None))
         if args.postgres:
             import psycopg
 
             name = args.postgres.rsplit("/", 1)[1]
             admin = args.postgres.rsplit("/", 1)[0] + "/postgres"
             with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
                 conn.execute(f'CREATE DATABASE "{name}"')
-            show(bench("PostgreSQL", args.postgres, csv, args.n))
-
-
-def show(result: tuple[str, float, float]) -> None:
-    label, create, update = result
-    print(f"{label:<22}{create:>16,.0f}{update:>16,.0f}".replace(",", " "), flush=True)
+            rows.append((*bench("PostgreSQL", args.postgres, csv, args.n), copy_baseline(args.postgres, csv)))
+    table = []
+    for label, create, update, copy in rows:
+        ratio = f"{create / copy:.3f}" if copy else "–"
+        goal = "≥ 20,000 rows/s" if copy else "–"
+        met = "–" if not copy else ("met" if create >= 20_000 else f"missed ({create / 20_000:.2f} of it)")
+        table.append([label, f"{args.n:,}", f"{create:,.0f}", f"{update:,.0f}", f"{copy:,.0f}" if copy else "–",
+                      ratio, goal, met])
+    support.table("bench_import — escalade import (process start, reading, checks, writes, timeline)",
+                  ["database", "rows", "new rows/s", "updated rows/s", "bare COPY rows/s (baseline)",
+                   "ratio", "goal", ""], table)
 
 
 if __name__ == "__main__":
