@@ -1,9 +1,10 @@
 """Compliance reports, computed in SQL over the stored deadlines: per month, customer and priority.
 
 Durations are seconds between two stored instants (`epoch` below, per database). The 95th percentile
-is PERCENTILE_CONT on PostgreSQL; elsewhere (SQLite) the same continuous percentile from the two rows
-around its rank, found with window functions (ROW_NUMBER, COUNT) — one or two rows per group reach
-Python, never the incidents.
+is PERCENTILE_CONT on PostgreSQL, in the same GROUP BY as the counts (one read of the incidents);
+elsewhere (SQLite) the same continuous percentile from the two rows around its rank, found with
+window functions (ROW_NUMBER, COUNT) — one or two rows per group reach Python, never the incidents.
+`by_month` sums the groups per month for the charts.
 """
 
 from __future__ import annotations
@@ -79,7 +80,9 @@ def base(incidents: QuerySet[Incident]) -> QuerySet[Incident]:
     return incidents.annotate(month=_month("opened_at"))
 
 
-def main_rows(incidents: QuerySet[Incident], now: datetime) -> list[dict[str, Any]]:
+def main_rows(incidents: QuerySet[Incident], now: datetime, with_percentiles: bool = False) -> list[dict[str, Any]]:
+    """Counts and means per group; with `with_percentiles` (PostgreSQL) the two 95th percentiles too,
+    as aggregates with FILTER in the same GROUP BY: the incidents are read once."""
     taken = Coalesce("acknowledged_at", "resolved_at")
     tc_decided = Q(take_charge_due_at__isnull=False) & (Q(acknowledged_at__isnull=False)
                                                         | Q(resolved_at__isnull=False)
@@ -87,6 +90,10 @@ def main_rows(incidents: QuerySet[Incident], now: datetime) -> list[dict[str, An
     res_decided = Q(resolution_due_at__isnull=False) & (Q(resolved_at__isnull=False)
                                                         | Q(resolution_due_at__lte=now))
     one = IntegerField()
+    extra: dict[str, Any] = {}
+    if with_percentiles:
+        extra = {"tc_p95": PercentileCont(take_charge_seconds(), PERCENTILE, filter=TAKEN),
+                 "res_p95": PercentileCont(resolution_seconds(), PERCENTILE, filter=RESOLVED)}
     return list(
         base(incidents)
         .annotate(taken=taken)
@@ -100,17 +107,14 @@ def main_rows(incidents: QuerySet[Incident], now: datetime) -> list[dict[str, An
             tc_mean=Avg(Case(When(taken__isnull=False, then=take_charge_seconds()), output_field=FloatField())),
             res_mean=Avg(Case(When(resolved_at__isnull=False, then=resolution_seconds()),
                               output_field=FloatField())),
+            **extra,
         )
         .order_by("-month", "customer__code", "priority")
     )
 
 
-def percentile_postgres(incidents: QuerySet[Incident], seconds: Any, stopped: Q) -> dict[tuple, float]:
-    rows = (
-        base(incidents).filter(stopped).values(*GROUP)
-        .annotate(p=PercentileCont(seconds, PERCENTILE)).order_by()
-    )
-    return {tuple(r[k] for k in GROUP): r["p"] for r in rows}
+TAKEN = Q(acknowledged_at__isnull=False) | Q(resolved_at__isnull=False)
+RESOLVED = Q(resolved_at__isnull=False)
 
 
 def percentile_window(incidents: QuerySet[Incident], seconds: Any, stopped: Q) -> dict[tuple, float]:
@@ -146,12 +150,6 @@ def percentile_window(incidents: QuerySet[Incident], seconds: Any, stopped: Q) -
     return out
 
 
-def percentile(incidents: QuerySet[Incident], seconds: Any, stopped: Q) -> dict[tuple, float]:
-    if connection.vendor == "postgresql":
-        return percentile_postgres(incidents, seconds, stopped)
-    return percentile_window(incidents, seconds, stopped)
-
-
 def escalation_counts(incidents: QuerySet[Incident]) -> dict[tuple, dict[int, int]]:
     rows = (
         Escalation.objects.filter(incident__in=incidents)
@@ -177,6 +175,10 @@ class ReportRow:
     take_charge_met_pct: float | None
     resolution_met_pct: float | None
     escalations: tuple[int, ...]  # per level of the policy, level 1 first
+    take_charge_met: int
+    take_charge_judged: int
+    resolution_met: int
+    resolution_judged: int
     take_charge_mean_min: float | None
     take_charge_p95_min: float | None
     resolution_mean_min: float | None
@@ -192,11 +194,17 @@ def _minutes(seconds: float | None) -> float | None:
 
 
 def report(incidents: QuerySet[Incident], now: datetime, policy_levels: tuple[int, ...]) -> list[ReportRow]:
-    tc_p95 = percentile(incidents, take_charge_seconds(), Q(acknowledged_at__isnull=False) | Q(resolved_at__isnull=False))
-    res_p95 = percentile(incidents, resolution_seconds(), Q(resolved_at__isnull=False))
+    one_pass = connection.vendor == "postgresql"
+    grouped = main_rows(incidents, now, with_percentiles=one_pass)
+    if one_pass:
+        tc_p95 = {tuple(r[k] for k in GROUP): r["tc_p95"] for r in grouped}
+        res_p95 = {tuple(r[k] for k in GROUP): r["res_p95"] for r in grouped}
+    else:  # SQLite has no PERCENTILE_CONT: the same percentile from window functions, two more reads
+        tc_p95 = percentile_window(incidents, take_charge_seconds(), TAKEN)
+        res_p95 = percentile_window(incidents, resolution_seconds(), RESOLVED)
     escalations = escalation_counts(incidents)
     rows = []
-    for r in main_rows(incidents, now):
+    for r in grouped:
         key = tuple(r[k] for k in GROUP)
         levels = escalations.get(key, {})
         rows.append(ReportRow(
@@ -205,7 +213,35 @@ def report(incidents: QuerySet[Incident], now: datetime, policy_levels: tuple[in
             take_charge_met_pct=_pct(r["tc_met"], r["tc_judged"]),
             resolution_met_pct=_pct(r["res_met"], r["res_judged"]),
             escalations=tuple(levels.get(level, 0) for level in policy_levels),
+            take_charge_met=r["tc_met"], take_charge_judged=r["tc_judged"],
+            resolution_met=r["res_met"], resolution_judged=r["res_judged"],
             take_charge_mean_min=_minutes(r["tc_mean"]), take_charge_p95_min=_minutes(tc_p95.get(key)),
             resolution_mean_min=_minutes(r["res_mean"]), resolution_p95_min=_minutes(res_p95.get(key)),
         ))
     return rows
+
+
+@dataclass(frozen=True)
+class MonthTotal:
+    month: datetime
+    incidents: int
+    take_charge_met_pct: float | None
+    resolution_met_pct: float | None
+    escalations: tuple[int, ...]
+
+
+def by_month(rows: list[ReportRow]) -> list[MonthTotal]:
+    """Every customer and priority of a month together (rows come newest month first)."""
+    months: dict[datetime, list[ReportRow]] = {}
+    for row in rows:
+        months.setdefault(row.month, []).append(row)
+    return [
+        MonthTotal(
+            month=month,
+            incidents=sum(r.incidents for r in group),
+            take_charge_met_pct=_pct(sum(r.take_charge_met for r in group), sum(r.take_charge_judged for r in group)),
+            resolution_met_pct=_pct(sum(r.resolution_met for r in group), sum(r.resolution_judged for r in group)),
+            escalations=tuple(map(sum, zip(*(r.escalations for r in group), strict=True))),
+        )
+        for month, group in months.items()
+    ]

@@ -9,6 +9,7 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
+from django.core.paginator import Paginator
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Case, IntegerField, QuerySet, Value, When
@@ -344,6 +345,9 @@ def procedure(request: HttpRequest) -> HttpResponse:
 # -- reports ----------------------------------------------------------------------------------------
 
 
+REPORT_PAGE_ROWS = 100
+
+
 def _report_rows(request: HttpRequest) -> tuple[ReportFilter, list[reports.ReportRow]]:
     form = ReportFilter(request.GET or None)
     months = form.cleaned_data["months"] if form.is_valid() else 3
@@ -356,31 +360,33 @@ def _report_rows(request: HttpRequest) -> tuple[ReportFilter, list[reports.Repor
     return form, reports.report(incidents, now, active_policy().levels)
 
 
-def _row_label(row: reports.ReportRow) -> str:
-    return f"{date_format(row.month, 'M Y')} · {row.customer_name} · {present.priority_label(row.priority)}"
-
-
 @staff_only
 @require_GET
 def report_page(request: HttpRequest) -> HttpResponse:
     form, rows = _report_rows(request)
-    labels = [_row_label(r) for r in rows]
+    # The charts sum each month (a bar per customer and priority made 7,000 bars over a year); the
+    # table shows every group, a page at a time.
+    months = reports.by_month(rows)
+    labels = [date_format(m.month, "M Y") for m in months]
     met_chart = charts.bar_chart(
         _("Engagements respectés"), labels,
-        [charts.Series(_("Prise en charge"), "s1", [r.take_charge_met_pct for r in rows]),
-         charts.Series(_("Résolution"), "s2", [r.resolution_met_pct for r in rows])],
+        [charts.Series(_("Prise en charge"), "s1", [m.take_charge_met_pct for m in months]),
+         charts.Series(_("Résolution"), "s2", [m.resolution_met_pct for m in months])],
         100, "%",
     ) if rows else ""
-    most = max((v for r in rows for v in r.escalations), default=0)
+    most = max((v for m in months for v in m.escalations), default=0)
     esc_chart = charts.bar_chart(
         _("Escalades par niveau"), labels,
-        [charts.Series(_("Niveau %(n)d") % {"n": n}, f"s{n + 2}", [float(r.escalations[n - 1]) for r in rows])
+        [charts.Series(_("Niveau %(n)d") % {"n": n}, f"s{n + 2}", [float(m.escalations[n - 1]) for m in months])
          for n in active_policy().levels],
         max(most, 1), "",
     ) if rows else ""
+    page = Paginator(rows, REPORT_PAGE_ROWS).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
     return render(request, "web/reports.html", {
-        "filter": form, "rows": rows, "met_chart": met_chart, "esc_chart": esc_chart,
-        "query": request.GET.urlencode(),
+        "filter": form, "rows": page.object_list, "page": page, "total_rows": len(rows), "met_chart": met_chart,
+        "esc_chart": esc_chart, "query": query.urlencode(),
     })
 
 

@@ -126,3 +126,40 @@ def test_the_csv_neutralises_cells_a_spreadsheet_would_run_as_formulas(world, lo
     text = login("staff").get("/rapports.csv").content.decode("utf-8")
     [row] = [r for r in csv.reader(io.StringIO(text)) if r and r[1] == "client-a"]
     assert row[2] == "'" + name
+
+
+def test_postgresql_reads_the_incidents_once_for_counts_means_and_percentiles(history):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from escalade.incidents.models import Incident
+    from escalade.web import reports
+
+    with CaptureQueriesContext(connection) as queries:
+        rows = reports.report(Incident.objects.all(), timezone.now(), (1, 2, 3))
+    from_incidents = [q["sql"] for q in queries.captured_queries if q["sql"].lstrip().startswith("SELECT")
+                      and 'FROM "incidents_incident"' in q["sql"] and "escalations_escalation" not in q["sql"]]
+    if connection.vendor == "postgresql":
+        assert len(from_incidents) == 1 and "PERCENTILE_CONT" in from_incidents[0]
+    else:  # SQLite: the percentiles from window functions, one more read each
+        assert len(from_incidents) == 3
+    high = next(r for r in rows if r.priority == "high")
+    assert high.take_charge_p95_min is not None and high.resolution_p95_min is not None
+
+
+def test_the_charts_sum_each_month_and_the_table_shows_a_page_at_a_time(history, login, monkeypatch):
+    from escalade.web import views
+
+    monkeypatch.setattr(views, "REPORT_PAGE_ROWS", 1)
+    client = login("staff")
+    first = client.get("/rapports/", {"months": "3"})
+    assert [r.priority for r in first.context["rows"]] == ["high"] and first.context["total_rows"] == 2
+    html = first.content.decode()
+    assert "page 1 sur 2" in html and 'rel="next"' in html and "months=3&amp;page=2" in html
+    assert html.count('class="label">') == 2  # one bar label per month and chart, not one per row
+    second = client.get("/rapports/", {"months": "3", "page": "2"})
+    assert [r.priority for r in second.context["rows"]] == ["medium"] and 'rel="prev"' in second.content.decode()
+    [month] = __import__("escalade.web.reports", fromlist=["by_month"]).by_month(
+        list(first.context["page"].paginator.object_list))
+    assert month.incidents == 22 and month.escalations == (2, 0, 0)
+    assert month.take_charge_met_pct == round(100 * 6 / 22, 1)  # 6 met of 20 high and 2 breached medium
