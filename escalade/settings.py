@@ -164,6 +164,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "escalade.web.middleware.RequestMetrics",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -94,6 +94,9 @@ class Acted:
     processed_at: datetime
 
 
+TOTALS = ("crossings", "alerts", "escalations", "delivered", "failed")  # counted in the heartbeat
+
+
 @dataclass
 class TickReport:
     incidents: int = 0
@@ -394,6 +397,7 @@ class Watcher:
         self.senders: Senders | None = None
         self.started_at = clock()
         self.last_beat: float | None = None
+        self.totals = {name: 0 for name in TOTALS}
 
     def beat(self) -> None:
         """Say this worker is alive, at most every HEARTBEAT_EVERY seconds (/healthz reads it)."""
@@ -402,7 +406,7 @@ class Watcher:
         WorkerHeartbeat.objects.update_or_create(
             worker_id=self.worker_id,
             defaults={"host": socket.gethostname()[:200], "pid": os.getpid(), "started_at": self.started_at,
-                      "seen_at": self.clock()},
+                      "seen_at": self.clock(), **self.totals},
         )
         self.last_beat = time.monotonic()
 
@@ -410,7 +414,13 @@ class Watcher:
         report = TickReport()
         self.watch(report)
         self.deliver(report)
+        self.count(report)
         return report
+
+    def count(self, report: TickReport) -> None:
+        self.totals["crossings"] += len(report.crossings)
+        for name in TOTALS[1:]:
+            self.totals[name] += getattr(report, name)
 
     def watch(self, report: TickReport) -> None:
         now = self.clock()

@@ -78,6 +78,12 @@ class WorkerHeartbeat(models.Model):
     pid = models.PositiveIntegerField()
     started_at = models.DateTimeField()
     seen_at = models.DateTimeField(db_index=True)
+    # What this worker did since it started (Prometheus counters: a restart is a new series).
+    crossings = models.PositiveBigIntegerField(default=0)
+    alerts = models.PositiveBigIntegerField(default=0)
+    escalations = models.PositiveBigIntegerField(default=0)
+    delivered = models.PositiveBigIntegerField(default=0)
+    failed = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         verbose_name = _("worker")

@@ -6,6 +6,7 @@ answers the same."""
 from __future__ import annotations
 
 import hmac
+import os
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,8 +17,8 @@ from django.db.models import Count, Max, Min
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client import CollectorRegistry, Histogram, generate_latest, multiprocess
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from escalade.incidents.models import Incident, Status
@@ -25,6 +26,12 @@ from escalade.notifications.models import DeliveryStatus, Notification, WorkerHe
 
 LATENCY_BUCKETS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0)
 LATENCY_WINDOW_MINUTES = 15
+# Measured in each web process (middleware.RequestMetrics). Under `escalade serve` the gunicorn
+# processes share PROMETHEUS_MULTIPROC_DIR, so any of them answers for all; the route is the URL
+# pattern (a bounded set), never the path.
+API_LATENCY = Histogram("escalade_api_request_seconds", "API requests, by method, route and status class",
+                        ["method", "route", "status"], registry=None,
+                        buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0))
 
 
 def _age(now: datetime, then: datetime | None) -> float | None:
@@ -61,6 +68,15 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(body, status=200 if body["status"] == "ok" else 503)
 
 
+WORKER_COUNTERS = {
+    "crossings": "Deadline crossings recorded",
+    "alerts": "Alerts written to the outbox",
+    "escalations": "Escalations raised by the worker",
+    "delivered": "Notifications delivered",
+    "failed": "Delivery attempts that failed",
+}
+
+
 class _FromDatabase:
     """The gauges and the delivery-latency histogram, computed at each scrape."""
 
@@ -89,7 +105,17 @@ class _FromDatabase:
         for host, pid, seen in WorkerHeartbeat.objects.values_list("host", "pid", "seen_at"):
             workers.add_metric([host, str(pid)], _age(now, seen) or 0.0)
         yield workers
+        yield from self._worker_counters()
         yield self._latency(now)
+
+    def _worker_counters(self) -> Iterator[CounterMetricFamily]:
+        """What each worker did since it started, from its heartbeat (any machine's)."""
+        rows = list(WorkerHeartbeat.objects.values_list("host", "pid", *WORKER_COUNTERS))
+        for index, (name, text) in enumerate(WORKER_COUNTERS.items()):
+            family = CounterMetricFamily(f"escalade_worker_{name}", text, labels=["host", "pid"])
+            for row in rows:
+                family.add_metric([row[0], str(row[1])], row[2 + index])
+            yield family
 
     def _latency(self, now: datetime) -> HistogramMetricFamily:
         since = now - timedelta(minutes=LATENCY_WINDOW_MINUTES)
@@ -110,4 +136,8 @@ def metrics(request: HttpRequest) -> HttpResponse:
         return HttpResponse("authentication required\n", status=401, content_type="text/plain")
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_FromDatabase(timezone.now()))  # type: ignore[arg-type]
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.MultiProcessCollector(registry)  # every web process's API latency
+    else:
+        registry.register(API_LATENCY)
     return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 from django.db import InterfaceError, OperationalError
@@ -11,6 +12,7 @@ from django.utils import timezone
 
 from escalade.errors import NotFound
 from escalade.policies import active_policy
+from escalade.web.health import API_LATENCY
 from escalade.web.views import not_found
 
 logger = logging.getLogger("escalade.web")
@@ -67,4 +69,22 @@ class DatabaseUnavailable:
         logger.error("database unavailable on %s %s: %s", request.method, request.path, exception)
         response = HttpResponse(UNAVAILABLE_PAGE, status=503)
         response["Retry-After"] = "30"
+        return response
+
+
+class RequestMetrics:
+    """Each API request's duration into the `escalade_api_request_seconds` histogram."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path.startswith("/api/"):
+            return self.get_response(request)
+        started = time.perf_counter()
+        response = self.get_response(request)
+        match = request.resolver_match
+        route = match.route if match is not None and match.route else "unmatched"
+        API_LATENCY.labels(request.method or "", route[:100], f"{response.status_code // 100}xx").observe(
+            time.perf_counter() - started)
         return response

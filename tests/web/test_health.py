@@ -60,3 +60,23 @@ def test_metrics_ask_for_the_token_when_one_is_set(world, settings):
     settings.METRICS_TOKEN = "jeton-de-supervision"
     assert Client().get("/metrics").status_code == 401
     assert Client().get("/metrics", HTTP_AUTHORIZATION="Bearer jeton-de-supervision").status_code == 200
+
+
+def test_metrics_count_what_each_worker_did_and_time_the_api(world, smtp):
+    make_incident("REQ-1001", "client-a", "high", timedelta(minutes=35))  # warning superseded, breach due
+    watcher = Watcher()
+    watcher.tick()  # records the two crossings, writes the breach alert and delivers it
+    watcher.beat()
+    staff = world.users["staff"]
+    from escalade.accounts.models import ApiToken
+
+    _, raw = ApiToken.issue(staff)
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert api.get("/api/v1/incidents/REQ-1001").status_code == 200
+    assert api.get("/api/v1/incidents/REQ-9999").status_code == 404
+    text = Client().get("/metrics").content.decode()
+    assert "escalade_worker_crossings_total{host=" in text and '"} 2.0' in text.split("escalade_worker_crossings_total{")[1]
+    assert 'escalade_worker_alerts_total{' in text and 'escalade_worker_delivered_total{' in text
+    route = 'route="api/v1/incidents/<request_number>"'
+    assert f'escalade_api_request_seconds_count{{method="GET",{route},status="2xx"}}' in text
+    assert f'escalade_api_request_seconds_count{{method="GET",{route},status="4xx"}}' in text

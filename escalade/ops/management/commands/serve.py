@@ -5,12 +5,16 @@ It refuses to start on a policy it cannot read (every page and call would depend
 
 from __future__ import annotations
 
+import os
+import shutil
 import signal
 import subprocess
 import sys
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command, get_commands
 from django.core.management.base import CommandError, CommandParser
 
@@ -36,6 +40,7 @@ class Command(PolicyRequired):
         call_command("collectstatic", interactive=False, verbosity=0)
         worker = self._start_worker() if options["with_worker"] else None
         bind = f"{options['host']}:{options['port']}"
+        self._share_metrics()
         server = subprocess.Popen([
             sys.executable, "-m", "gunicorn", "escalade.wsgi:application",
             "--bind", bind, "--workers", str(options["workers"]), "--threads", str(options["threads"]),
@@ -59,6 +64,16 @@ class Command(PolicyRequired):
                 self._stop(worker)
         if code not in (0, -signal.SIGTERM, -signal.SIGINT):
             raise CommandError(f"gunicorn s'est arrêté avec le code {code}.", returncode=1)
+
+    def _share_metrics(self) -> None:
+        """The gunicorn processes write their API latency to one directory that /metrics reads
+        (prometheus-client's multiprocess mode); emptied at each start, as that mode requires."""
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            return
+        directory = Path(settings.DATA_DIR) / "prometheus"
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
 
     def _start_worker(self) -> subprocess.Popen[bytes] | None:
         if "worker" not in get_commands():
