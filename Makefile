@@ -54,7 +54,7 @@ bench: install wrk
 	$(BIN)/python benchmarks/bench_calendar.py
 	$(BIN)/python benchmarks/bench_evaluate.py
 	$(BIN)/python benchmarks/bench_api.py --incidents 100000 --seconds 5 --database-url $(BENCH_DB)
-	$(BIN)/python benchmarks/bench_pages.py --incidents 100000 --open 2000 --database-url $(BENCH_DB)
+	$(BIN)/python benchmarks/bench_pages.py --incidents 100000 --open 2000 --database-url $(BENCH_DB) --reuse
 	$(BIN)/python benchmarks/bench_dashboard.py --open 2000 20000
 	$(BIN)/python benchmarks/bench_import.py --n 20000 --postgres $(BENCH_DB)
 	$(BIN)/python benchmarks/bench_burst.py --crossings 1000 --workers 1 2 --database-url $(BENCH_DB)
@@ -64,7 +64,7 @@ bench-full: install wrk
 	$(BIN)/python benchmarks/bench_calendar.py
 	$(BIN)/python benchmarks/bench_evaluate.py
 	$(BIN)/python benchmarks/bench_api.py --incidents 1000000 --database-url $(BENCH_DB)
-	$(BIN)/python benchmarks/bench_pages.py --incidents 1000000 --open 20000 200000 --database-url $(BENCH_DB)
+	$(BIN)/python benchmarks/bench_pages.py --incidents 1000000 --open 20000 --database-url $(BENCH_DB) --reuse
 	$(BIN)/python benchmarks/bench_dashboard.py --open 20000 200000 --database-url $(BENCH_DB)
 	$(BIN)/python benchmarks/bench_import.py --n 100000 --postgres $(BENCH_DB)
 	$(BIN)/python benchmarks/bench_burst.py --crossings 1000 10000 --workers 1 2 --database-url $(BENCH_DB)

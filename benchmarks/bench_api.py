@@ -45,10 +45,13 @@ def main() -> int:
     parser.add_argument("--incidents", type=int, default=100_000)
     parser.add_argument("--seconds", type=int, default=10, help="wrk's duration per endpoint")
     parser.add_argument("--database-url", default=support.PG_DEFAULT, help="'sqlite' for a temporary SQLite file")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep a PostgreSQL database that already holds this data set (generated once)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="escalade-bench-") as name:
         tmp = Path(name)
-        url = support.scratch_database(None if args.database_url == "sqlite" else args.database_url, tmp)
+        url = support.scratch_database(None if args.database_url == "sqlite" else args.database_url, tmp,
+                                         reuse=args.reuse)
         env = support.environment(url, tmp)
         open_count = max(1, args.incidents // 50)
         generated = support.populate(env, args.incidents, open_count)

@@ -32,6 +32,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--incidents", type=int, default=100_000)
     parser.add_argument("--open", type=int, nargs="+", default=[2_000], help="open incidents (one run each)")
     parser.add_argument("--database-url", default=support.PG_DEFAULT, help="'sqlite' for a temporary SQLite file")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep a PostgreSQL database that already holds this data set (generated once)")
     return parser.parse_args()
 
 
@@ -79,7 +81,8 @@ def main() -> int:
     rows = []
     with tempfile.TemporaryDirectory(prefix="escalade-bench-") as name:
         tmp = Path(name)
-        url = support.scratch_database(None if args.database_url == "sqlite" else args.database_url, tmp)
+        url = support.scratch_database(None if args.database_url == "sqlite" else args.database_url, tmp,
+                                         reuse=args.reuse)
         env = support.environment(url, tmp)
         os.environ.update(env)
         import django

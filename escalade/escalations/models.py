@@ -45,6 +45,8 @@ class Escalation(models.Model):
         verbose_name = _("escalade")
         verbose_name_plural = _("escalades")
         ordering = ["-granted_at"]
+        # Portals, the dashboard's feed and the API list the newest first.
+        indexes = [models.Index(fields=["granted_at"], name="escalation_granted")]
         constraints = [
             models.UniqueConstraint(fields=["incident", "level"], name="one_escalation_per_level")
         ]

@@ -22,7 +22,7 @@ from escalade.core.escalation import Evaluation, LevelCheck, check_requested_lev
 from escalade.errors import NotFound, ServiceError
 from escalade.escalations.models import Escalation, EscalationRequest, RequestOutcome
 from escalade.incidents.evaluation import refresh
-from escalade.incidents.models import Channel, EventKind, Incident
+from escalade.incidents.models import Channel, EventKind, Incident, in_scope
 from escalade.incidents.timeline import actor_label, record
 from escalade.notifications.outbox import notify_escalation_granted
 from escalade.policies import active_policy
@@ -40,10 +40,10 @@ class EscalationOutcome:
 
 
 def visible_escalations(user: User | None) -> QuerySet[Escalation]:
-    incidents = Incident.objects.visible_to(user)
-    return Escalation.objects.select_related("incident", "incident__customer").filter(
-        incident__in=incidents
-    )
+    # Scoped on the incident's customer in the join itself (an IN over the incidents' ids read every
+    # incident of the organisation before the newest escalation could be picked).
+    return in_scope(Escalation.objects.select_related("incident", "incident__customer"), user,
+                    customer="incident__customer_id", partner="incident__customer__partner_id")
 
 
 def get_visible_escalation(user: User | None, escalation_id: int) -> Escalation:

@@ -35,7 +35,7 @@ class Partner(models.Model):
         return f"{self.name} ({self.code})"
 
 
-def _in_scope(queryset: Any, user: Any, *, customer: str, partner: str) -> Any:
+def in_scope(queryset: Any, user: Any, *, customer: str, partner: str) -> Any:
     """`queryset` limited to what `user` may see (accounts.permissions): `customer` and `partner` name
     the lookups from its rows to the customer's id and to its partner's id."""
     if sees_everything(user):
@@ -50,7 +50,7 @@ def _in_scope(queryset: Any, user: Any, *, customer: str, partner: str) -> Any:
 class CustomerQuerySet(models.QuerySet["Customer"]):
     def visible_to(self, user: Any) -> CustomerQuerySet:
         """Own organisation, managed customers, or all for staff."""
-        return _in_scope(self.select_related("partner"), user, customer="pk", partner="partner_id")
+        return in_scope(self.select_related("partner"), user, customer="pk", partner="partner_id")
 
 
 class Customer(models.Model):
@@ -122,7 +122,7 @@ class IncidentQuerySet(models.QuerySet["Incident"]):
         """The incidents a user may see: own organisation, managed customers, or all for staff.
         Anything else does not exist for them (404, like an unknown number)."""
         incidents = self.select_related("customer", "customer__partner")
-        return _in_scope(incidents, user, customer="customer_id", partner="customer__partner_id")
+        return in_scope(incidents, user, customer="customer_id", partner="customer__partner_id")
 
     def urgency_ordered(self, now: datetime) -> IncidentQuerySet:
         """Breached first, then the nearest pending deadline: ordering by the stored `next_due_at`
@@ -190,6 +190,8 @@ class Incident(models.Model):
         ordering = ["-opened_at"]
         indexes = [
             models.Index(fields=["customer", "status"]),
+            # A portal reads its organisation's incidents newest first.
+            models.Index(fields=["customer", "opened_at"], name="incident_customer_opened"),
             models.Index(fields=["status", "take_charge_due_at"]),
             # Lists read newest first (`-opened_at, -id`): a backward scan of this index, no sort.
             models.Index(fields=["opened_at", "id"], name="incident_opened_order"),

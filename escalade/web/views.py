@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -94,6 +94,9 @@ def home(request: HttpRequest) -> HttpResponse:
 # -- the escalation portal ------------------------------------------------------------------------
 
 
+PORTAL_ROWS = 50
+
+
 @login_required
 @require_GET
 def portal(request: HttpRequest) -> HttpResponse:
@@ -104,10 +107,12 @@ def portal(request: HttpRequest) -> HttpResponse:
         if not Incident.objects.visible_to(user).filter(request_number=number).exists():  # type: ignore[arg-type]
             return not_found(request, number)
         return redirect("portal_incident", number=number)
-    incidents = Incident.objects.visible_to(user).order_by(  # type: ignore[arg-type]
-        Case(When(resolved_at__isnull=True, then=Value(0)), default=Value(1), output_field=IntegerField()),
-        "-opened_at",
-    )[:50]
+    # Open ones first, then the newest resolved: two index scans (customer, opened_at) rather than a
+    # sort of every incident of the organisation (5,000 of them at a million).
+    mine = Incident.objects.visible_to(user).order_by("-opened_at")  # type: ignore[arg-type]
+    incidents = list(mine.filter(resolved_at__isnull=True)[:PORTAL_ROWS])
+    if len(incidents) < PORTAL_ROWS:
+        incidents += mine.filter(resolved_at__isnull=False)[:PORTAL_ROWS - len(incidents)]
     escalations = visible_escalations(user).order_by("-granted_at")[:20]  # type: ignore[arg-type]
     return render(request, "web/portal.html", {
         "form": form,
