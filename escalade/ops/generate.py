@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from escalade import bulk
 from escalade.core.escalation import CrossingKind, crossings, evaluate
@@ -87,6 +87,10 @@ def generate(count: int, open_count: int, customers: int, now: datetime, *, seed
             _batch(policy, rnd, clients, first + start, size, count - start - open_count, now, result)
         if progress:
             progress(size)
+    if connection.vendor == "postgresql":  # the planner's statistics, before anyone reads the new rows
+        with connection.cursor() as cursor:
+            for model in (Incident, TimelineEvent, IncidentPause, Escalation, EscalationRequest):
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
     return result
 
 
