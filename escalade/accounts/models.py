@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from typing import Any
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -91,10 +92,13 @@ class ApiToken(models.Model):
         return token, raw
 
     @classmethod
-    def authenticate(cls, raw: str) -> User | None:
+    def find(cls, raw: str, **annotations: Any) -> ApiToken | None:
+        """The live token of an active user, with `annotations` read in the same query (the API
+        reads its failure counter that way), or None."""
         token = (
             cls.objects.select_related("user")
             .filter(key_hash=hash_token(raw), revoked_at__isnull=True, user__is_active=True)
+            .annotate(**annotations)
             .first()
         )
         if token is None:
@@ -104,7 +108,7 @@ class ApiToken(models.Model):
             # At most once a minute: a read must not write on every request (a read-only or busy
             # database would otherwise refuse every GET).
             cls.objects.filter(pk=token.pk).update(last_used_at=now)
-        return token.user
+        return token
 
 
 class RateCounter(models.Model):

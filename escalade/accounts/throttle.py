@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Subquery
 from django.http import HttpRequest
 
 from escalade.accounts.models import RateCounter
@@ -79,9 +80,16 @@ def spend(name: str, subject: str, now: datetime, detail: str) -> None:
         raise _refusal(detail, ends, now)
 
 
-def refuse_if_spent(name: str, subject: str, now: datetime, detail: str) -> None:
-    """Refuse (429) while `subject` has used up the limit in this window, without counting."""
-    limit, index, ends = _window(name, now)
-    counter = RateCounter.objects.filter(key=f"{name}:{subject}:{index}"[:200]).values_list("count", flat=True).first()
-    if counter is not None and counter >= limit:
+def spent_count(name: str, subject: str, now: datetime) -> Subquery:
+    """The count so far in the window, as a subquery: read in the same query as what it guards."""
+    _, index, _ = _window(name, now)
+    return Subquery(RateCounter.objects.filter(key=f"{name}:{subject}:{index}"[:200]).values("count")[:1])
+
+
+def refuse_if_over(name: str, counted: int | None, now: datetime, detail: str) -> None:
+    """Refuse (429) while the count read by `spent_count` has reached the limit, without counting."""
+    limit, _, ends = _window(name, now)
+    if counted is not None and counted >= limit:
         raise _refusal(detail, ends, now)
+
+
