@@ -52,9 +52,9 @@ fuzz: install
 BENCH_DB ?= postgresql://postgres@127.0.0.1:5432/escalade_bench
 bench: install wrk
 	$(BIN)/python benchmarks/bench_calendar.py
-	$(BIN)/python benchmarks/bench_evaluate.py
+	$(BIN)/python benchmarks/bench_evaluate.py --n 200000
 	$(BIN)/python benchmarks/bench_api.py --incidents 100000 --seconds 5 --database-url $(BENCH_DB)
-	$(BIN)/python benchmarks/bench_pages.py --incidents 100000 --open 2000 --database-url $(BENCH_DB) --reuse
+	$(BIN)/python benchmarks/bench_pages.py --incidents 100000 --open 2000 --database-url $(BENCH_DB) --reuse  # bench_api's data
 	$(BIN)/python benchmarks/bench_dashboard.py --open 2000 20000
 	$(BIN)/python benchmarks/bench_import.py --n 20000 --postgres $(BENCH_DB)
 	$(BIN)/python benchmarks/bench_burst.py --crossings 1000 --workers 1 2 --database-url $(BENCH_DB)
