@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,19 +38,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--spread", type=float, default=5.0, help="seconds over which the breaches fall")
     parser.add_argument("--database-url", default=support.PG_DEFAULT, help="'sqlite' for a temporary SQLite file")
     return parser.parse_args()
-
-
-def start_smtp() -> tuple[subprocess.Popen[bytes], int]:
-    port = support.free_port()
-    server = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
-                               "-c", "aiosmtpd.handlers.Sink"])
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return server, port
-        time.sleep(0.05)
-    raise RuntimeError("aiosmtpd did not start")
 
 
 def setup(env: dict[str, str]) -> None:
@@ -125,7 +111,7 @@ def measure(env: dict[str, str], run: str, count: int, workers: int, spread: flo
 
 def main() -> int:
     args = parse_args()
-    smtp, port = start_smtp()
+    smtp, port = support.start_smtp()
     try:
         with tempfile.TemporaryDirectory(prefix="escalade-bench-") as name:
             tmp = Path(name)

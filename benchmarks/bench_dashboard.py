@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import support
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -85,16 +85,6 @@ def build(open_count: int, now: datetime) -> None:
             cursor.execute("ANALYZE incidents_incident")
 
 
-def median_ms(call) -> float:
-    call()  # warm
-    times = []
-    for _ in range(RUNS):
-        started = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
-
-
 def computed_urgency(now: datetime):
     """The order as it was computed before the stored key (for the comparison only)."""
     from django.db import models
@@ -134,10 +124,10 @@ def measure(open_count: int) -> dict[str, float]:
     assert list(stored.values_list(*keys)[:200]) == list(computed_urgency(now).values_list(*keys)[:200]), \
         "the two orders differ"
     return {
-        "baseline": median_ms(lambda: client.get("/procedure/")),
-        "dashboard": median_ms(lambda: client.get("/tableau-de-bord/")),
-        "stored": median_ms(lambda: list(stored.values_list("pk", flat=True)[:200])),
-        "computed": median_ms(lambda: list(computed_urgency(now).values_list("pk", flat=True)[:200])),
+        "baseline": support.timed(lambda: client.get("/procedure/"), RUNS),
+        "dashboard": support.timed(lambda: client.get("/tableau-de-bord/"), RUNS),
+        "stored": support.timed(lambda: list(stored.values_list("pk", flat=True)[:200]), RUNS),
+        "computed": support.timed(lambda: list(computed_urgency(now).values_list("pk", flat=True)[:200]), RUNS),
     }
 
 

@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import support
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -44,22 +44,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--senders", type=int, default=4,
                         help="sender threads in B (measured against 0, the loop delivering between passes)")
     return parser.parse_args()
-
-
-def start_smtp() -> tuple[subprocess.Popen[bytes], int]:
-    """aiosmtpd's sink server in its own process, as a real mail relay would be."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
-                               "-c", "aiosmtpd.handlers.Sink"])
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return server, port
-        time.sleep(0.05)
-    raise RuntimeError("aiosmtpd did not start")
 
 
 def setup_django(args: argparse.Namespace, tmp: Path, port: int) -> str:
@@ -196,7 +180,7 @@ def run_b(late_ids: list[int], spread: float, senders: int) -> dict[str, float]:
 
 def main() -> int:
     args = parse_args()
-    smtp, port = start_smtp()
+    smtp, port = support.start_smtp()
     with tempfile.TemporaryDirectory(prefix="escalade-bench-") as tmp:
         vendor = setup_django(args, Path(tmp), port)
         now = datetime.now(UTC)

@@ -115,6 +115,20 @@ def lua_list(values: list[str]) -> str:
     return "{" + ", ".join(f'"{v}"' for v in values) + "}"
 
 
+def start_smtp() -> tuple[subprocess.Popen[bytes], int]:
+    """aiosmtpd's sink server in its own process, as a real mail relay would be; (process, port)."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
+                               "-c", "aiosmtpd.handlers.Sink"])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return server, port
+        time.sleep(0.05)
+    raise RuntimeError("aiosmtpd did not start")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
