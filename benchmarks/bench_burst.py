@@ -56,9 +56,9 @@ def burst(run: str, count: int, t0: datetime, spread: float) -> None:
     from escalade.core.escalation import crossings, evaluate
     from escalade.incidents.audit import append_to_timeline
     from escalade.incidents.evaluation import cache_evaluation
-    from escalade.incidents.models import Channel, Customer, Incident, TimelineEvent
+    from escalade.incidents.models import Customer, Incident
     from escalade.policies import active_policy
-    from escalade.worker import EVENT_OF, crossing_data
+    from escalade.worker import crossing_entry
 
     policy = active_policy()
     now = datetime.now(UTC)
@@ -72,9 +72,7 @@ def burst(run: str, count: int, t0: datetime, spread: float) -> None:
         implied = crossings(policy, evaluation)
         cache_evaluation(incident, evaluation, now, implied=implied)
         incidents.append(incident)
-        warned.extend(TimelineEvent(incident=incident, kind=EVENT_OF[c.kind], occurred_at=c.at, recorded_at=c.at,
-                                    channel=Channel.SYSTEM, crossing_key=c.key, data=crossing_data(c, c.at, True))
-                      for c in implied if c.at <= now)
+        warned.extend(crossing_entry(incident, c, c.at, True) for c in implied if c.at <= now)
     with transaction.atomic():
         bulk.insert(Incident, incidents)
         append_to_timeline(warned)

@@ -140,6 +140,14 @@ def crossing_data(crossing: Crossing, now: datetime, notify: bool) -> dict[str, 
             "detected_at": now.isoformat(), "notified": notify}
 
 
+def crossing_entry(incident: Incident, crossing: Crossing, now: datetime, notify: bool) -> TimelineEvent:
+    """A crossing's timeline entry as the worker records it at `now` (unsaved: sealed and inserted
+    with the batch; the generated history records its past crossings the same way)."""
+    return TimelineEvent(incident=incident, kind=EVENT_OF[crossing.kind], occurred_at=crossing.at, recorded_at=now,
+                         actor_label=actor_label(None), channel=Channel.SYSTEM, crossing_key=crossing.key,
+                         data=crossing_data(crossing, now, notify))
+
+
 def _crossing_alert(policy: Any, incident: Incident, crossing: Crossing) -> dict[str, Any]:
     """Who a crossing alerts and with what (both paths: one incident, a batch)."""
     names = getattr(policy.notifications, _recipients_for(crossing.kind))
@@ -203,10 +211,7 @@ def act_on_batch(incidents: list[Incident], now: datetime, report: TickReport) -
         opened_levels = []
         for crossing in (c for c in due if c.key not in recorded.get(incident.pk, set())):
             notify = not _superseded(crossing, due)
-            events.append(TimelineEvent(
-                incident=incident, kind=EVENT_OF[crossing.kind], occurred_at=crossing.at, recorded_at=now,
-                actor_label=actor_label(None), channel=Channel.SYSTEM, crossing_key=crossing.key,
-                data=crossing_data(crossing, now, notify)))
+            events.append(crossing_entry(incident, crossing, now, notify))
             acted.append(Acted(incident.request_number, crossing.key, crossing.at, now))
             if crossing.kind is CrossingKind.LEVEL:
                 opened_levels.append(crossing)

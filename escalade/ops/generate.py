@@ -36,7 +36,7 @@ from escalade.incidents.models import (
 )
 from escalade.incidents.timeline import actor_label
 from escalade.policies import active_policy
-from escalade.worker import EVENT_OF, crossing_data
+from escalade.worker import crossing_entry
 
 PREFIX = "GEN-"  # generated incidents' request numbers: GEN-1, GEN-2, …
 BATCH = 5_000
@@ -158,10 +158,7 @@ def _batch(policy, rnd, clients, first, size, resolved_left, now, result) -> Non
         # Each crossing was recorded (and alerted) by the worker at the time it happened.
         for crossing in implied:
             if crossing.at <= now:
-                events.append(TimelineEvent(
-                    incident=incident, kind=EVENT_OF[crossing.kind], occurred_at=crossing.at,
-                    recorded_at=crossing.at, actor_label=system, channel=Channel.SYSTEM, crossing_key=crossing.key,
-                    data=crossing_data(crossing, crossing.at, True)))
+                events.append(crossing_entry(incident, crossing, crossing.at, True))
         first_level = next((c for c in implied if c.kind is CrossingKind.LEVEL and c.at <= now), None)
         if first_level is not None and rnd.random() < 0.5:  # the customer escalates
             at = first_level.at + timedelta(minutes=rnd.randint(1, 30))
