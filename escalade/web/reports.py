@@ -196,10 +196,9 @@ def _minutes(seconds: float | None) -> float | None:
 def report(incidents: QuerySet[Incident], now: datetime, policy_levels: tuple[int, ...]) -> list[ReportRow]:
     one_pass = connection.vendor == "postgresql"
     grouped = main_rows(incidents, now, with_percentiles=one_pass)
-    if one_pass:
-        tc_p95 = {tuple(r[k] for k in GROUP): r["tc_p95"] for r in grouped}
-        res_p95 = {tuple(r[k] for k in GROUP): r["res_p95"] for r in grouped}
-    else:  # SQLite has no PERCENTILE_CONT: the same percentile from window functions, two more reads
+    tc_p95: dict[tuple, float] = {}
+    res_p95: dict[tuple, float] = {}
+    if not one_pass:  # SQLite has no PERCENTILE_CONT: the same percentile from window functions, two more reads
         tc_p95 = percentile_window(incidents, take_charge_seconds(), TAKEN)
         res_p95 = percentile_window(incidents, resolution_seconds(), RESOLVED)
     escalations = escalation_counts(incidents)
@@ -215,8 +214,10 @@ def report(incidents: QuerySet[Incident], now: datetime, policy_levels: tuple[in
             escalations=tuple(levels.get(level, 0) for level in policy_levels),
             take_charge_met=r["tc_met"], take_charge_judged=r["tc_judged"],
             resolution_met=r["res_met"], resolution_judged=r["res_judged"],
-            take_charge_mean_min=_minutes(r["tc_mean"]), take_charge_p95_min=_minutes(tc_p95.get(key)),
-            resolution_mean_min=_minutes(r["res_mean"]), resolution_p95_min=_minutes(res_p95.get(key)),
+            take_charge_mean_min=_minutes(r["tc_mean"]),
+            take_charge_p95_min=_minutes(r["tc_p95"] if one_pass else tc_p95.get(key)),
+            resolution_mean_min=_minutes(r["res_mean"]),
+            resolution_p95_min=_minutes(r["res_p95"] if one_pass else res_p95.get(key)),
         ))
     return rows
 
