@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install browser wrk test test-fast test-postgres fuzz lint bench bench-full demo clean
+.PHONY: install browser dovecot wrk test test-fast test-postgres fuzz lint bench bench-full demo clean
 
 install: $(VENV)/.installed
 
@@ -22,13 +22,20 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "warning: chromium could not be installed; browser tests will fail"; }
 
+# The mail tests start their own IMAP server: Debian's dovecot (never the system's running one).
+dovecot:
+	@test -x /usr/sbin/dovecot || { \
+	  echo "Installing Debian's dovecot-imapd for the mail tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null) \
+	  || echo "warning: dovecot-imapd could not be installed; the IMAP tests will fail"; }
+
 lint: install
 	$(BIN)/ruff check escalade tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 # The whole suite on the embedded SQLite database (plus lint).
-test: install browser lint
+test: install browser dovecot lint
 	$(BIN)/pytest
 
 # Core only: no database, no browser (seconds).
@@ -36,7 +43,7 @@ test-fast: install
 	$(BIN)/pytest tests/core -p no:django
 
 # The database-backed suite against PostgreSQL.
-test-postgres: install browser
+test-postgres: install browser dovecot
 	ESCALADE_TEST_DATABASE_URL=$${ESCALADE_TEST_DATABASE_URL:-$(PG_URL)} $(BIN)/pytest -m "not browser" tests --ignore=tests/core
 
 # The larger fuzzing campaign (`make test` runs the same tests, bounded): schemathesis over every

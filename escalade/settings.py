@@ -156,6 +156,7 @@ INSTALLED_APPS = [
     "escalade.incidents",
     "escalade.escalations",
     "escalade.notifications",
+    "escalade.mail",
     "escalade.api",
     "escalade.web",
     "escalade.ops",
@@ -205,7 +206,20 @@ THROTTLE_RATES = {
     "escalations_per_user": env_rate("ESCALADE_RATE_ESCALATIONS_PER_USER", "30/600"),
     "escalations_per_incident": env_rate("ESCALADE_RATE_ESCALATIONS_PER_INCIDENT", "60/600"),
     "token_failures_per_address": env_rate("ESCALADE_RATE_TOKEN_FAILURES", "20/300"),
+    # Answers to one address: a loop with a robot that does not say it is one dies out here.
+    "mail_replies_per_sender": env_rate("ESCALADE_RATE_MAIL_REPLIES", "10/3600"),
 }
+
+# -- the procedure's mailbox (docs/mail.md): `escalade mail receive` (MTA pipe), `mail fetch` (IMAP)
+ESCALADE_MAIL_ADDRESS = env("ESCALADE_MAIL_ADDRESS")  # the From of the answers; default: FROM_EMAIL
+ESCALADE_MAIL_IMAP_URL = env("ESCALADE_MAIL_IMAP_URL")  # imap[s]://user:password@host:port
+ESCALADE_MAIL_FOLDER = env("ESCALADE_MAIL_FOLDER", "INBOX")
+ESCALADE_MAIL_DONE_FOLDER = env("ESCALADE_MAIL_DONE_FOLDER", "Traités")
+ESCALADE_MAIL_ERROR_FOLDER = env("ESCALADE_MAIL_ERROR_FOLDER", "Erreurs")
+ESCALADE_MAIL_POLL_SECONDS = env_float("ESCALADE_MAIL_POLL_SECONDS", 30)
+# The authserv-ids of the receiving MTAs whose Authentication-Results header is believed.
+ESCALADE_MAIL_TRUSTED_AUTHSERV = tuple(h.strip() for h in env("ESCALADE_MAIL_TRUSTED_AUTHSERV").split(",") if h.strip())
+ESCALADE_MAIL_MAX_BYTES = int(env_float("ESCALADE_MAIL_MAX_BYTES", 10 * 1024 * 1024))
 ESCALATION_FOLD_SECONDS = int(env_float("ESCALADE_ESCALATION_FOLD_SECONDS", 600))
 
 # -- operations: /healthz is 503 when no worker was seen for this long or a due notification waits

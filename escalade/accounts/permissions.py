@@ -83,10 +83,15 @@ def check_may_record_event(user: Actor | None, kind: str) -> None:
     )
 
 
-def check_may_escalate_through(user: Actor | None, channel: str, on_behalf_of: str = "") -> None:
-    """A customer or partner asks for itself, through the portal or the API; staff record what
-    came by phone or e-mail, possibly for someone else."""
+def check_may_escalate_through(
+    user: Actor | None, channel: str, on_behalf_of: str = "", *, sender_verified: bool = False
+) -> None:
+    """A customer or partner asks for itself, through the portal or the API, or by writing to the
+    procedure's address from its own address (`sender_verified`: DMARC passed or the confirmation
+    link followed); staff record what came by phone or e-mail, possibly for someone else."""
     if is_internal(user):
+        return
+    if channel == "email" and sender_verified and not on_behalf_of:
         return
     if channel == "phone":
         raise _staff_only("phone_requires_staff", "enregistrer une escalade reçue par téléphone")

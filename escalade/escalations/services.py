@@ -71,15 +71,17 @@ def request_escalation(
     level: int | None = None,
     channel: str = Channel.WEB,
     on_behalf_of: str = "",
+    sender_verified: bool = False,
 ) -> EscalationOutcome:
     """Ask for an escalation. Same level again returns the existing one, without notifying again.
 
-    `user` None means the system itself (auto-escalation, as an internal resource).
+    `user` None means the system itself (auto-escalation, as an internal resource);
+    `sender_verified` says the mail service checked that `user` wrote the e-mail.
     """
     number = check_request_number_given(request_number)
     if not reason or not reason.strip():
         raise ServiceError("reason_required", "Le motif de l'escalade est obligatoire.", field="reason")
-    check_may_escalate_through(user, channel, on_behalf_of.strip())
+    check_may_escalate_through(user, channel, on_behalf_of.strip(), sender_verified=sender_verified)
     if user is not None and not user.is_internal:
         # Counted before the number is looked up: probing numbers costs the same as asking.
         spend("escalations_per_user", f"user:{user.pk}", now, "Trop de demandes d'escalade en peu de temps.")

@@ -262,6 +262,7 @@ class EventKind(models.TextChoices):
     ESCALATION_ACKNOWLEDGED = "escalation_acknowledged", _("escalade prise en compte")
     ESCALATION_REMINDED = "escalation_reminded", _("relance d'escalade")
     ARCHIVED = "archived", _("archivé")
+    MAIL_RECEIVED = "mail_received", _("e-mail reçu")
 
 
 class Channel(models.TextChoices):

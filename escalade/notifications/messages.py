@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.html import escape
 
 from escalade.core.messages import (
     COMMITMENT_LABELS,
@@ -140,6 +141,12 @@ def context(notification: Notification, now: datetime) -> dict[str, Any]:
 
 def render(notification: Notification, now: datetime) -> Message:
     """Only the forms its channel uses: text and HTML for e-mail, the short text for apprise."""
+    if notification.kind == NotificationKind.MAIL_REPLY:
+        # Written when the message was decided: the answer is that decision, not a later one.
+        text = str(notification.context.get("text", ""))
+        return Message(subject=str(notification.context.get("subject", "")), text=text,
+                       html=f"<pre style=\"white-space:pre-wrap;font-family:inherit\">{escape(text)}</pre>",
+                       short=text[:300])
     ctx = context(notification, now)
     if notification.channel == DeliveryChannel.APPRISE:
         short = " ".join(render_to_string("notifications/short.txt", ctx).split())

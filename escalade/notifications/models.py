@@ -15,6 +15,7 @@ class NotificationKind(models.TextChoices):
     WARNING = "warning", _("échéance proche")
     BREACH = "breach", _("délai dépassé")
     LEVEL_AVAILABLE = "level_available", _("niveau d'escalade ouvert")
+    MAIL_REPLY = "mail_reply", _("réponse à un e-mail reçu")
 
 
 class DeliveryChannel(models.TextChoices):

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from escalade.web import ack, views
+from escalade.web import ack, mail_confirm, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -18,6 +18,8 @@ urlpatterns = [
     path("tableau-de-bord/telephone/", views.phone_escalation, name="phone_escalation"),
     # The signed one-click link of an escalation e-mail (see web/ack.py).
     path("ack/<str:token>/", ack.acknowledge, name="ack"),
+    # The signed link confirming a request received by e-mail from an unverified sender (web/mail_confirm.py).
+    path("mail/confirmer/<str:token>/", mail_confirm.confirm_request, name="mail_confirm"),
     path("procedure/", views.procedure, name="procedure"),
     path("rapports/", views.report_page, name="reports"),
     path("rapports.csv", views.report_csv, name="reports_csv"),

@@ -34,6 +34,7 @@ from escalade.escalations.services import (
 from escalade.incidents.evaluation import evaluation_now
 from escalade.incidents.models import Channel, Customer, Incident, Status
 from escalade.incidents.services import get_visible_incident
+from escalade.mail.services import pending_for_staff
 from escalade.policies import active_policy
 from escalade.web import charts, present, reports
 from escalade.web.forms import DashboardFilter, EscalateForm, LookupForm, PhoneEscalationForm, ReportFilter
@@ -276,7 +277,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     form, rows, total = _dashboard_rows(request)
     return render(request, "web/dashboard.html", {
         "filter": form, "rows": rows, "total": total, "feed": _feed(request),
-        "phone_form": PhoneEscalationForm(), "now": timezone.now(),
+        "phone_form": PhoneEscalationForm(), "now": timezone.now(), "mail": pending_for_staff(),
     })
 
 

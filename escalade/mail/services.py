@@ -1,0 +1,253 @@
+"""The one service behind the procedure's e-mail address: a message in, a decision and a reply out.
+
+`receive` is called by the MTA pipe (`escalade mail receive`) and by the IMAP fetcher alike. It runs
+in one transaction that records the message (unique on its Message-ID: a second delivery changes
+nothing), asks for the escalation through `request_escalation` (channel `email`, as the portal and
+the API do), appends the incident's timeline and puts the reply in the outbox, threaded on the
+message (In-Reply-To, References).
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import hashlib
+import html
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage, Message
+from email.utils import parseaddr
+
+from django.conf import settings
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+
+from escalade.accounts.models import User
+from escalade.accounts.throttle import spend
+from escalade.core import inbound as rules
+from escalade.core.policy import Policy
+from escalade.errors import NotFound, ServiceError
+from escalade.escalations.services import request_escalation
+from escalade.incidents.models import Channel, EventKind
+from escalade.incidents.timeline import record
+from escalade.mail import texts
+from escalade.mail.models import Decision, InboundMessage
+from escalade.notifications.models import NotificationKind
+from escalade.notifications.outbox import enqueue
+from escalade.policies import active_policy
+
+CONFIRM_SALT = "escalade.mail.confirm"
+
+
+@dataclass(frozen=True)
+class Received:
+    message: InboundMessage
+    duplicate: bool  # already received: nothing was decided or sent again
+
+
+def own_address() -> str:
+    return str(getattr(settings, "ESCALADE_MAIL_ADDRESS", "") or settings.DEFAULT_FROM_EMAIL)
+
+
+def head_items(raw: bytes) -> list[tuple[str, str]]:
+    """The header fields, names in lower case (a broken body cannot stop them being read)."""
+    head = email.message_from_bytes(raw[:256 * 1024], policy=email.policy.compat32, _class=Message)
+    return [(name.lower(), str(value)) for name, value in head.items()]
+
+
+def _headers(items: list[tuple[str, str]]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for name, value in items:
+        found.setdefault(name, value)
+    found["from-address"] = parseaddr(found.get("from", ""))[1]
+    return found
+
+
+def _message_id(headers: dict[str, str], raw: bytes) -> str:
+    # A message without one is identified by its bytes: the same delivery again is the same message.
+    given = headers.get("message-id", "").strip()
+    return given[:500] if given else f"<sha256-{hashlib.sha256(raw).hexdigest()}@received>"
+
+
+class Unreadable(Exception):
+    """The message has no text Escalade can read; `str()` says why, in French."""
+
+
+def _text(raw: bytes) -> str:
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(msg, EmailMessage)
+    part = msg.get_body(preferencelist=("plain", "html"))
+    if part is None:
+        raise Unreadable("le message ne contient aucune partie texte")
+    try:
+        content = part.get_content()
+    except (LookupError, UnicodeError, ValueError) as exc:
+        raise Unreadable(f"son encodage est illisible ({type(exc).__name__})") from None
+    if not isinstance(content, str):
+        raise Unreadable("le message ne contient aucune partie texte")
+    if part.get_content_subtype() == "html":
+        content = html.unescape(re.sub(r"<[^>]+>", " ", re.sub(r"(?is)<(script|style).*?</\1>", "", content)))
+    return content
+
+
+def receive(raw: bytes, *, now: datetime, source: str) -> Received:
+    """Decide one message, once. Never raises for what a sender wrote: an unreadable message is
+    recorded with decision `error` and answered briefly."""
+    items = head_items(raw)
+    headers = _headers(items)
+    message_id = _message_id(headers, raw)
+    existing = InboundMessage.objects.filter(message_id=message_id).first()
+    if existing is not None:
+        return Received(existing, True)
+    try:
+        with transaction.atomic():
+            return Received(_decide(raw, items, message_id, now, source), False)
+    except IntegrityError:  # another process recorded the same delivery first
+        return Received(InboundMessage.objects.get(message_id=message_id), True)
+
+
+def _decide(raw: bytes, items: list[tuple[str, str]], message_id: str, now: datetime, source: str
+            ) -> InboundMessage:
+    policy = active_policy()
+    headers = _headers(items)
+    sender = headers["from-address"].strip().lower()
+    subject = " ".join(str(email.header.make_header(email.header.decode_header(headers.get("subject", ""))))
+                       .split()) if headers.get("subject") else ""
+    refs = " ".join((headers.get("references", "") + " " + message_id).split())[-2000:]
+    inbound = InboundMessage(message_id=message_id, source=source, received_at=now, sender=sender[:320],
+                             subject=subject[:500], size=len(raw), references=refs)
+    if rules.is_automatic(headers, own_address()) or not sender:
+        return _save(inbound, Decision.AUTOMATIC, "automatic", "Message automatique : jamais de réponse.")
+    try:
+        if len(raw) > int(getattr(settings, "ESCALADE_MAIL_MAX_BYTES", 10 * 1024 * 1024)):
+            raise Unreadable(f"il dépasse la taille acceptée ({len(raw) // (1024 * 1024)} Mo)")
+        text = _text(raw)
+    except Unreadable as exc:
+        _save(inbound, Decision.ERROR, "unreadable", f"Message illisible : {exc}.")
+        _reply(inbound, sender, subject, texts.unreadable(policy, str(exc)), now)
+        return inbound
+    words = rules.own_words(text)
+    numbers = rules.find_request_numbers(policy, subject, words)
+    inbound.reason = words[:5000]
+    inbound.requested_level = rules.find_level(subject + "\n" + words, policy.levels)
+    inbound.user = _user(sender)
+    inbound.sender_verified = rules.dmarc_passed(
+        [value for name, value in items if name == "authentication-results"],
+        getattr(settings, "ESCALADE_MAIL_TRUSTED_AUTHSERV", ()),
+    )
+    if not numbers:
+        _save(inbound, Decision.NO_NUMBER, "request_number_required", "Aucun numéro de requête.")
+        _reply(inbound, sender, subject, texts.no_number(policy), now)
+        return inbound
+    if len(numbers) > 1:
+        _save(inbound, Decision.SEVERAL_NUMBERS, "several_request_numbers", ", ".join(numbers))
+        _reply(inbound, sender, subject, texts.several(numbers), now)
+        return inbound
+    inbound.request_number = numbers[0]
+    if inbound.user is None:
+        _save(inbound, Decision.UNKNOWN, "unknown_sender", "Expéditeur inconnu.")
+        _reply(inbound, sender, subject, texts.unknown(policy), now)
+        return inbound
+    if not inbound.sender_verified:
+        # A From address can be forged: the request waits for its owner, at the address we know.
+        _save(inbound, Decision.AWAITING_CONFIRMATION, "confirmation_required", "Expéditeur non vérifié (DMARC).")
+        link = settings.BASE_URL + reverse("mail_confirm", args=[confirmation_token(inbound.pk)])
+        _reply(inbound, inbound.user.email, subject, texts.confirm(policy, inbound.request_number, link), now)
+        return inbound
+    return _escalate(inbound, policy, now)
+
+
+def _user(address: str) -> User | None:
+    users = list(User.objects.filter(email__iexact=address, is_active=True)[:2])
+    return users[0] if len(users) == 1 else None  # an address shared by two accounts proves neither
+
+
+def _save(inbound: InboundMessage, decision: str, code: str, detail: str) -> InboundMessage:
+    inbound.decision, inbound.code, inbound.detail = decision, code, detail[:2000]
+    inbound.save()
+    return inbound
+
+
+def _escalate(inbound: InboundMessage, policy: Policy, now: datetime) -> InboundMessage:
+    user = inbound.user
+    assert user is not None
+    reason = inbound.reason or inbound.subject or "Escalade demandée par e-mail."
+    try:
+        outcome = request_escalation(user=user, request_number=inbound.request_number, reason=reason, now=now,
+                                     level=inbound.requested_level, channel=Channel.EMAIL, sender_verified=True)
+    except NotFound:
+        _save(inbound, Decision.UNKNOWN, "incident_not_found", "Numéro inconnu ou hors périmètre.")
+        _reply(inbound, inbound.sender, inbound.subject, texts.unknown(policy), now)
+        return inbound
+    except ServiceError as exc:
+        _save(inbound, Decision.THROTTLED if exc.status == 429 else Decision.REFUSED, exc.code, exc.detail)
+        _reply(inbound, inbound.sender, inbound.subject, texts.service_error(policy, exc.detail), now)
+        return inbound
+    inbound.incident, inbound.escalation = outcome.incident, outcome.escalation
+    if outcome.escalation is None:
+        decision, text = Decision.REFUSED, texts.refused(policy, outcome, now)
+    elif outcome.created:
+        decision, text = Decision.GRANTED, texts.granted(policy, outcome.escalation, user)
+    else:
+        decision, text = Decision.REPEATED, texts.repeated(policy, outcome.escalation)
+    _save(inbound, decision, outcome.check.code, outcome.check.message)
+    record(outcome.incident, EventKind.MAIL_RECEIVED, now, user=user, channel=Channel.EMAIL,
+           sender=inbound.sender, subject=inbound.subject, decision=decision, message=inbound.pk)
+    _reply(inbound, inbound.sender, inbound.subject, text, now)
+    return inbound
+
+
+def _reply(inbound: InboundMessage, to: str, subject: str, text: str, now: datetime) -> None:
+    """The answer, in the outbox with the decision; at most so many per sender (a loop with another
+    robot that escapes `is_automatic` dies out here)."""
+    try:
+        spend("mail_replies_per_sender", to.lower()[:150], now, "")
+    except ServiceError:
+        InboundMessage.objects.filter(pk=inbound.pk).update(detail=inbound.detail + " (réponse limitée)")
+        return
+    subject = subject if subject.lower().startswith(("re:", "re :")) else f"Re: {subject}".strip()
+    enqueue(kind=NotificationKind.MAIL_REPLY, key=f"mail:{inbound.pk}", recipient=to,
+            incident=inbound.incident, escalation=inbound.escalation, now=now,
+            context={"subject": subject or "Re:", "text": text, "in_reply_to": inbound.message_id,
+                     "references": inbound.references})
+
+
+def confirmation_token(inbound_id: int) -> str:
+    return signing.dumps({"m": inbound_id}, salt=CONFIRM_SALT)
+
+
+def awaiting(token: str) -> InboundMessage:
+    """The message a confirmation link names; NotFound when forged, expired or not waiting."""
+    max_age = timedelta(seconds=float(getattr(settings, "ESCALADE_MAIL_CONFIRM_MAX_AGE_SECONDS", 2 * 24 * 3600)))
+    try:
+        pk = int(signing.loads(token, salt=CONFIRM_SALT, max_age=max_age)["m"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        raise NotFound("confirmation_not_found", "Ce lien de confirmation est invalide ou expiré.") from None
+    inbound = InboundMessage.objects.select_related("user").filter(pk=pk).first()
+    if inbound is None or inbound.user is None:
+        raise NotFound("confirmation_not_found", "Ce lien de confirmation est invalide ou expiré.")
+    return inbound
+
+
+def confirm(token: str, now: datetime) -> InboundMessage:
+    """The owner of the address followed the link: the request is decided as if DMARC had passed.
+    Twice is once."""
+    pk = awaiting(token).pk
+    with transaction.atomic():
+        inbound = InboundMessage.objects.select_for_update().select_related("user").get(pk=pk)
+        if inbound.decision != Decision.AWAITING_CONFIRMATION:
+            return inbound
+        inbound.confirmed_at = now
+        # The answer goes to the address we know, not to the (possibly forged) sender's.
+        assert inbound.user is not None
+        inbound.sender = inbound.user.email.lower()
+        return _escalate(inbound, active_policy(), now)
+
+
+def pending_for_staff() -> list[InboundMessage]:
+    """What staff should look at: requests waiting for their sender's confirmation, unreadable ones."""
+    return list(InboundMessage.objects.filter(decision__in=(Decision.AWAITING_CONFIRMATION, Decision.ERROR))
+                .order_by("-received_at")[:20])
+
