@@ -30,7 +30,7 @@ from pathlib import Path
 import support
 
 sys.path.insert(0, str(support.ROOT / "tests"))
-from mail.support import Dovecot, message  # noqa: E402  (the tests' throwaway dovecot)
+from mail.support import Dovecot, message  # the tests' throwaway dovecot
 
 SETUP = """
 from datetime import timedelta

@@ -236,7 +236,7 @@ def confirm(token: str, now: datetime) -> InboundMessage:
     Twice is once."""
     pk = awaiting(token).pk
     with transaction.atomic():
-        inbound = InboundMessage.objects.select_for_update().select_related("user").get(pk=pk)
+        inbound = InboundMessage.objects.select_for_update(of=("self",)).select_related("user").get(pk=pk)
         if inbound.decision != Decision.AWAITING_CONFIRMATION:
             return inbound
         inbound.confirmed_at = now

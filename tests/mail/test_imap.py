@@ -38,7 +38,7 @@ def test_fetched_messages_are_decided_answered_in_their_thread_and_moved(
     dovecot.append(message(sender="a@client-a.fr", subject="Escalade REQ-1042", body="Panne totale.",
                            message_id="<imap-1@client-a.fr>"))
     dovecot.append(message(sender="a@client-a.fr", subject="Bonjour", body="Rien", message_id="<imap-2@client-a.fr>"))
-    big = message(sender="a@client-a.fr", subject="REQ-1042 trace", body="x" * (12 * 1024 * 1024),
+    big = message(sender="a@client-a.fr", subject="REQ-1042 trace", body="x" * (20 * 1024 * 1024),
                   message_id="<imap-3@client-a.fr>")
     dovecot.append(big)
     assert imap.run(_config(dovecot), watch=False, poll=0) == 3

@@ -55,6 +55,11 @@ MATRIX = {
         ("POST", "/tableau-de-bord/telephone/",
          {"request_number": "REQ-2001", "caller": "Paul Martin, client B", "reason": "appel", "level": "1"},
          row(302, 404, 404, 404, 404, 302, 302))],
+    "mail/confirmer/<str:token>/": [
+        ("GET", "/mail/confirmer/{mail_a}/", None, PUBLIC),  # the signed link is the authority
+        ("GET", "/mail/confirmer/forged-token/", None, row(404, 404, 404, 404, 404, 404, 404)),
+        ("POST", "/mail/confirmer/{mail_a}/", {}, PUBLIC),
+    ],
     "ack/<str:token>/": [
         ("GET", "/ack/{ack_a}/", None, PUBLIC),  # the signed link is the authority, with or without a login
         ("GET", "/ack/forged-token/", None, row(404, 404, 404, 404, 404, 404, 404)),
@@ -100,11 +105,19 @@ def test_every_page_of_the_site_has_its_row():
 def scene(incidents):
     from django.utils import timezone
 
+    from escalade.accounts.models import User
     from escalade.escalations.services import request_escalation
+    from escalade.mail.models import Decision, InboundMessage
+    from escalade.mail.services import confirmation_token
 
     outcome = request_escalation(user=None, request_number="REQ-1001", reason="auto", now=timezone.now())
     escalation = outcome.escalation
-    return {"esc_a": escalation.pk, "ack_a": ack_token(escalation.pk, "Directeur HIPCOM", "directeur@hipcom.fr")}
+    inbound = InboundMessage.objects.create(
+        message_id="<unverified@client-a.fr>", source="pipe", received_at=timezone.now(), sender="a@client-a.fr",
+        subject="REQ-1001", user=User.objects.get(username="cust-a"), request_number="REQ-1001", reason="coupure",
+        decision=Decision.AWAITING_CONFIRMATION)
+    return {"esc_a": escalation.pk, "ack_a": ack_token(escalation.pk, "Directeur HIPCOM", "directeur@hipcom.fr"),
+            "mail_a": confirmation_token(inbound.pk)}
 
 
 CELLS = [(route, i, actor) for route, calls in MATRIX.items() for i in range(len(calls)) for actor in ACTORS]
@@ -128,4 +141,4 @@ def test_page_authorization_matrix(scene, world, route, i, actor):
     if response.status_code == 404:  # a page that says so in French, never Django's bare 404
         text = html.unescape(response.content.decode())
         assert any(say in text for say in ("Aucun incident ne porte", "n'existe pas ou ne vous est pas accessible",
-                                           "Ce lien n'est pas valide")), text[:300]
+                                           "Ce lien n'est pas valide", "Ce lien de confirmation est invalide")), text[:300]
