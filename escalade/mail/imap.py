@@ -15,7 +15,7 @@ from datetime import datetime
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from imap_tools import BaseMailBox, MailBox, MailBoxUnencrypted
@@ -119,9 +119,12 @@ def run(config: Settings, *, watch: bool, poll: float, stop: Callable[[], bool] 
             finally:
                 with contextlib.suppress(Exception):
                     box.logout()
-        except (OSError, imaplib.IMAP4.error, ImapToolsError) as exc:
+        except (OSError, imaplib.IMAP4.error, ImapToolsError, DatabaseError) as exc:
             logger.warning("boîte %s : %s ; nouvel essai dans %.0f s", config.public_url, exc, pause)
-            _status(config, ok=False, error=str(exc))
+            if isinstance(exc, DatabaseError):
+                connection.close()  # a fresh connection at the next pass; the message is still there
+            with contextlib.suppress(DatabaseError):
+                _status(config, ok=False, error=str(exc))
             if not watch:
                 raise
             time.sleep(pause)

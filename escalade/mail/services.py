@@ -10,9 +10,12 @@ message (In-Reply-To, References).
 from __future__ import annotations
 
 import email
+import email.errors
+import email.header
 import email.policy
 import hashlib
 import html
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,7 +24,7 @@ from email.utils import parseaddr
 
 from django.conf import settings
 from django.core import signing
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.urls import reverse
 
 from escalade.accounts.models import User
@@ -39,6 +42,7 @@ from escalade.notifications.outbox import enqueue
 from escalade.policies import active_policy
 
 CONFIRM_SALT = "escalade.mail.confirm"
+logger = logging.getLogger("escalade.mail")
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,14 @@ def _text(raw: bytes) -> str:
     return content
 
 
+def _subject(value: str) -> str:
+    try:
+        decoded = str(email.header.make_header(email.header.decode_header(value)))
+    except (LookupError, UnicodeError, ValueError, email.errors.HeaderParseError):
+        decoded = value  # an unknown charset: the encoded words as they came
+    return " ".join(decoded.split())
+
+
 def receive(raw: bytes, *, now: datetime, source: str) -> Received:
     """Decide one message, once. Never raises for what a sender wrote: an unreadable message is
     recorded with decision `error` and answered briefly."""
@@ -106,6 +118,17 @@ def receive(raw: bytes, *, now: datetime, source: str) -> Received:
             return Received(_decide(raw, items, message_id, now, source), False)
     except IntegrityError:  # another process recorded the same delivery first
         return Received(InboundMessage.objects.get(message_id=message_id), True)
+    except DatabaseError:
+        raise  # the database is away: the message stays where it is, to be decided later
+    except Exception:
+        # A message that breaks the service must not block the mailbox nor vanish: recorded as
+        # unreadable (to the error folder), with the traceback in the log.
+        logger.exception("message %s : décision impossible", message_id)
+        inbound = InboundMessage.objects.create(
+            message_id=message_id, source=source, received_at=now, sender=headers["from-address"][:320],
+            subject=_subject(headers.get("subject", ""))[:500], size=len(raw), decision=Decision.ERROR,
+            code="internal_error", detail="Message que le service n'a pas pu traiter (voir le journal).")
+        return Received(inbound, False)
 
 
 def _decide(raw: bytes, items: list[tuple[str, str]], message_id: str, now: datetime, source: str
@@ -113,8 +136,7 @@ def _decide(raw: bytes, items: list[tuple[str, str]], message_id: str, now: date
     policy = active_policy()
     headers = _headers(items)
     sender = headers["from-address"].strip().lower()
-    subject = " ".join(str(email.header.make_header(email.header.decode_header(headers.get("subject", ""))))
-                       .split()) if headers.get("subject") else ""
+    subject = _subject(headers.get("subject", ""))
     refs = " ".join((headers.get("references", "") + " " + message_id).split())[-2000:]
     inbound = InboundMessage(message_id=message_id, source=source, received_at=now, sender=sender[:320],
                              subject=subject[:500], size=len(raw), references=refs)

@@ -178,3 +178,42 @@ def test_the_emailed_link_confirms_then_acknowledges_and_the_dashboard_names_the
     log_in(staff, "staff", "pw-s-12345")
     staff.goto("/tableau-de-bord/")
     assert "Adrien Bourdon" in staff.locator("#feed").inner_text()
+
+
+def test_an_email_from_an_unverified_address_is_confirmed_from_the_link_and_staff_see_it_waiting(
+    scene, new_page, settings
+):
+    """Issue 13: the customer wrote to the procedure's address without DMARC pass; the link sent to
+    their known address shows the request, and escalates only when they confirm."""
+    from mail.support import message
+
+    from escalade.escalations.models import Escalation
+    from escalade.mail.models import InboundMessage
+    from escalade.mail.services import confirmation_token, receive
+
+    settings.ESCALADE_MAIL_ADDRESS = "escalade@hipcom.fr"
+    raw = message(sender="a@client-a.fr", subject="Escalade REQ-1001 : site coupé", dmarc=False,
+                  body="Le site de Lyon est coupé depuis une heure.", message_id="<browser@client-a.fr>")
+    inbound = receive(raw, now=timezone.now(), source="pipe").message
+    staff = new_page()
+    log_in(staff, "staff", "pw-s-12345")
+    staff.goto("/tableau-de-bord/")
+    waiting = staff.get_by_role("region", name="E-mails à suivre")
+    assert "en attente de confirmation" in waiting.inner_text() and "REQ-1001" in waiting.inner_text()
+    shot(staff, "30-dashboard-mail-waiting")
+
+    token = confirmation_token(inbound.pk)
+    phone = new_page(390, 844)
+    phone.goto(f"/mail/confirmer/{token}/")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(phone, "31-mail-confirm-phone")
+    page = new_page()
+    page.goto(f"/mail/confirmer/{token}/")
+    assert "Le site de Lyon est coupé" in page.content() and not Escalation.objects.exists()
+    shot(page, "32-mail-confirm")
+    page.get_by_role("button", name="Je confirme cette demande d'escalade").click()
+    page.wait_for_load_state()
+    assert "escalade accordée" in page.get_by_role("status").inner_text()
+    shot(page, "33-mail-confirmed")
+    assert Escalation.objects.get().channel == "email"
+    assert InboundMessage.objects.get().confirmed_at is not None

@@ -244,3 +244,26 @@ def test_staff_see_messages_waiting_for_confirmation_or_in_error_on_the_dashboar
     page = client.get("/tableau-de-bord/").content.decode()
     assert "E-mails à suivre" in page and "REQ-1042 urgent" in page and "en attente de confirmation" in page
     assert "REQ-1042 vide" not in page  # decided: nothing to follow
+
+
+def test_a_subject_in_an_unknown_charset_is_still_decided(world: Any, smtp: SMTPSink, mail_settings: Any) -> None:
+    raw = message(sender="a@client-a.fr", subject="x", body="Panne", message_id="<charset@x>").replace(
+        b"Subject: x", b"Subject: =?x-unknown?q?urgent?= REQ-1042")
+    inbound = _send(raw)
+    assert inbound.decision == Decision.UNKNOWN and "REQ-1042" in inbound.subject  # no such incident
+
+
+def test_a_message_that_breaks_the_service_is_recorded_as_an_error_not_lost(
+    world: Any, smtp: SMTPSink, mail_settings: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from escalade.mail import services
+
+    def broken(*args: object) -> str:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(services.rules, "own_words", broken)
+    inbound = _send(message(sender="a@client-a.fr", subject="REQ-1042", body="x", message_id="<bug@x>"))
+    assert inbound.decision == Decision.ERROR and inbound.code == "internal_error"
+    assert "RuntimeError: bug" in caplog.text
+    assert receive(message(sender="a@client-a.fr", subject="REQ-1042", body="x", message_id="<bug@x>"),
+                   now=now_utc(), source="imap").duplicate
