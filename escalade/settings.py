@@ -211,7 +211,6 @@ THROTTLE_RATES = {
 }
 
 # -- the procedure's mailbox (docs/mail.md): `escalade mail receive` (MTA pipe), `mail fetch` (IMAP)
-ESCALADE_MAIL_ADDRESS = env("ESCALADE_MAIL_ADDRESS")  # the From of the answers; default: FROM_EMAIL
 ESCALADE_MAIL_IMAP_URL = env("ESCALADE_MAIL_IMAP_URL")  # imap[s]://user:password@host:port
 ESCALADE_MAIL_FOLDER = env("ESCALADE_MAIL_FOLDER", "INBOX")
 ESCALADE_MAIL_DONE_FOLDER = env("ESCALADE_MAIL_DONE_FOLDER", "Traités")
@@ -279,6 +278,8 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 EMAIL_URL = env("ESCALADE_EMAIL_URL", "console://")
 DEFAULT_FROM_EMAIL = env("ESCALADE_FROM_EMAIL", "escalade@localhost")
+# The procedure's address (docs/mail.md): the From of the answers to e-mails, never answered itself.
+ESCALADE_MAIL_ADDRESS = env("ESCALADE_MAIL_ADDRESS") or DEFAULT_FROM_EMAIL
 
 
 def mailer_from_url(url: str) -> dict[str, object]:

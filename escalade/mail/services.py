@@ -42,6 +42,7 @@ from escalade.notifications.outbox import enqueue
 from escalade.policies import active_policy
 
 CONFIRM_SALT = "escalade.mail.confirm"
+CONFIRM_MAX_AGE = timedelta(days=2)
 logger = logging.getLogger("escalade.mail")
 
 
@@ -49,10 +50,6 @@ logger = logging.getLogger("escalade.mail")
 class Received:
     message: InboundMessage
     duplicate: bool  # already received: nothing was decided or sent again
-
-
-def own_address() -> str:
-    return str(getattr(settings, "ESCALADE_MAIL_ADDRESS", "") or settings.DEFAULT_FROM_EMAIL)
 
 
 def head_items(raw: bytes) -> list[tuple[str, str]]:
@@ -115,7 +112,7 @@ def receive(raw: bytes, *, now: datetime, source: str) -> Received:
         return Received(existing, True)
     try:
         with transaction.atomic():
-            return Received(_decide(raw, items, message_id, now, source), False)
+            return Received(_decide(raw, items, headers, message_id, now, source), False)
     except IntegrityError:  # another process recorded the same delivery first
         return Received(InboundMessage.objects.get(message_id=message_id), True)
     except DatabaseError:
@@ -131,19 +128,18 @@ def receive(raw: bytes, *, now: datetime, source: str) -> Received:
         return Received(inbound, False)
 
 
-def _decide(raw: bytes, items: list[tuple[str, str]], message_id: str, now: datetime, source: str
-            ) -> InboundMessage:
+def _decide(raw: bytes, items: list[tuple[str, str]], headers: dict[str, str], message_id: str,
+            now: datetime, source: str) -> InboundMessage:
     policy = active_policy()
-    headers = _headers(items)
     sender = headers["from-address"].strip().lower()
     subject = _subject(headers.get("subject", ""))
     refs = " ".join((headers.get("references", "") + " " + message_id).split())[-2000:]
     inbound = InboundMessage(message_id=message_id, source=source, received_at=now, sender=sender[:320],
                              subject=subject[:500], size=len(raw), references=refs)
-    if rules.is_automatic(headers, own_address()) or not sender:
+    if rules.is_automatic(headers, settings.ESCALADE_MAIL_ADDRESS) or not sender:
         return _save(inbound, Decision.AUTOMATIC, "automatic", "Message automatique : jamais de réponse.")
     try:
-        if len(raw) > int(getattr(settings, "ESCALADE_MAIL_MAX_BYTES", 10 * 1024 * 1024)):
+        if len(raw) > settings.ESCALADE_MAIL_MAX_BYTES:
             raise Unreadable(f"il dépasse la taille acceptée ({len(raw) // (1024 * 1024)} Mo)")
         text = _text(raw)
     except Unreadable as exc:
@@ -157,7 +153,7 @@ def _decide(raw: bytes, items: list[tuple[str, str]], message_id: str, now: date
     inbound.user = _user(sender)
     inbound.sender_verified = rules.dmarc_passed(
         [value for name, value in items if name == "authentication-results"],
-        getattr(settings, "ESCALADE_MAIL_TRUSTED_AUTHSERV", ()),
+        settings.ESCALADE_MAIL_TRUSTED_AUTHSERV,
     )
     if not numbers:
         _save(inbound, Decision.NO_NUMBER, "request_number_required", "Aucun numéro de requête.")
@@ -242,9 +238,8 @@ def confirmation_token(inbound_id: int) -> str:
 
 def awaiting(token: str) -> InboundMessage:
     """The message a confirmation link names; NotFound when forged, expired or not waiting."""
-    max_age = timedelta(seconds=float(getattr(settings, "ESCALADE_MAIL_CONFIRM_MAX_AGE_SECONDS", 2 * 24 * 3600)))
     try:
-        pk = int(signing.loads(token, salt=CONFIRM_SALT, max_age=max_age)["m"])
+        pk = int(signing.loads(token, salt=CONFIRM_SALT, max_age=CONFIRM_MAX_AGE)["m"])
     except (signing.BadSignature, KeyError, TypeError, ValueError):
         raise NotFound("confirmation_not_found", "Ce lien de confirmation est invalide ou expiré.") from None
     inbound = InboundMessage.objects.select_related("user").filter(pk=pk).first()

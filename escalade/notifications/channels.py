@@ -18,7 +18,7 @@ from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 
 from escalade.notifications.messages import Message
-from escalade.notifications.models import DeliveryChannel, Notification, NotificationKind
+from escalade.notifications.models import DeliveryChannel, Notification
 
 
 class DeliveryError(Exception):
@@ -68,24 +68,17 @@ def _connection() -> Any:
 
 class EmailChannel:
     def notify(self, notification: Notification, message: Message) -> None:
-        headers = {
-            "Message-ID": message_id(notification.idempotency_key),
-            "X-Escalade-Kind": notification.kind,
-            "Auto-Submitted": "auto-generated",
-        }
-        sender = settings.DEFAULT_FROM_EMAIL
-        if notification.kind == NotificationKind.MAIL_REPLY:
-            # An answer in the sender's thread (RFC 5322 §3.6.4), from the address written to.
-            headers["In-Reply-To"] = str(notification.context.get("in_reply_to", ""))
-            headers["References"] = str(notification.context.get("references", ""))
-            headers["Auto-Submitted"] = "auto-replied"  # RFC 3834: robots do not answer it
-            sender = getattr(settings, "ESCALADE_MAIL_ADDRESS", "") or sender
         email = EmailMultiAlternatives(
             subject=message.subject,
             body=message.text,
-            from_email=sender,
+            from_email=message.sender or settings.DEFAULT_FROM_EMAIL,
             to=[notification.recipient],
-            headers=headers,
+            headers={
+                "Message-ID": message_id(notification.idempotency_key),
+                "X-Escalade-Kind": notification.kind,
+                "Auto-Submitted": "auto-generated",
+                **message.headers,
+            },
         )
         email.attach_alternative(message.html, "text/html")
         try:

@@ -6,7 +6,7 @@ are when it leaves (a retried breach alert shows the overdue at the retry, not a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +37,8 @@ class Message:
     text: str
     html: str
     short: str
+    headers: dict[str, str] = field(default_factory=dict)  # added to (or replacing) the e-mail's own
+    sender: str = ""  # the e-mail's From; DEFAULT_FROM_EMAIL when empty
 
 
 def _contact(contact: Contact, policy: Policy) -> dict[str, Any]:
@@ -144,9 +146,14 @@ def render(notification: Notification, now: datetime) -> Message:
     if notification.kind == NotificationKind.MAIL_REPLY:
         # Written when the message was decided: the answer is that decision, not a later one.
         text = str(notification.context.get("text", ""))
+        # An answer in the sender's thread (RFC 5322 §3.6.4), from the address written to; RFC 3834:
+        # robots do not answer an auto-replied message.
+        thread = {"In-Reply-To": str(notification.context.get("in_reply_to", "")),
+                  "References": str(notification.context.get("references", "")),
+                  "Auto-Submitted": "auto-replied"}
         return Message(subject=str(notification.context.get("subject", "")), text=text,
                        html=f"<pre style=\"white-space:pre-wrap;font-family:inherit\">{escape(text)}</pre>",
-                       short=text[:300])
+                       short=text[:300], headers=thread, sender=settings.ESCALADE_MAIL_ADDRESS)
     ctx = context(notification, now)
     if notification.channel == DeliveryChannel.APPRISE:
         short = " ".join(render_to_string("notifications/short.txt", ctx).split())

@@ -17,9 +17,7 @@ TEMPLATE = "web/mail_confirm.html"
 @require_http_methods(["GET", "POST"])
 def confirm_request(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        inbound = awaiting(token)
-        if request.method == "POST":
-            inbound = confirm(token, timezone.now())
+        inbound = confirm(token, timezone.now()) if request.method == "POST" else awaiting(token)
     except ServiceError as exc:
         return render(request, TEMPLATE, {"error": exc.detail}, status=exc.status)
     return render(request, TEMPLATE, {"inbound": inbound})

@@ -12,13 +12,9 @@ import time
 from email.message import EmailMessage
 from pathlib import Path
 
+from notifications.support import free_port
+
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 CONFIG = """\
