@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install browser dovecot wrk test test-fast test-postgres fuzz lint bench bench-full demo clean
+.PHONY: install browser dovecot pango wrk test test-fast test-postgres fuzz lint bench bench-full demo clean
 
 install: $(VENV)/.installed
 
@@ -29,13 +29,20 @@ dovecot:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null) \
 	  || echo "warning: dovecot-imapd could not be installed; the IMAP tests will fail"; }
 
+# The procedure as a PDF (weasyprint) draws its text with Debian's Pango.
+pango:
+	@ldconfig -p | grep -q libpangoft2-1.0 || { \
+	  echo "Installing Debian's Pango for the PDF of the procedure"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null) \
+	  || echo "warning: Pango could not be installed; the PDF test will fail"; }
+
 lint: install
 	$(BIN)/ruff check escalade tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 # The whole suite on the embedded SQLite database (plus lint).
-test: install browser dovecot lint
+test: install browser dovecot pango lint
 	$(BIN)/pytest
 
 # Core only: no database, no browser (seconds).
@@ -43,7 +50,7 @@ test-fast: install
 	$(BIN)/pytest tests/core -p no:django
 
 # The database-backed suite against PostgreSQL.
-test-postgres: install browser dovecot
+test-postgres: install browser dovecot pango
 	ESCALADE_TEST_DATABASE_URL=$${ESCALADE_TEST_DATABASE_URL:-$(PG_URL)} $(BIN)/pytest -m "not browser" tests --ignore=tests/core
 
 # The larger fuzzing campaign (`make test` runs the same tests, bounded): schemathesis over every
@@ -88,11 +95,13 @@ wrk:
 	  || echo "warning: wrk could not be installed; bench_api.py will stop"; }
 
 # The development profile (known secret key, plain HTTP on loopback): never for production.
+# `make demo PORT=8765` serves on another port.
+PORT ?= 8000
 demo: export ESCALADE_DEV = 1
 demo: install
 	$(BIN)/escalade migrate --no-input
-	$(BIN)/escalade demo
-	$(BIN)/escalade serve --with-worker
+	$(BIN)/escalade demo --port $(PORT)
+	$(BIN)/escalade serve --with-worker --port $(PORT)
 
 clean:
 	rm -rf $(VENV) data artifacts .mypy_cache .ruff_cache

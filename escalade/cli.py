@@ -12,13 +12,14 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 from escalade.core import render
 from escalade.core.contract import FactsError, parse_instant
 from escalade.core.policy import Policy, PolicyError
 from escalade.evaluate.command import evaluate_path
 from escalade.evaluate.stream import EXIT_OK, EXIT_UNUSABLE
-from escalade.policies import load_policy
+from escalade.policies import load_policy, publish
 
 CORE_COMMANDS = ("evaluate", "policy")
 # The user's words for the commands whose Django names must not shadow Django's own.
@@ -64,7 +65,28 @@ def cmd_policy(args: argparse.Namespace) -> int:
     elif args.action == "show":
         print(render.summary(policy))
     else:
-        print(render.procedure_html(policy) if args.format == "html" else render.procedure_markdown(policy))
+        return _render(policy, args)
+    return EXIT_OK
+
+
+def _render(policy: Policy, args: argparse.Namespace) -> int:
+    publish.use_language(args.language)
+    if args.format == "pdf":
+        document = publish.procedure_pdf(policy, args.language)
+    elif args.format == "html":
+        document = render.procedure_html(policy, args.language).encode()
+    else:
+        document = render.procedure_markdown(policy).encode()
+    if args.output:
+        try:
+            Path(args.output).write_bytes(document)
+        except OSError as exc:
+            return _fail(f"fichier impossible à écrire « {args.output} » : {exc.strerror}")
+    elif args.format == "pdf" and sys.stdout.isatty():
+        return _fail("un PDF ne s'affiche pas dans un terminal : --output FICHIER, ou redirigez la sortie")
+    else:
+        sys.stdout.buffer.write(document if args.format == "pdf" else document + b"\n")
+        sys.stdout.flush()
     return EXIT_OK
 
 
@@ -93,9 +115,11 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("file", nargs="?")
     show = pol_sub.add_parser("show", help="résumé lisible de la politique")
     show.add_argument("--policy")
-    rend = pol_sub.add_parser("render", help="la procédure publiée, en français")
+    rend = pol_sub.add_parser("render", help="la procédure publiée (Markdown, HTML ou PDF)")
     rend.add_argument("--policy")
-    rend.add_argument("--format", choices=("md", "html"), default="md")
+    rend.add_argument("--format", choices=("md", "html", "pdf"), default="md")
+    rend.add_argument("--language", choices=("fr", "en"), default="fr", help="langue du texte (fr par défaut)")
+    rend.add_argument("--output", "-o", help="fichier à écrire (sinon la sortie standard)")
     pol.set_defaults(handler=cmd_policy)
     return parser
 

@@ -1,8 +1,11 @@
-"""Errors the services raise for people and programs: a stable `code`, a French `detail`, a status."""
+"""Errors the services raise for people and programs: a stable `code`, a `detail` in the reader's
+language (French by default), a status."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from django.utils.translation import gettext as _
 
 
 class ServiceError(Exception):
@@ -31,7 +34,7 @@ class Conflict(ServiceError):
 def incident_not_found(request_number: str) -> NotFound:
     error = NotFound(
         "incident_not_found",
-        f"Aucun incident ne porte le numéro de requête « {request_number} ».",
+        _("Aucun incident ne porte le numéro de requête « {number} ».").format(number=request_number),
     )
     error.request_number = request_number  # for the page that says so; not part of an API body
     return error

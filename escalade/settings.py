@@ -288,6 +288,8 @@ def mailer_from_url(url: str) -> dict[str, object]:
     parsed = urlparse(url)
     scheme = parsed.scheme.lower()
     simple = {"console": "console", "locmem": "locmem", "dummy": "dummy", "file": "filebased"}
+    if scheme == "console":  # readable text on standard error, apart from the access log
+        return {"BACKEND": "escalade.notifications.console.EmailBackend"}
     if scheme in simple:
         backend = f"django.core.mail.backends.{simple[scheme]}.EmailBackend"
         if scheme == "file":

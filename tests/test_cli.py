@@ -130,13 +130,13 @@ def test_contacts_through_the_cli(capsys: pytest.CaptureFixture[str], monkeypatc
         [
             {
                 "level": 2,
-                "name": "Vincent Blusseau",
+                "name": "Vincent BLUSSEAU",
                 "role": "Responsable d'Exploitation",
                 "phones": ["+33456406074", "+33695436826"],
                 "email": "vincent@hipcom.fr",
             }
         ],
-        [{"level": 3, "name": "Guillaume Masuit", "role": "Directeur", "phones": ["+33456406000"], "email": "guillaume@hipcom.fr"}],
+        [{"level": 3, "name": "Guillaume MASUIT", "role": "Directeur", "phones": ["+33456406000"], "email": "guillaume@hipcom.fr"}],
     ]
     assert [line["escalation"]["next_level_at"] for line in lines] == [
         "2026-11-27T11:15:00+01:00",
@@ -386,3 +386,27 @@ def test_escalade_alone_prints_the_commands(capsys: pytest.CaptureFixture[str]) 
     assert cli.main([]) == 0
     out = capsys.readouterr().out
     assert "evaluate" in out and "serve" in out and "check" in out
+
+
+def test_policy_render_writes_the_procedure_as_a_pdf_in_either_language(tmp_path) -> None:
+    import weasyprint
+
+    from escalade.core import render
+    from escalade.policies import load_policy
+
+    for language in ("fr", "en"):
+        target = tmp_path / f"procedure-{language}.pdf"
+        result = subprocess.run([str(ESCALADE), "policy", "render", "--format", "pdf", "--language", language,
+                                 "--output", str(target)], capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        pdf = target.read_bytes()
+        assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
+    # The same document as the HTML: every page of it laid out (two A4 pages at least).
+    pages = weasyprint.HTML(string=render.procedure_html(load_policy())).render().pages
+    assert len(pages) >= 2
+
+
+def test_policy_render_refuses_to_print_a_pdf_it_cannot_write(tmp_path) -> None:
+    result = subprocess.run([str(ESCALADE), "policy", "render", "--format", "pdf", "--output",
+                             str(tmp_path / "missing" / "p.pdf")], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "fichier impossible à écrire" in result.stderr

@@ -8,7 +8,7 @@ from escalade.accounts.models import ApiToken, User
 class EscaladeUserAdmin(UserAdmin):
     list_display = ("username", "email", "role", "customer", "partner", "is_active")
     list_filter = ("role", "is_active")
-    fieldsets = (*UserAdmin.fieldsets, ("Escalade", {"fields": ("role", "customer", "partner")}))
+    fieldsets = (*UserAdmin.fieldsets, ("Escalade", {"fields": ("role", "customer", "partner", "language")}))
 
 
 @admin.register(ApiToken)

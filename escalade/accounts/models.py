@@ -7,6 +7,7 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
@@ -38,6 +39,9 @@ class User(AbstractUser):
         on_delete=models.PROTECT,
         related_name="users",
     )
+    # The language of what Escalade writes to this person outside a page (answers by e-mail);
+    # blank: the organisation's. Chosen with the pages' language switch.
+    language = models.CharField(_("langue"), max_length=8, blank=True, choices=settings.LANGUAGES)
 
     class Meta:
         verbose_name = _("utilisateur")
@@ -70,10 +74,10 @@ def hash_token(raw: str) -> str:
 class ApiToken(models.Model):
     """A bearer token; only its SHA-256 is stored, the token itself is shown once."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    user = models.ForeignKey(User, verbose_name=_("utilisateur"), on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(_("nom"), max_length=100, blank=True)
     prefix = models.CharField(_("début du jeton"), max_length=12)
-    key_hash = models.CharField(max_length=64, unique=True)
+    key_hash = models.CharField(_("empreinte de la clé"), max_length=64, unique=True)
     created_at = models.DateTimeField(_("créé le"), default=timezone.now)
     last_used_at = models.DateTimeField(_("dernière utilisation"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("révoqué le"), null=True, blank=True)
@@ -115,10 +119,13 @@ class RateCounter(models.Model):
     """One fixed window of one limit for one subject (accounts.throttle): in the database, so that
     every web process and machine counts together."""
 
-    key = models.CharField(max_length=200, unique=True)
-    count = models.PositiveIntegerField(default=0)
-    expires_at = models.DateTimeField(db_index=True)
+    key = models.CharField(_("clé"), max_length=200, unique=True)
+    count = models.PositiveIntegerField(_("nombre"), default=0)
+    expires_at = models.DateTimeField(_("expire le"), db_index=True)
 
     class Meta:
         verbose_name = _("compteur de limite")
         verbose_name_plural = _("compteurs de limite")
+
+    def __str__(self) -> str:
+        return f"{self.key} : {self.count}"

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from django.utils.translation import gettext as _
+
 from escalade.accounts.models import Role
 from escalade.errors import ServiceError
 from escalade.policies import active_policy
@@ -62,7 +64,8 @@ def scope_of(user: Actor | None) -> tuple[str, int] | None:
 
 def _staff_only(code: str, what: str, **extra: object) -> ServiceError:
     team = active_policy().organisation
-    return ServiceError(code, f"Seule l'équipe {team} peut {what}.", status=403, **extra)
+    return ServiceError(code, _("Seule l'équipe {team} peut {action}.").format(team=team, action=what),
+                        status=403, **extra)
 
 
 def check_may_set_facts(user: Actor | None, fields: list[str]) -> None:
@@ -70,7 +73,8 @@ def check_may_set_facts(user: Actor | None, fields: list[str]) -> None:
     reserved = [f for f in RESERVED_FIELDS if f in fields]
     if reserved and not is_internal(user):
         names = ", ".join(f"« {f} »" for f in reserved)
-        raise _staff_only("reserved_to_staff", f"fixer ou modifier {names} d'un incident", fields=reserved)
+        raise _staff_only("reserved_to_staff", _("fixer ou modifier {names} d'un incident").format(names=names),
+                          fields=reserved)
 
 
 def check_may_record_event(user: Actor | None, kind: str) -> None:
@@ -78,8 +82,8 @@ def check_may_record_event(user: Actor | None, kind: str) -> None:
         return
     raise _staff_only(
         "event_reserved_to_staff",
-        f"enregistrer l'événement « {kind} » ; un client ou un partenaire peut seulement reprendre "
-        "(resume) ou rouvrir (reopen) un incident",
+        _("enregistrer l'événement « {kind} » ; un client ou un partenaire peut seulement reprendre "
+          "(resume) ou rouvrir (reopen) un incident").format(kind=kind),
     )
 
 
@@ -94,14 +98,14 @@ def check_may_escalate_through(
     if channel == "email" and sender_verified and not on_behalf_of:
         return
     if channel == "phone":
-        raise _staff_only("phone_requires_staff", "enregistrer une escalade reçue par téléphone")
+        raise _staff_only("phone_requires_staff", _("enregistrer une escalade reçue par téléphone"))
     if channel not in CUSTOMER_CHANNELS:
-        raise _staff_only("channel_reserved_to_staff", f"enregistrer une escalade reçue par le canal « {channel} »")
+        raise _staff_only("channel_reserved_to_staff", _("enregistrer une escalade reçue par le canal « {channel} »").format(channel=channel))
     if on_behalf_of:
-        raise _staff_only("on_behalf_reserved_to_staff", "enregistrer une escalade pour le compte d'un tiers")
+        raise _staff_only("on_behalf_reserved_to_staff", _("enregistrer une escalade pour le compte d'un tiers"))
 
 
 def check_may_acknowledge(user: Actor | None) -> None:
     """Customers and partners may see their escalations but only the provider acknowledges them."""
     if not is_internal(user):
-        raise _staff_only("acknowledge_requires_staff", "prendre en compte une escalade")
+        raise _staff_only("acknowledge_requires_staff", _("prendre en compte une escalade"))

@@ -1,5 +1,6 @@
 """Abuse limits in fixed windows, counted in the database (one upsert per hit), so that they hold
-across web processes and machines. A limited caller gets a 429 with Retry-After and a French detail.
+across web processes and machines. A limited caller gets a 429 with Retry-After and a detail in the
+reader's language.
 
 Rates come from settings.THROTTLE_RATES ("COUNT/SECONDS"). Windows are aligned on the epoch, so every
 process agrees on which window an instant belongs to.
@@ -14,8 +15,10 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Subquery
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from escalade.accounts.models import RateCounter
+from escalade.core.messages import format_duration
 from escalade.errors import ServiceError
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -51,8 +54,8 @@ def _retry_after(ends: datetime, now: datetime) -> int:
 
 def _refusal(detail: str, ends: datetime, now: datetime) -> Throttled:
     wait = _retry_after(ends, now)
-    when = f"{wait} s" if wait < 120 else f"{math.ceil(wait / 60)} mn"
-    return Throttled(f"{detail} Réessayez dans {when}.", wait)
+    when = _("{seconds} s").format(seconds=wait) if wait < 120 else format_duration(timedelta(minutes=math.ceil(wait / 60)))
+    return Throttled(_("{detail} Réessayez dans {when}.").format(detail=detail, when=when), wait)
 
 
 def hit(name: str, subject: str, now: datetime) -> int:

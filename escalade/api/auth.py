@@ -6,6 +6,8 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
 
@@ -15,7 +17,7 @@ from escalade.api import clock
 from escalade.errors import ServiceError
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
-REFUSED = "Trop de jetons d'API refusés depuis votre adresse."
+REFUSED = gettext_lazy("Trop de jetons d'API refusés depuis votre adresse.")
 FAILURES = "token_failures_per_address"
 
 
@@ -51,8 +53,8 @@ class Session(APIKeyCookie):
         if request.method not in SAFE_METHODS and check_csrf(request) is not None:
             raise ServiceError(
                 "csrf_failed",
-                "Vérification CSRF échouée : une écriture avec une session demande l'en-tête "
-                "X-CSRFToken (ou utilisez un jeton d'API).",
+                _("Vérification CSRF échouée : une écriture avec une session demande l'en-tête "
+                  "X-CSRFToken (ou utilisez un jeton d'API)."),
                 status=403,
             )
         return user

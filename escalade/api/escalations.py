@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja import Status as Reply
 
@@ -50,7 +51,7 @@ class EscalationFilters(Schema):
 def _in_range(escalation_id: int) -> int:
     """An identifier no database column can hold is simply unknown (not a 500)."""
     if not 0 < escalation_id < 2**63:
-        raise NotFound("escalation_not_found", f"Aucune escalade n'a l'identifiant {escalation_id}.")
+        raise NotFound("escalation_not_found", _("Aucune escalade n'a l'identifiant {id}.").format(id=escalation_id))
     return escalation_id
 
 
@@ -85,7 +86,8 @@ def post_escalation(request: HttpRequest, payload: EscalationIn) -> Any:
     if channel not in REQUEST_CHANNELS:
         raise ServiceError(
             "invalid_channel",
-            f"Canal inconnu « {channel} » (attendu : {', '.join(REQUEST_CHANNELS)}).",
+            _("Canal inconnu « {channel} » (attendu : {expected}).").format(
+                channel=channel, expected=", ".join(REQUEST_CHANNELS)),
             field="channel",
         )
     outcome = request_escalation(

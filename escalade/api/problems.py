@@ -1,4 +1,5 @@
-"""`application/problem+json` (RFC 9457) for every error the API answers, with a French `detail`.
+"""`application/problem+json` (RFC 9457) for every error the API answers, with a `detail` in the
+reader's language (`Accept-Language`; French by default).
 
 Every body has `type`, `title`, `status`, `detail` and a stable `code`, plus extra members
 (`errors`, `evaluation`, `eligible_at`, `allowed_level`, …) when the error has them.
@@ -13,6 +14,8 @@ from typing import Any
 from django.conf import settings
 from django.db import DataError
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from escalade.errors import ServiceError
@@ -21,17 +24,17 @@ logger = logging.getLogger("escalade.api")
 
 CONTENT_TYPE = "application/problem+json"
 TITLES = {
-    400: "Requête invalide",
-    401: "Authentification requise",
-    403: "Action non autorisée",
-    404: "Ressource introuvable",
-    405: "Méthode non autorisée",
-    409: "Conflit",
-    413: "Requête trop volumineuse",
-    422: "Données invalides",
-    429: "Trop de requêtes",
-    500: "Erreur interne",
-    503: "Service momentanément indisponible",
+    400: gettext_lazy("Requête invalide"),
+    401: gettext_lazy("Authentification requise"),
+    403: gettext_lazy("Action non autorisée"),
+    404: gettext_lazy("Ressource introuvable"),
+    405: gettext_lazy("Méthode non autorisée"),
+    409: gettext_lazy("Conflit"),
+    413: gettext_lazy("Requête trop volumineuse"),
+    422: gettext_lazy("Données invalides"),
+    429: gettext_lazy("Trop de requêtes"),
+    500: gettext_lazy("Erreur interne"),
+    503: gettext_lazy("Service momentanément indisponible"),
 }
 # When a client should try again after the database came back (seconds).
 RETRY_AFTER_UNAVAILABLE = 30
@@ -41,7 +44,7 @@ READ_ONLY_SQLSTATE = "25006"  # read_only_sql_transaction
 def problem(status: int, code: str, detail: str, **extra: Any) -> HttpResponse:
     body = {
         "type": f"https://escalade.hipcom.fr/problems/{code}",
-        "title": TITLES.get(status, "Erreur"),
+        "title": str(TITLES.get(status, _("Erreur"))),
         "status": status,
         "detail": detail,
         "code": code,
@@ -62,29 +65,29 @@ def service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
     return response
 
 
-# Pydantic error types → French, for people reading a 422.
+# Pydantic error types → words, for people reading a 422 (French, or the reader's language).
 _MESSAGES = {
-    "missing": "est obligatoire",
-    "string_type": "doit être une chaîne de caractères",
-    "int_type": "doit être un nombre entier",
-    "int_parsing": "doit être un nombre entier",
-    "int_from_float": "doit être un nombre entier",
-    "bool_type": "doit valoir true ou false",
-    "bool_parsing": "doit valoir true ou false",
-    "greater_than_equal": "doit être supérieur ou égal à {ge}",
-    "less_than_equal": "doit être inférieur ou égal à {le}",
-    "greater_than": "doit être supérieur à {gt}",
-    "less_than": "doit être inférieur à {lt}",
-    "string_too_long": "est trop long ({max_length} caractères au plus)",
-    "string_too_short": "est trop court",
-    "literal_error": "doit valoir l'une de ces valeurs : {expected}",
-    "enum": "doit valoir l'une de ces valeurs : {expected}",
-    "json_invalid": "n'est pas du JSON valide",
-    "model_attributes_type": "doit être un objet JSON",
-    "dict_type": "doit être un objet JSON",
-    "model_type": "doit être un objet JSON",
-    "extra_forbidden": "n'est pas un champ connu",
-    "nul_character": "contient un caractère nul (U+0000)",
+    "missing": gettext_lazy("est obligatoire"),
+    "string_type": gettext_lazy("doit être une chaîne de caractères"),
+    "int_type": gettext_lazy("doit être un nombre entier"),
+    "int_parsing": gettext_lazy("doit être un nombre entier"),
+    "int_from_float": gettext_lazy("doit être un nombre entier"),
+    "bool_type": gettext_lazy("doit valoir true ou false"),
+    "bool_parsing": gettext_lazy("doit valoir true ou false"),
+    "greater_than_equal": gettext_lazy("doit être supérieur ou égal à {ge}"),
+    "less_than_equal": gettext_lazy("doit être inférieur ou égal à {le}"),
+    "greater_than": gettext_lazy("doit être supérieur à {gt}"),
+    "less_than": gettext_lazy("doit être inférieur à {lt}"),
+    "string_too_long": gettext_lazy("est trop long ({max_length} caractères au plus)"),
+    "string_too_short": gettext_lazy("est trop court"),
+    "literal_error": gettext_lazy("doit valoir l'une de ces valeurs : {expected}"),
+    "enum": gettext_lazy("doit valoir l'une de ces valeurs : {expected}"),
+    "json_invalid": gettext_lazy("n'est pas du JSON valide"),
+    "model_attributes_type": gettext_lazy("doit être un objet JSON"),
+    "dict_type": gettext_lazy("doit être un objet JSON"),
+    "model_type": gettext_lazy("doit être un objet JSON"),
+    "extra_forbidden": gettext_lazy("n'est pas un champ connu"),
+    "nul_character": gettext_lazy("contient un caractère nul (U+0000)"),
 }
 
 
@@ -96,7 +99,7 @@ def _field(loc: list[Any]) -> tuple[str, str]:
 
 
 def _message(error: dict[str, Any]) -> str:
-    template = _MESSAGES.get(str(error.get("type")), "a une valeur invalide")
+    template = str(_MESSAGES.get(str(error.get("type")), _("a une valeur invalide")))
     try:
         return template.format(**(error.get("ctx") or {}))
     except (KeyError, IndexError):
@@ -111,55 +114,56 @@ def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse
         locations.add(where)
         message = _message(error)
         if not field:
-            text = f"le corps de la requête {message}" if where == "body" else message
+            text = _("le corps de la requête {message}").format(message=message) if where == "body" else message
         else:
-            text = f"« {field} » {message}"
+            text = _("« {field} » {message}").format(field=field, message=message)
         errors.append({"field": field or None, "in": where, "message": text})
     if locations == {"body"}:
-        code, lead = "invalid_body", "Corps de requête invalide"
+        code, lead = "invalid_body", _("Corps de requête invalide")
     else:
-        code, lead = "invalid_parameters", "Paramètres invalides"
-    detail = f"{lead} : " + " ; ".join(e["message"] for e in errors) + "."
+        code, lead = "invalid_parameters", _("Paramètres invalides")
+    detail = _("{lead} : {errors}.").format(lead=lead, errors=_(" ; ").join(e["message"] for e in errors))
     return problem(422, code, detail, errors=errors)
 
 
 def authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     if request.headers.get("Authorization"):
-        return problem(401, "invalid_token", "Jeton d'API invalide, révoqué ou mal formé "
-                       "(attendu : « Authorization: Bearer esc_… »).")
+        return problem(401, "invalid_token", _("Jeton d'API invalide, révoqué ou mal formé "
+                                               "(attendu : « Authorization: Bearer esc_… »)."))
     return problem(
         401,
         "authentication_required",
-        "Authentification requise : envoyez un jeton d'API (« Authorization: Bearer esc_… ») "
-        "ou connectez-vous.",
+        _("Authentification requise : envoyez un jeton d'API (« Authorization: Bearer esc_… ») "
+          "ou connectez-vous."),
     )
 
 
 def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if exc.status_code == 403 and "CSRF" in exc.message:
-        return problem(403, "csrf_failed", "Vérification CSRF échouée : envoyez l'en-tête X-CSRFToken "
-                       "avec une session, ou utilisez un jeton d'API.")
+        return problem(403, "csrf_failed", _("Vérification CSRF échouée : envoyez l'en-tête X-CSRFToken "
+                                             "avec une session, ou utilisez un jeton d'API."))
     if exc.status_code == 400:
-        return problem(400, "bad_request", "Requête illisible : vérifiez le JSON envoyé et son en-tête "
-                       "Content-Type.")
-    return problem(exc.status_code, f"http_{exc.status_code}", TITLES.get(exc.status_code, "Erreur") + ".")
+        return problem(400, "bad_request", _("Requête illisible : vérifiez le JSON envoyé et son en-tête "
+                                             "Content-Type."))
+    return problem(exc.status_code, f"http_{exc.status_code}", str(TITLES.get(exc.status_code, _("Erreur"))) + ".")
 
 
 def not_found(request: HttpRequest, exc: Exception | None = None) -> HttpResponse:
-    return problem(404, "not_found", f"Aucune ressource à l'adresse « {request.path} ».")
+    return problem(404, "not_found", _("Aucune ressource à l'adresse « {path} ».").format(path=request.path))
 
 
 def too_big(request: HttpRequest, exc: Exception) -> HttpResponse:
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     return problem(413, "request_too_large",
-                   f"Requête trop volumineuse : le corps dépasse {limit // 1024} Kio.")
+                   _("Requête trop volumineuse : le corps dépasse {size} Kio.").format(size=limit // 1024))
 
 
 def unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
     """The database cannot be reached or refuses writes: nothing was done, try again later."""
     logger.error("database unavailable on %s %s: %s", request.method, request.path, exc)
-    response = problem(503, "service_unavailable", "Service momentanément indisponible (base de données "
-                       "injoignable, pleine ou en lecture seule) : rien n'a été enregistré, réessayez dans un instant.")
+    response = problem(503, "service_unavailable", _(
+        "Service momentanément indisponible (base de données injoignable, pleine ou en lecture seule) : "
+        "rien n'a été enregistré, réessayez dans un instant."))
     response["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE)
     return response
 
@@ -174,6 +178,6 @@ def database_error(request: HttpRequest, exc: Exception) -> HttpResponse:
 def unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     """Never a 500 page: the error is logged and the client gets a problem body."""
     if isinstance(exc, ValueError | DataError) and "NUL" in str(exc):  # PostgreSQL refuses U+0000
-        return problem(422, "invalid_character", "La requête contient un caractère nul (U+0000).")
+        return problem(422, "invalid_character", _("La requête contient un caractère nul (U+0000)."))
     logger.exception("unexpected error on %s %s", request.method, request.path, exc_info=exc)
-    return problem(500, "internal_error", "Erreur interne : l'incident a été journalisé.")
+    return problem(500, "internal_error", _("Erreur interne : l'incident a été journalisé."))

@@ -14,6 +14,7 @@ from typing import Any
 from escalade.core.escalation import Evaluation
 from escalade.core.policy import Contact, Policy
 from escalade.core.sla import CommitmentStatus, IncidentFacts, Pause
+from escalade.core.words import _
 
 
 class FactsError(ValueError):
@@ -28,19 +29,22 @@ class FactsError(ValueError):
 
 def parse_instant(value: object, field: str) -> datetime:
     if not isinstance(value, str):
-        raise FactsError("invalid_instant", f"« {field} » doit être une date ISO-8601 avec décalage.", field)
+        raise FactsError("invalid_instant", _("« {field} » doit être une date ISO-8601 avec décalage.").format(field=field), field)
     try:
         instant = _fromisoformat(value)
     except ValueError:
         raise FactsError(
-            "invalid_instant", f"« {field} » n'est pas une date ISO-8601 valide : « {value} ».", field
+            "invalid_instant",
+            _("« {field} » n'est pas une date ISO-8601 valide : « {value} ».").format(field=field, value=value),
+            field,
         ) from None
     zone = instant.tzinfo
     if zone is not UTC:  # UTC is 'Z' or '+00:00'
         if zone is None or instant.utcoffset() is None:
             raise FactsError(
                 "naive_instant",
-                f"« {field} » n'indique pas de décalage horaire (par exemple +01:00 ou Z) : « {value} ».",
+                _("« {field} » n'indique pas de décalage horaire (par exemple +01:00 ou Z) : « {value} ».")
+                .format(field=field, value=value),
                 field,
             )
         try:
@@ -61,7 +65,8 @@ EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo
 def _out_of_range(field: str, value: object) -> FactsError:
     return FactsError(
         "instant_out_of_range",
-        f"« {field} » est hors de la plage acceptée (années 1970 à 2199) : « {value} ».",
+        _("« {field} » est hors de la plage acceptée (années 1970 à 2199) : « {value} ».").format(
+            field=field, value=value),
         field,
     )
 
@@ -92,37 +97,67 @@ def check_request_number(policy: Policy, value: object) -> str:
     if value is None or (isinstance(value, str) and not value.strip()):
         raise FactsError(
             "request_number_required",
-            "Le numéro de requête de l'incident est obligatoire.",
+            _("Le numéro de requête de l'incident est obligatoire."),
             "request_number",
         )
     example = policy.request_number_example
-    hint = f" (exemple : {example})" if example else ""
+    message = (
+        _("« {value} » n'est pas un numéro de requête valide (exemple : {example}).")
+        if example else _("« {value} » n'est pas un numéro de requête valide.")
+    )
     raise FactsError(
         "invalid_request_number",
-        f"« {value} » n'est pas un numéro de requête valide{hint}.",
+        message.format(value=value, example=example),
         "request_number",
     )
+
+
+def request_number_candidates(policy: Policy, typed: str) -> tuple[str, ...]:
+    """The request numbers a person typing `typed` may mean, most likely first: case and spaces
+    forgiven ("req 1003", "REQ - 1003" → "REQ-1003"), and digits alone completed with the prefix of
+    the policy's example ("1003" → "REQ-1003"). Only numbers of the policy's pattern; an integration
+    sends the exact number and gets no such help (`check_request_number`)."""
+    text = " ".join(typed.split()).upper()
+    forms = [typed.strip(), text, text.replace(" - ", "-").replace(" -", "-").replace("- ", "-"), text.replace(" ", "-"),
+             text.replace(" ", "")]
+    prefix = _example_prefix(policy.request_number_example)
+    if prefix and text.isdigit():
+        forms.append(prefix + text)
+    found: list[str] = []
+    for number in forms:
+        if len(number) <= REQUEST_NUMBER_MAX and number not in found and policy.is_request_number(number):
+            found.append(number)
+    return tuple(found)
+
+
+def _example_prefix(example: str) -> str:
+    """'REQ-1042' → 'REQ-': what comes before the example's last digits."""
+    digits = len(example) - len(example.rstrip("0123456789"))
+    return example[:-digits] if 0 < digits < len(example) else ""
 
 
 def check_priority(policy: Policy, value: object) -> str:
     if isinstance(value, str) and value in policy.priorities:  # a list is no key either
         return value
     known = ", ".join(policy.priorities)
-    raise FactsError("unknown_priority", f"Priorité inconnue « {value} » (attendu : {known}).", "priority")
+    raise FactsError("unknown_priority", _("Priorité inconnue « {value} » (attendu : {expected}).").format(
+        value=value, expected=known), "priority")
 
 
 def check_track(policy: Policy, value: object) -> str:
     if isinstance(value, str) and value in policy.tracks:
         return value
     known = ", ".join(policy.tracks)
-    raise FactsError("unknown_track", f"Filière inconnue « {value} » (attendu : {known}).", "track")
+    raise FactsError("unknown_track", _("Filière inconnue « {value} » (attendu : {expected}).").format(
+        value=value, expected=known), "track")
 
 
 def instant_of(value: object, field: str) -> datetime:
     """An instant as text (ISO-8601 with offset) or as an aware datetime, in UTC; never a naive one."""
     if isinstance(value, datetime):
         if value.tzinfo is None or value.utcoffset() is None:
-            raise FactsError("naive_instant", f"« {field} » n'indique pas de décalage horaire.", field)
+            raise FactsError("naive_instant", _("« {field} » n'indique pas de décalage horaire.").format(field=field),
+                             field)
         try:
             instant = value.astimezone(UTC)
         except OverflowError:
@@ -136,21 +171,21 @@ def instant_of(value: object, field: str) -> datetime:
 def check_opened(value: object, at: datetime) -> datetime:
     """`opened_at` is required and not after the evaluation instant (for the service: now)."""
     if value is None:
-        raise FactsError("missing_opened_at", "La date d'ouverture « opened_at » est obligatoire.", "opened_at")
+        raise FactsError("missing_opened_at", _("La date d'ouverture « opened_at » est obligatoire."), "opened_at")
     opened = parse_instant(value, "opened_at") if type(value) is str else instant_of(value, "opened_at")
     if opened > at:
         raise FactsError(
             "opened_after_evaluation",
-            "L'incident est ouvert après l'instant d'évaluation.",
+            _("L'incident est ouvert après l'instant d'évaluation."),
             "opened_at",
         )
     return opened
 
 
-_STOP_MESSAGES = {
-    "acknowledged_at": "La prise en charge « acknowledged_at » précède l'ouverture de l'incident.",
-    "resolved_at": "La résolution « resolved_at » précède l'ouverture de l'incident.",
-}
+def _stop_message(field: str) -> str:
+    if field == "acknowledged_at":
+        return _("La prise en charge « acknowledged_at » précède l'ouverture de l'incident.")
+    return _("La résolution « resolved_at » précède l'ouverture de l'incident.")
 
 
 def check_stop(value: object, opened: datetime, field: str) -> datetime | None:
@@ -159,14 +194,14 @@ def check_stop(value: object, opened: datetime, field: str) -> datetime | None:
         return None
     instant = parse_instant(value, field) if type(value) is str else instant_of(value, field)
     if instant < opened:
-        raise FactsError(f"{field.removesuffix('_at')}_before_opened", _STOP_MESSAGES[field], field)
+        raise FactsError(f"{field.removesuffix('_at')}_before_opened", _stop_message(field), field)
     return instant
 
 
 def facts_from_json(policy: Policy, raw: object, at: datetime) -> IncidentFacts:
     """The facts of SPEC §2's input object, every one checked (`FactsError` names the field)."""
     if type(raw) is not dict and not isinstance(raw, Mapping):
-        raise FactsError("invalid_json", "Chaque incident doit être un objet JSON.")
+        raise FactsError("invalid_json", _("Chaque incident doit être un objet JSON."))
     get = raw.get
     number = check_request_number(policy, get("request_number"))
     priority = check_priority(policy, get("priority"))
@@ -174,7 +209,7 @@ def facts_from_json(policy: Policy, raw: object, at: datetime) -> IncidentFacts:
     if gtr is None:
         gtr = False
     elif gtr is not True and gtr is not False:
-        raise FactsError("invalid_gtr", "« gtr » doit valoir true ou false.", "gtr")
+        raise FactsError("invalid_gtr", _("« gtr » doit valoir true ou false."), "gtr")
     track = check_track(policy, get("track") or policy.default_track)
     opened = check_opened(get("opened_at"), at)
     acknowledged = check_stop(get("acknowledged_at"), opened, "acknowledged_at")
@@ -190,24 +225,24 @@ def pauses_from_json(raw: object, opened: datetime) -> tuple[Pause, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
-        raise FactsError("invalid_pause", "« pauses » doit être une liste.", "pauses")
+        raise FactsError("invalid_pause", _("« pauses » doit être une liste."), "pauses")
     pauses: list[Pause] = []
     for i, item in enumerate(raw):
         field = f"pauses[{i}]"
         if not isinstance(item, Mapping) or item.get("start") is None:
-            raise FactsError("invalid_pause", f"« {field} » doit avoir un début « start ».", field)
+            raise FactsError("invalid_pause", _("« {field} » doit avoir un début « start ».").format(field=field), field)
         start = parse_instant(item["start"], f"{field}.start")
         end = None if item.get("end") is None else parse_instant(item["end"], f"{field}.end")
         if end is not None and end <= start:
-            raise FactsError("invalid_pause", f"« {field} » se termine avant de commencer.", field)
+            raise FactsError("invalid_pause", _("« {field} » se termine avant de commencer.").format(field=field), field)
         if start < opened:
-            raise FactsError("pause_before_opened", f"« {field} » commence avant l'ouverture.", field)
+            raise FactsError("pause_before_opened", _("« {field} » commence avant l'ouverture.").format(field=field), field)
         pauses.append(Pause(start, end))
     if len(pauses) > 1:
         pauses.sort(key=lambda p: p.start)
     for before, after in itertools.pairwise(pauses):
         if before.end is None or before.end > after.start:
-            raise FactsError("overlapping_pauses", "Deux pauses se chevauchent.", "pauses")
+            raise FactsError("overlapping_pauses", _("Deux pauses se chevauchent."), "pauses")
     return tuple(pauses)
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import NamedTuple
 
-from escalade.core import messages
+from escalade.core import messages, words
 from escalade.core.policy import Contact, Policy, PriorityRule
 from escalade.core.sla import (
     CommitmentKind,
@@ -112,15 +112,15 @@ def _overdue(status: CommitmentStatus) -> timedelta:
     return status.overdue
 
 
-# (policy, priority, reason) → the refusal, for the reasons that depend on nothing else (low priority,
-# resolved): worded once, not per incident. Keyed by identity (a policy's mappings make it
+# (policy, priority, reason, language) → the refusal, for the reasons that depend on nothing else
+# (low priority, resolved): worded once per reader's language, not per incident. Keyed by identity (a policy's mappings make it
 # unhashable, and hashing a priority rule costs more than the wording); each entry keeps its policy
 # alive, so an id is never reused while its entry is here.
-_CONSTANT_REFUSALS: dict[tuple[int, str, Reason], tuple[Policy, PriorityRule, EscalationDecision]] = {}
+_CONSTANT_REFUSALS: dict[tuple[int, str, Reason, str | None], tuple[Policy, PriorityRule, EscalationDecision]] = {}
 
 
 def _constant_refusal(policy: Policy, priority: PriorityRule, reason: Reason) -> EscalationDecision:
-    key = (id(policy), priority.key, reason)
+    key = (id(policy), priority.key, reason, words.language())
     entry = _CONSTANT_REFUSALS.get(key)
     if entry is not None and entry[0] is policy and entry[1] is priority:
         return entry[2]

@@ -1,4 +1,5 @@
-"""The policy for people: a plain-text summary, and the customer-facing procedure in French.
+"""The policy for people: a plain-text summary, and the customer-facing procedure (French, or the
+reader's language through `escalade.core.words`).
 
 Pure: text in, text out, no I/O. Everything comes from the policy's data; the procedure is built
 once as a list of blocks (headings, paragraphs, tables) and then written as Markdown or HTML, so
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from datetime import time
 
 from escalade.core.calendar import TWENTY_FOUR_SEVEN, WEEKDAYS, BusinessCalendar, OpeningRange
-from escalade.core.messages import format_duration, national_phone
+from escalade.core.messages import format_duration, join_and, join_or, national_phone
 from escalade.core.policy import (
     ALL_TRACKS,
     CommitmentRule,
@@ -21,27 +22,42 @@ from escalade.core.policy import (
     Policy,
     PriorityRule,
 )
-
-DAY_NAMES = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-
-# -- small French formatters --------------------------------------------------------------------
+from escalade.core.words import _
 
 
-def _join_fr(items: Sequence[str], word: str = "et") -> str:
-    """'a', 'a et b', 'a, b et c'."""
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + f" {word} " + items[-1]
+def _day(index: int) -> str:
+    match index:
+        case 0:
+            return _("lundi")
+        case 1:
+            return _("mardi")
+        case 2:
+            return _("mercredi")
+        case 3:
+            return _("jeudi")
+        case 4:
+            return _("vendredi")
+        case 5:
+            return _("samedi")
+    return _("dimanche")
+
+
+# -- small formatters ---------------------------------------------------------------------------
 
 
 def _hour(moment: time | None) -> str:
     if moment is None:
-        return "24 h"
-    return f"{moment.hour} h" if moment.minute == 0 else f"{moment.hour} h {moment.minute:02d}"
+        return _("24 h")
+    # A time of day, not a duration ("{hour}", not "{hours}"): 9 h in French, 9:00 in English.
+    if moment.minute == 0:
+        return _("{hour} h").format(hour=moment.hour)
+    return _("{hour} h {minute:02d}").format(hour=moment.hour, minute=moment.minute)
 
 
-def _ranges_fr(ranges: Sequence[OpeningRange]) -> str:
-    return " et ".join(f"de {_hour(r.start)} à {_hour(r.end)}" for r in ranges)
+def _ranges(ranges: Sequence[OpeningRange]) -> str:
+    return join_and([
+        _("de {start} à {end}").format(start=_hour(r.start), end=_hour(r.end)) for r in ranges
+    ])
 
 
 def _ranges_short(ranges: Sequence[OpeningRange]) -> str:
@@ -51,7 +67,7 @@ def _ranges_short(ranges: Sequence[OpeningRange]) -> str:
     return ", ".join(f"{hm(r.start)}-{hm(r.end)}" for r in ranges) or "fermé"
 
 
-def calendar_hours_fr(calendar: BusinessCalendar) -> str:
+def calendar_hours(calendar: BusinessCalendar) -> str:
     """'du lundi au vendredi de 9 h à 18 h' (consecutive days with the same hours grouped)."""
     groups: list[tuple[int, int, tuple[OpeningRange, ...]]] = []
     for day in range(7):
@@ -65,60 +81,67 @@ def calendar_hours_fr(calendar: BusinessCalendar) -> str:
     parts = []
     for first, last, ranges in groups:
         if first == last:
-            days = f"le {DAY_NAMES[first]}"
+            days = _("le {day}").format(day=_day(first))
         elif last == first + 1:
-            days = f"le {DAY_NAMES[first]} et le {DAY_NAMES[last]}"
+            days = _("le {first} et le {last}").format(first=_day(first), last=_day(last))
         else:
-            days = f"du {DAY_NAMES[first]} au {DAY_NAMES[last]}"
-        parts.append(f"{days} {_ranges_fr(ranges)}")
+            days = _("du {first} au {last}").format(first=_day(first), last=_day(last))
+        parts.append(f"{days} {_ranges(ranges)}")
     return " ; ".join(parts)
 
 
-def _holidays_fr(calendar: BusinessCalendar) -> str:
+def _holidays(calendar: BusinessCalendar) -> str:
     closed = []
     if calendar.country:
         where = calendar.country + (f"-{calendar.subdivision}" if calendar.subdivision else "")
-        closed.append(f"jours fériés ({where})")
+        closed.append(_("jours fériés ({where})").format(where=where))
     if calendar.closed_dates:
-        closed.append("jours de fermeture exceptionnelle")
-    return f"hors {_join_fr(closed)}" if closed else ""
+        closed.append(_("jours de fermeture exceptionnelle"))
+    return _("hors {days}").format(days=join_and(closed)) if closed else ""
 
 
 def calendar_sentence(calendar: BusinessCalendar, timezone: str) -> str:
     label = calendar.label or calendar.name
-    text = f"{label[:1].upper()}{label[1:]} : {calendar_hours_fr(calendar)} (fuseau horaire {timezone})"
-    holidays = _holidays_fr(calendar)
+    text = _("{label} : {hours} (fuseau horaire {timezone})").format(
+        label=f"{label[:1].upper()}{label[1:]}", hours=calendar_hours(calendar), timezone=timezone
+    )
+    holidays = _holidays(calendar)
     return f"{text}, {holidays}." if holidays else f"{text}."
 
 
-def _clock_fr(policy: Policy, clock: str) -> str:
+def _clock(policy: Policy, clock: str) -> str:
     if clock == TWENTY_FOUR_SEVEN:
-        return "en 24/7"
+        return _("en 24/7")
     calendar = policy.calendars[clock]
-    return f"en {calendar.label or calendar.name}"
+    return _("en {calendar}").format(calendar=calendar.label or calendar.name)
 
 
-def take_charge_fr(policy: Policy, priority: PriorityRule) -> str:
+def take_charge_text(policy: Policy, priority: PriorityRule) -> str:
     rule = priority.take_charge
-    return f"{format_duration(rule.target)} maximum {_clock_fr(policy, rule.clock)}"
+    return _("{target} maximum {clock}").format(
+        target=format_duration(rule.target), clock=_clock(policy, rule.clock)
+    )
 
 
-def resolution_fr(policy: Policy, priority: PriorityRule) -> str:
+def resolution_text(policy: Policy, priority: PriorityRule) -> str:
     """'96h maximum', '4h maximum si GTR'; the clock is named only when it differs from take-charge's."""
     rule: CommitmentRule | None = priority.resolution
     if rule is None:
-        return "pas d'engagement de résolution"
-    text = f"{format_duration(rule.target)} maximum"
+        return _("pas d'engagement de résolution")
     if rule.clock != priority.take_charge.clock:
-        text += f" {_clock_fr(policy, rule.clock)}"
+        text = _("{target} maximum {clock}").format(
+            target=format_duration(rule.target), clock=_clock(policy, rule.clock)
+        )
+    else:
+        text = _("{target} maximum").format(target=format_duration(rule.target))
     if rule.requires_gtr:
-        text += " si GTR"
+        text = _("{text} si GTR").format(text=text)
     return text
 
 
 def _track_label(policy: Policy, track: str) -> str:
     if track == ALL_TRACKS:
-        return "Toutes filières"
+        return _("Toutes filières")
     found = policy.tracks.get(track)
     return found.label if found is not None else track
 
@@ -139,9 +162,27 @@ class Paragraph:
 
 
 @dataclass(frozen=True)
+class Link:
+    text: str
+    href: str  # tel:+33…, mailto:…
+
+
+# A cell is text, or links (a contact's phones, its e-mail address) that the HTML makes clickable.
+Cell = str | tuple[Link, ...]
+
+
+@dataclass(frozen=True)
 class Table:
     headers: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
+    rows: tuple[tuple[Cell, ...], ...]
+
+
+def _phones(numbers: Sequence[str], region: str) -> tuple[Link, ...]:
+    return tuple(Link(national_phone(n, region), f"tel:{n}") for n in numbers)
+
+
+def _text(cell: Cell) -> str:
+    return cell if isinstance(cell, str) else " · ".join(link.text for link in cell)
 
 
 Block = Heading | Paragraph | Table
@@ -156,103 +197,111 @@ def procedure_blocks(policy: Policy) -> list[Block]:
     tz = getattr(policy.timezone, "key", str(policy.timezone))
     priorities = list(policy.priorities.values())
     escalable = _escalable(policy)
-    blocks: list[Block] = [Heading(1, f"Procédure d'escalade — {org}")]
+    blocks: list[Block] = [Heading(1, procedure_title(policy))]
 
     # §1 Principe
-    blocks.append(Heading(2, "1. Principe"))
-    blocks.append(Paragraph(
-        f"L'escalade est un outil pour le client servant à informer directement les responsables "
-        f"opérationnels {org} afin de mettre en œuvre tous les moyens nécessaires à la résolution "
-        f"la plus rapide d'un incident."
-    ))
+    blocks.append(Heading(2, _("1. Principe")))
+    blocks.append(Paragraph(_(
+        "L'escalade est un outil pour le client servant à informer directement les responsables "
+        "opérationnels {organisation} afin de mettre en œuvre tous les moyens nécessaires à la "
+        "résolution la plus rapide d'un incident."
+    ).format(organisation=org)))
     if escalable:
-        labels = _join_fr([p.label for p in escalable])
         blocks.append(Paragraph(
-            f"Seuls les incidents de niveau de priorité {labels} peuvent donner lieu à une escalade.",
+            _("Seuls les incidents de niveau de priorité {labels} peuvent donner lieu à une escalade.")
+            .format(labels=join_and([p.label for p in escalable])),
             strong=True,
         ))
     else:
-        blocks.append(Paragraph("Aucun niveau de priorité ne peut donner lieu à une escalade.", strong=True))
-    blocks.append(Paragraph(
-        f"L'escalade peut être déclenchée par le client final, le partenaire ou par une ressource "
-        f"interne {org}."
-    ))
+        blocks.append(Paragraph(_("Aucun niveau de priorité ne peut donner lieu à une escalade."), strong=True))
+    blocks.append(Paragraph(_(
+        "L'escalade peut être déclenchée par le client final, le partenaire ou par une ressource "
+        "interne {organisation}."
+    ).format(organisation=org)))
 
     # §2 Classification
-    blocks.append(Heading(2, "2. Classification des incidents"))
+    priority_header = _("Niveau de priorité")
+    blocks.append(Heading(2, _("2. Classification des incidents")))
     blocks.append(Table(
-        ("Niveau de priorité", "Signification", "Description",
-         "Prise en charge de la requête", "Résolution de l'incident"),
+        (priority_header, _("Signification"), _("Description"),
+         _("Prise en charge de la requête"), _("Résolution de l'incident")),
         tuple(
-            (p.label, p.meaning, p.description, take_charge_fr(policy, p), resolution_fr(policy, p))
+            (p.label, p.meaning, p.description, take_charge_text(policy, p), resolution_text(policy, p))
             for p in priorities
         ),
     ))
-    blocks.append(Paragraph(
+    blocks.append(Paragraph(_(
         "Sauf mention contraire, le délai de résolution se décompte comme celui de la prise en charge."
-    ))
+    )))
     with_gtr = [p.label for p in priorities if p.resolution is not None and p.resolution.requires_gtr]
     if with_gtr:
-        blocks.append(Paragraph(
+        blocks.append(Paragraph(_(
             "GTR : garantie de temps de rétablissement, selon le contrat. Sans GTR, un incident de "
-            f"priorité {_join_fr(with_gtr, 'ou')} n'a pas d'engagement de délai "
-            "de résolution."
-        ))
+            "priorité {labels} n'a pas d'engagement de délai de résolution."
+        ).format(labels=join_or(with_gtr))))
     used = {p.take_charge.clock for p in priorities} | {
         p.resolution.clock for p in priorities if p.resolution is not None
     }
     if TWENTY_FOUR_SEVEN in used:
-        blocks.append(Paragraph("24/7 : tous les jours, 24 heures sur 24, jours fériés compris."))
+        blocks.append(Paragraph(_("24/7 : tous les jours, 24 heures sur 24, jours fériés compris.")))
     for name, calendar in policy.calendars.items():
         if name in used:
             blocks.append(Paragraph(calendar_sentence(calendar, tz)))
 
     # §3 Délai d'escalade
-    blocks.append(Heading(2, "3. Délai d'escalade"))
-    blocks.append(Paragraph(
+    blocks.append(Heading(2, _("3. Délai d'escalade")))
+    blocks.append(Paragraph(_(
         "Une escalade ne peut être déclenchée que si l'un des engagements de délai précisé dans le "
         "paragraphe précédent a été dépassé."
-    ))
+    )))
     if escalable:
         levels = policy.levels
         blocks.append(Table(
-            ("Niveau de priorité", *(f"Escalade niveau {level}" for level in levels)),
+            (priority_header, *(_("Escalade niveau {level}").format(level=level) for level in levels)),
             tuple(
-                (p.label, *(f"Si délai dépassé d'au moins {format_duration(t)}" for t in p.thresholds))
+                (p.label, *(
+                    _("Si délai dépassé d'au moins {threshold}").format(threshold=format_duration(t))
+                    for t in p.thresholds
+                ))
                 for p in reversed(escalable)
             ),
         ))
 
     # §4 Contacts
-    blocks.append(Heading(2, "4. Contacts"))
-    blocks.append(Paragraph(
+    blocks.append(Heading(2, _("4. Contacts")))
+    blocks.append(Paragraph(_(
         "Toute demande d'escalade doit être impérativement accompagnée du numéro de requête de "
-        "l'incident concerné.",
-        strong=True,
-    ))
+        "l'incident concerné."
+    ), strong=True))
     if policy.request_number_example:
-        blocks.append(Paragraph(f"Exemple de numéro de requête : {policy.request_number_example}."))
+        blocks.append(Paragraph(
+            _("Exemple de numéro de requête : {example}.").format(example=policy.request_number_example)
+        ))
     region = policy.phone_region
     blocks.append(Table(
-        tuple(f"Contact {t.label}" for t in policy.tracks.values()),
-        (tuple(national_phone(t.phone, region) for t in policy.tracks.values()),),
+        tuple(_("Contact {track}").format(track=t.label) for t in policy.tracks.values()),
+        (tuple(_phones((t.phone,), region) for t in policy.tracks.values()),),
     ))
     for level in policy.levels:
         contacts = [c for c in policy.contacts if c.level == level]
         if not contacts:
             continue
-        blocks.append(Heading(3, f"Escalade niveau {level}"))
+        blocks.append(Heading(3, _("Escalade niveau {level}").format(level=level)))
         blocks.append(Table(
-            ("Filière", "Contact", "Fonction", "Téléphone", "E-mail"),
+            (_("Filière"), _("Contact"), _("Fonction"), _("Téléphone"), _("E-mail")),
             tuple(_contact_row(policy, c) for c in contacts),
         ))
     return blocks
 
 
-def _contact_row(policy: Policy, contact: Contact) -> tuple[str, ...]:
+def procedure_title(policy: Policy) -> str:
+    return _("Procédure d'escalade — {organisation}").format(organisation=policy.organisation)
+
+
+def _contact_row(policy: Policy, contact: Contact) -> tuple[Cell, ...]:
     track = contact.team or _track_label(policy, contact.track)
-    phones = " · ".join(national_phone(p, policy.phone_region) for p in contact.phones)
-    return (track, contact.name, contact.role, phones, contact.email)
+    email: Cell = (Link(contact.email, f"mailto:{contact.email}"),) if contact.email else ""
+    return (track, contact.name, contact.role, _phones(contact.phones, policy.phone_region), email)
 
 
 # -- writers ------------------------------------------------------------------------------------
@@ -274,7 +323,7 @@ def procedure_markdown(policy: Policy) -> str:
                 "| " + " | ".join(_md_cell(h) for h in block.headers) + " |",
                 "|" + "|".join("---" for _ in block.headers) + "|",
             ]
-            lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block.rows]
+            lines += ["| " + " | ".join(_md_cell(_text(c)) for c in row) + " |" for row in block.rows]
             out.append("\n".join(lines))
     return "\n\n".join(out) + "\n"
 
@@ -291,11 +340,23 @@ def procedure_html_body(policy: Policy) -> str:
             out.append(f"<p>{text}</p>")
         else:
             head = "".join(f"<th scope=\"col\">{esc(h)}</th>" for h in block.headers)
+            # data-label: on a phone each row is a card, each cell named by its column
             body = "\n".join(
-                "<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in block.rows
+                "<tr>" + "".join(
+                    f"<td data-label=\"{esc(h)}\">{_html_cell(c)}</td>" for h, c in zip(block.headers, row, strict=True)
+                ) + "</tr>"
+                for row in block.rows
             )
             out.append(f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>")
     return "\n".join(out) + "\n"
+
+
+def _html_cell(cell: Cell) -> str:
+    if isinstance(cell, str):
+        return html.escape(cell)
+    return " · ".join(
+        f"<a href=\"{html.escape(link.href)}\" class=\"nowrap\">{html.escape(link.text)}</a>" for link in cell
+    )
 
 
 _STYLE = (
@@ -304,15 +365,19 @@ _STYLE = (
     "table{border-collapse:collapse;width:100%;margin:1rem 0}"
     "th,td{border:1px solid #999;padding:.4rem .6rem;text-align:left;vertical-align:top}"
     "th{background:#eee}"
+    ".nowrap{white-space:nowrap}"
+    "@media (max-width:36rem){thead{display:none}tr,td{display:block}tr{margin-bottom:.75rem}"
+    "td{border-width:0 1px 1px}tr td:first-child{border-top-width:1px}"
+    "td[data-label]::before{content:attr(data-label);display:block;font-size:.8rem;color:#555}}"
 )
 
 
-def procedure_html(policy: Policy) -> str:
-    """A complete standalone HTML document of the procedure."""
-    title = html.escape(f"Procédure d'escalade — {policy.organisation}")
+def procedure_html(policy: Policy, language: str = "fr") -> str:
+    """A complete standalone HTML document of the procedure (`language`: the words' language)."""
+    title = html.escape(procedure_title(policy))
     return (
         "<!DOCTYPE html>\n"
-        "<html lang=\"fr\">\n<head>\n<meta charset=\"utf-8\">\n"
+        f"<html lang=\"{html.escape(language)}\">\n<head>\n<meta charset=\"utf-8\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
         f"<title>{title}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
         f"{procedure_html_body(policy)}"

@@ -11,7 +11,7 @@ from escalade.incidents.models import Channel, Incident
 
 
 class Escalation(models.Model):
-    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="escalations")
+    incident = models.ForeignKey(Incident, verbose_name=_("incident"), on_delete=models.PROTECT, related_name="escalations")
     level = models.PositiveSmallIntegerField(_("niveau"))
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -39,7 +39,7 @@ class Escalation(models.Model):
     # signed e-mail link (who has no account), so every acknowledgement has a name to display.
     acknowledged_label = models.CharField(_("pris en compte par (libellé)"), max_length=200, blank=True)
     reminders_sent = models.PositiveSmallIntegerField(_("relances envoyées"), default=0)
-    next_reminder_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    next_reminder_at = models.DateTimeField(_("prochaine relance le"), null=True, blank=True, db_index=True)
 
     class Meta:
         verbose_name = _("escalade")
@@ -68,21 +68,23 @@ class RequestOutcome(models.TextChoices):
 class EscalationRequest(models.Model):
     """Every ask, granted or not: the escalation's history and the refusals' trace."""
 
-    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="escalation_requests")
+    incident = models.ForeignKey(Incident, verbose_name=_("incident"), on_delete=models.PROTECT, related_name="escalation_requests")
     escalation = models.ForeignKey(
-        Escalation, null=True, blank=True, on_delete=models.PROTECT, related_name="requests"
+        Escalation, null=True, blank=True, on_delete=models.PROTECT, related_name="requests",
+        verbose_name=_("escalade"),
     )
     requested_level = models.PositiveSmallIntegerField(_("niveau demandé"), null=True, blank=True)
     outcome = models.CharField(_("issue"), max_length=16, choices=RequestOutcome.choices)
     code = models.CharField(_("code"), max_length=40)
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("demandée par"),
     )
-    requester_label = models.CharField(max_length=200, blank=True)
-    requester_role = models.CharField(max_length=16)
-    channel = models.CharField(max_length=16, choices=Channel.choices)
-    reason = models.TextField(blank=True)
-    requested_at = models.DateTimeField(default=timezone.now)
+    requester_label = models.CharField(_("demandeur"), max_length=200, blank=True)
+    requester_role = models.CharField(_("rôle du demandeur"), max_length=16)
+    channel = models.CharField(_("canal"), max_length=16, choices=Channel.choices)
+    reason = models.TextField(_("motif"), blank=True)
+    requested_at = models.DateTimeField(_("demandée le"), default=timezone.now)
     # The same ask repeated within the folding window (same person, level, outcome and reason) is
     # counted here rather than written again: the only columns of this history that ever change.
     repeat_count = models.PositiveIntegerField(_("répétitions"), default=0)
@@ -92,3 +94,7 @@ class EscalationRequest(models.Model):
         verbose_name = _("demande d'escalade")
         verbose_name_plural = _("demandes d'escalade")
         ordering = ["requested_at", "id"]
+
+    def __str__(self) -> str:
+        level = f" N{self.requested_level}" if self.requested_level else ""
+        return f"{self.requester_label or self.requester_role}{level} : {self.get_outcome_display()} ({self.code})"

@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from escalade.accounts.models import Role, User
 from escalade.accounts.permissions import check_may_acknowledge, check_may_escalate_through
@@ -49,7 +50,7 @@ def visible_escalations(user: User | None) -> QuerySet[Escalation]:
 def get_visible_escalation(user: User | None, escalation_id: int) -> Escalation:
     escalation = visible_escalations(user).filter(pk=escalation_id).first()
     if escalation is None:
-        raise NotFound("escalation_not_found", f"Aucune escalade n'a l'identifiant {escalation_id}.")
+        raise NotFound("escalation_not_found", _("Aucune escalade n'a l'identifiant {id}.").format(id=escalation_id))
     return escalation
 
 
@@ -80,11 +81,11 @@ def request_escalation(
     """
     number = check_request_number_given(request_number)
     if not reason or not reason.strip():
-        raise ServiceError("reason_required", "Le motif de l'escalade est obligatoire.", field="reason")
+        raise ServiceError("reason_required", _("Le motif de l'escalade est obligatoire."), field="reason")
     check_may_escalate_through(user, channel, on_behalf_of.strip(), sender_verified=sender_verified)
     if user is not None and not user.is_internal:
         # Counted before the number is looked up: probing numbers costs the same as asking.
-        spend("escalations_per_user", f"user:{user.pk}", now, "Trop de demandes d'escalade en peu de temps.")
+        spend("escalations_per_user", f"user:{user.pk}", now, _("Trop de demandes d'escalade en peu de temps."))
     scope = Incident.objects.visible_to(user) if user is not None else Incident.objects.all()
     role = user.role if user is not None else Role.STAFF
     label = (actor_label(user) + (f" pour {on_behalf_of}" if on_behalf_of else ""))[:200]  # column size
@@ -95,11 +96,11 @@ def request_escalation(
                 if incident is None:
                     raise NotFound(
                         "incident_not_found",
-                        f"Aucun incident ne porte le numéro de requête « {number} ».",
+                        _("Aucun incident ne porte le numéro de requête « {number} ».").format(number=number),
                     )
                 # Only in scope: nobody can use up the limit of someone else's incident.
                 spend("escalations_per_incident", f"incident:{incident.pk}", now,
-                      f"Trop de demandes d'escalade pour l'incident {number} en peu de temps.")
+                      _("Trop de demandes d'escalade pour l'incident {number} en peu de temps.").format(number=number))
                 return _decide_and_record(
                     incident, user, role, label, reason.strip(), level, channel, now
                 )
@@ -212,10 +213,12 @@ def acknowledge_escalation(
             Escalation.objects.select_for_update().select_related("incident").filter(pk=escalation_id).first()
         )
         if escalation is None:
-            raise NotFound("escalation_not_found", f"Aucune escalade n'a l'identifiant {escalation_id}.")
+            raise NotFound("escalation_not_found", _("Aucune escalade n'a l'identifiant {id}.").format(id=escalation_id))
         if escalation.acknowledged_at is not None:
             return escalation, False
-        label = (actor_label(user) + (f" pour {on_behalf_of}" if on_behalf_of else ""))[:200]  # column size
+        # The system acting on a signed link records the link's recipient, not itself, as who did it.
+        label = (on_behalf_of if user is None and on_behalf_of
+                 else actor_label(user) + (f" pour {on_behalf_of}" if on_behalf_of else ""))[:200]  # column size
         escalation.acknowledged_at = now
         escalation.acknowledged_by = user
         # The person who acted: the account, or the link's recipient when the system acts for them.

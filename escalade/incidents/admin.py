@@ -10,6 +10,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from escalade.errors import ServiceError
 from escalade.incidents.models import (
@@ -22,6 +23,7 @@ from escalade.incidents.models import (
     TimelineEvent,
 )
 from escalade.incidents.services import apply_event
+from escalade.policies import active_policy
 
 
 class ReadOnly:
@@ -67,7 +69,38 @@ class TimelineInline(ReadOnly, admin.TabularInline):
     fields = readonly_fields = ("kind", "occurred_at", "recorded_at", "actor_label", "channel", "data", "hash")
 
 
-def _event_action(kind: str, description: str) -> Any:
+class _PolicyChoice(admin.SimpleListFilter):
+    """A filter on a key the policy names (priority, track), shown with the policy's own labels."""
+
+    field = ""
+
+    def choices_of_policy(self) -> list[tuple[str, str]]:
+        raise NotImplementedError
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return self.choices_of_policy()
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return queryset.filter(**{self.field: self.value()}) if self.value() else queryset
+
+
+class PriorityFilter(_PolicyChoice):
+    title = _("priorité")
+    parameter_name = field = "priority"
+
+    def choices_of_policy(self) -> list[tuple[str, str]]:
+        return [(key, rule.label) for key, rule in active_policy().priorities.items()]
+
+
+class TrackFilter(_PolicyChoice):
+    title = _("filière")
+    parameter_name = field = "track"
+
+    def choices_of_policy(self) -> list[tuple[str, str]]:
+        return [(key, track.label) for key, track in active_policy().tracks.items()]
+
+
+def _event_action(kind: str, description: Any) -> Any:
     @admin.action(description=description)
     def act(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
         done = 0
@@ -79,7 +112,7 @@ def _event_action(kind: str, description: str) -> Any:
             except ServiceError as exc:
                 modeladmin.message_user(request, f"{incident.request_number} : {exc.detail}", messages.WARNING)
         if done:
-            modeladmin.message_user(request, f"{done} incident(s) : {description.lower()}.", messages.SUCCESS)
+            modeladmin.message_user(request, f"{done} incident(s) : {str(description).lower()}.", messages.SUCCESS)
 
     act.__name__ = f"do_{kind}"
     return act
@@ -88,19 +121,29 @@ def _event_action(kind: str, description: str) -> Any:
 @admin.register(Incident)
 class IncidentAdmin(ReadOnly, admin.ModelAdmin):
     list_display = (
-        "request_number", "customer", "priority", "track", "status",
+        "request_number", "customer", "priority_label", "track_label", "status",
         "take_charge_due_at", "resolution_due_at", "allowed_level", "escalated_level",
     )
-    list_filter = ("status", "track", "customer")
+    list_filter = ("status", PriorityFilter, TrackFilter, "customer")
     search_fields = ("request_number", "title")
     inlines = [PauseInline, TimelineInline]
     actions = [
-        _event_action("acknowledge", "Prendre en charge maintenant"),
-        _event_action("resolve", "Résoudre maintenant"),
-        _event_action("reopen", "Rouvrir maintenant"),
+        _event_action("acknowledge", _("Prendre en charge maintenant")),
+        _event_action("resolve", _("Résoudre maintenant")),
+        _event_action("reopen", _("Rouvrir maintenant")),
         # Incidents are archived, never deleted (the database refuses DELETE).
-        _event_action("archive", "Archiver (incidents résolus)"),
+        _event_action("archive", _("Archiver (incidents résolus)")),
     ]
+
+    @admin.display(description=_("priorité"), ordering="priority")
+    def priority_label(self, incident: Incident) -> str:
+        rule = active_policy().priorities.get(incident.priority)
+        return rule.label if rule is not None else incident.priority
+
+    @admin.display(description=_("filière"), ordering="track")
+    def track_label(self, incident: Incident) -> str:
+        track = active_policy().tracks.get(incident.track)
+        return track.label if track is not None else incident.track
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return bool(request.user.is_active and request.user.is_staff)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from django.utils.translation import gettext as _
+
 from escalade.accounts.models import User
 from escalade.accounts.permissions import check_may_set_facts
 from escalade.core.contract import (
@@ -75,7 +77,7 @@ def _check(
     except FactsError as exc:
         raise service_error(exc) from None
     if data.title is not None and len(data.title) > TITLE_MAX:
-        raise ServiceError("title_too_long", f"Le titre dépasse {TITLE_MAX} caractères.", field="title")
+        raise ServiceError("title_too_long", _("Le titre dépasse {limit} caractères.").format(limit=TITLE_MAX), field="title")
     return number, opened, acknowledged, resolved
 
 

@@ -167,15 +167,15 @@ class Incident(models.Model):
 
     # Cache of the core's evaluation (see module docstring).
     take_charge_due_at = models.DateTimeField(_("échéance de prise en charge"), null=True, blank=True)
-    take_charge_state = models.CharField(max_length=16, choices=CommitmentState.choices, blank=True)
+    take_charge_state = models.CharField(_("état de la prise en charge"), max_length=16, choices=CommitmentState.choices, blank=True)
     resolution_due_at = models.DateTimeField(_("échéance de résolution"), null=True, blank=True)
-    resolution_state = models.CharField(max_length=16, choices=CommitmentState.choices, blank=True)
+    resolution_state = models.CharField(_("état de la résolution"), max_length=16, choices=CommitmentState.choices, blank=True)
     allowed_level = models.PositiveSmallIntegerField(_("niveau d'escalade possible"), default=0)
     escalated_level = models.PositiveSmallIntegerField(_("niveau escaladé"), default=0)
-    evaluated_at = models.DateTimeField(null=True, blank=True)
-    next_change_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    evaluated_at = models.DateTimeField(_("évalué le"), null=True, blank=True)
+    next_change_at = models.DateTimeField(_("prochain changement le"), null=True, blank=True, db_index=True)
     # The nearest deadline still to meet (`pending_deadline`): the dashboard's urgency order.
-    next_due_at = models.DateTimeField(null=True, blank=True)
+    next_due_at = models.DateTimeField(_("prochaine échéance le"), null=True, blank=True)
 
     # An incident is archived, never erased: it leaves the working views and the watcher, its history
     # stays (the database refuses DELETE on incidents and their history).
@@ -227,14 +227,21 @@ class Incident(models.Model):
 class RequestNumberSequence(models.Model):
     """The last number given to a declared incident, per prefix (taken under a row lock)."""
 
-    prefix = models.CharField(max_length=20, unique=True)
-    last = models.PositiveIntegerField(default=0)
+    prefix = models.CharField(_("préfixe"), max_length=20, unique=True)
+    last = models.PositiveIntegerField(_("dernier numéro"), default=0)
+
+    class Meta:
+        verbose_name = _("séquence de numéros de requête")
+        verbose_name_plural = _("séquences de numéros de requête")
+
+    def __str__(self) -> str:
+        return f"{self.prefix}{self.last:06d}"
 
 
 class IncidentPause(models.Model):
     """"En attente client": time inside does not count on the resolution clock."""
 
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="pauses")
+    incident = models.ForeignKey(Incident, verbose_name=_("incident"), on_delete=models.CASCADE, related_name="pauses")
     start = models.DateTimeField(_("début"))
     end = models.DateTimeField(_("fin"), null=True, blank=True)
 
@@ -242,6 +249,10 @@ class IncidentPause(models.Model):
         verbose_name = _("pause")
         verbose_name_plural = _("pauses")
         ordering = ["start"]
+
+    def __str__(self) -> str:
+        end = f"{self.end:%Y-%m-%d %H:%M}" if self.end else "…"
+        return f"{self.incident_id} {self.start:%Y-%m-%d %H:%M} → {end}"
 
 
 class EventKind(models.TextChoices):
@@ -278,7 +289,7 @@ class Channel(models.TextChoices):
 class TimelineEvent(models.Model):
     """Append-only: who did what, when, how. Never updated or deleted by the application."""
 
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
+    incident = models.ForeignKey(Incident, verbose_name=_("incident"), on_delete=models.CASCADE, related_name="timeline")
     kind = models.CharField(_("type"), max_length=32, choices=EventKind.choices)
     occurred_at = models.DateTimeField(_("survenu le"))
     recorded_at = models.DateTimeField(_("enregistré le"), default=timezone.now)
@@ -293,8 +304,8 @@ class TimelineEvent(models.Model):
     actor_label = models.CharField(_("auteur (libellé)"), max_length=200, blank=True)
     channel = models.CharField(_("canal"), max_length=16, choices=Channel.choices, default=Channel.SYSTEM)
     # Identifies a watcher crossing ("breach:take_charge", "level:2") so it is recorded once.
-    crossing_key = models.CharField(max_length=64, blank=True)
-    data = models.JSONField(default=dict, blank=True)
+    crossing_key = models.CharField(_("franchissement"), max_length=64, blank=True)
+    data = models.JSONField(_("données"), default=dict, blank=True)
     # The hash chain (incidents.audit): each entry seals the previous entry of its incident.
     previous_hash = models.CharField(_("empreinte précédente"), max_length=64, blank=True)
     hash = models.CharField(_("empreinte"), max_length=64, blank=True)

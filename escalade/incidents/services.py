@@ -13,6 +13,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from escalade.accounts.models import User
 from escalade.accounts.permissions import check_may_record_event, is_internal
@@ -114,7 +115,7 @@ def customer_in_scope(code: str, customers: QuerySet[Customer] | None) -> Custom
     scope = customers if customers is not None else Customer.objects.all()
     customer = scope.select_related("contract").filter(code=code).first()
     if customer is None:
-        raise NotFound("customer_not_found", f"Aucun client ne porte le code « {code} ».")
+        raise NotFound("customer_not_found", _("Aucun client ne porte le code « {code} ».").format(code=code))
     return customer
 
 
@@ -125,8 +126,8 @@ def check_same_customer(incident: Incident, customer: Customer, customers: Query
         raise incident_not_found(incident.request_number)  # someone else's number: same as unknown
     raise Conflict(
         "customer_mismatch",
-        f"L'incident « {incident.request_number} » appartient à un autre client ; "
-        "il ne peut pas changer de client.",
+        _("L'incident « {number} » appartient à un autre client ; il ne peut pas changer de client.")
+        .format(number=incident.request_number),
     )
 
 
@@ -195,14 +196,14 @@ def _open_pause(incident: Incident) -> IncidentPause | None:
 
 def do_acknowledge(incident: Incident, at: datetime, extra: dict[str, object]) -> str:
     if incident.acknowledged_at is not None:
-        raise Conflict("already_acknowledged", "L'incident est déjà pris en charge.")
+        raise Conflict("already_acknowledged", _("L'incident est déjà pris en charge."))
     incident.acknowledged_at = at
     return EventKind.ACKNOWLEDGED
 
 
 def do_resolve(incident: Incident, at: datetime, extra: dict[str, object]) -> str:
     if incident.resolved_at is not None:
-        raise Conflict("already_resolved", "L'incident est déjà résolu.")
+        raise Conflict("already_resolved", _("L'incident est déjà résolu."))
     incident.resolved_at = at
     pause = _open_pause(incident)
     if pause is not None:  # a resolution during a pause ends it
@@ -213,12 +214,12 @@ def do_resolve(incident: Incident, at: datetime, extra: dict[str, object]) -> st
 
 def do_pause(incident: Incident, at: datetime, extra: dict[str, object]) -> str:
     if incident.resolved_at is not None:
-        raise Conflict("incident_resolved", "L'incident est résolu : il ne peut pas être mis en attente.")
+        raise Conflict("incident_resolved", _("L'incident est résolu : il ne peut pas être mis en attente."))
     if _open_pause(incident) is not None:
-        raise Conflict("already_paused", "L'incident est déjà en attente client.")
+        raise Conflict("already_paused", _("L'incident est déjà en attente client."))
     last = incident.pauses.order_by("-start").first()
     if last is not None and last.end is not None and at < last.end:
-        raise ServiceError("overlapping_pauses", "La pause chevaucherait la précédente.")
+        raise ServiceError("overlapping_pauses", _("La pause chevaucherait la précédente."))
     IncidentPause.objects.create(incident=incident, start=at)
     return EventKind.PAUSED
 
@@ -226,9 +227,9 @@ def do_pause(incident: Incident, at: datetime, extra: dict[str, object]) -> str:
 def do_resume(incident: Incident, at: datetime, extra: dict[str, object]) -> str:
     pause = _open_pause(incident)
     if pause is None:
-        raise Conflict("not_paused", "L'incident n'est pas en attente client.")
+        raise Conflict("not_paused", _("L'incident n'est pas en attente client."))
     if at < pause.start:
-        raise ServiceError("resume_before_pause", "La reprise précède le début de la pause.")
+        raise ServiceError("resume_before_pause", _("La reprise précède le début de la pause."))
     pause.end = at
     pause.save(update_fields=["end"])
     return EventKind.RESUMED
@@ -237,11 +238,11 @@ def do_resume(incident: Incident, at: datetime, extra: dict[str, object]) -> str
 def do_reopen(incident: Incident, at: datetime, extra: dict[str, object]) -> str:
     """The resolution clock resumes; the time spent resolved counts on no clock and never as overdue."""
     if incident.resolved_at is None:
-        raise Conflict("not_resolved", "L'incident n'est pas résolu.")
+        raise Conflict("not_resolved", _("L'incident n'est pas résolu."))
     if incident.archived_at is not None:
-        raise Conflict("archived", "L'incident est archivé : il ne peut plus être rouvert.")
+        raise Conflict("archived", _("L'incident est archivé : il ne peut plus être rouvert."))
     if at < incident.resolved_at:
-        raise ServiceError("reopen_before_resolution", "La réouverture précède la résolution de l'incident.")
+        raise ServiceError("reopen_before_resolution", _("La réouverture précède la résolution de l'incident."))
     extra["previously_resolved_at"] = incident.resolved_at.isoformat()
     incident.reopenings = [*incident.reopenings, {"resolved_at": incident.resolved_at.isoformat(),
                                                   "reopened_at": at.isoformat()}]
@@ -255,7 +256,7 @@ def do_change_priority(incident: Incident, at: datetime, extra: dict[str, object
     except FactsError as exc:
         raise service_error(exc) from None
     if checked == incident.priority:
-        raise Conflict("same_priority", "L'incident a déjà cette priorité.")
+        raise Conflict("same_priority", _("L'incident a déjà cette priorité."))
     extra.update({"from": incident.priority, "to": checked})
     incident.priority = checked
     return EventKind.PRIORITY_CHANGED
@@ -264,11 +265,11 @@ def do_change_priority(incident: Incident, at: datetime, extra: dict[str, object
 def do_archive(incident: Incident, at: datetime, extra: dict[str, object]) -> str:
     """Out of the working views and the watcher, never erased: its record stays whole."""
     if incident.resolved_at is None:
-        raise Conflict("not_resolved", "Seul un incident résolu peut être archivé.")
+        raise Conflict("not_resolved", _("Seul un incident résolu peut être archivé."))
     if incident.archived_at is not None:
-        raise Conflict("already_archived", "L'incident est déjà archivé.")
+        raise Conflict("already_archived", _("L'incident est déjà archivé."))
     if at < incident.resolved_at:
-        raise ServiceError("archive_before_resolution", "L'archivage précède la résolution de l'incident.")
+        raise ServiceError("archive_before_resolution", _("L'archivage précède la résolution de l'incident."))
     incident.archived_at = at
     return EventKind.ARCHIVED
 
@@ -298,16 +299,17 @@ def apply_event(
     (default: now), with its timeline entry and the refreshed evaluation."""
     check_may_record_event(user, kind)
     if kind not in EVENT_KINDS:
-        raise ServiceError("unknown_event", f"Événement inconnu « {kind} » (attendu : {', '.join(EVENT_KINDS)}).")
+        raise ServiceError("unknown_event", _("Événement inconnu « {kind} » (attendu : {expected}).").format(
+            kind=kind, expected=", ".join(EVENT_KINDS)))
     at = at or now
     if at.tzinfo is None:
-        raise ServiceError("naive_instant", "L'instant de l'événement n'indique pas de décalage horaire.")
+        raise ServiceError("naive_instant", _("L'instant de l'événement n'indique pas de décalage horaire."))
     if at > now:
-        raise ServiceError("event_in_future", "L'instant de l'événement est dans le futur.")
+        raise ServiceError("event_in_future", _("L'instant de l'événement est dans le futur."))
     with transaction.atomic():
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
         if at < incident.opened_at:
-            raise ServiceError("event_before_opened", "L'événement précède l'ouverture de l'incident.")
+            raise ServiceError("event_before_opened", _("L'événement précède l'ouverture de l'incident."))
         extra: dict[str, object] = {"note": note} if note else {}
         if kind == "change_priority":
             event = do_change_priority(incident, at, extra, priority)

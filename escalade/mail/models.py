@@ -39,7 +39,7 @@ class InboundMessage(models.Model):
     decision = models.CharField(_("décision"), max_length=32, choices=Decision.choices)
     code = models.CharField(_("code"), max_length=64, blank=True)
     detail = models.TextField(_("détail"), blank=True)
-    references = models.TextField(blank=True)  # the thread, for the reply's References header
+    references = models.TextField(_("références"), blank=True)  # the thread, for the reply's References header
     confirmed_at = models.DateTimeField(_("confirmé le"), null=True, blank=True)
 
     class Meta:

@@ -26,8 +26,11 @@ from django.conf import settings
 from django.core import signing
 from django.db import DatabaseError, IntegrityError, transaction
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from escalade.accounts.models import User
+from escalade.accounts.services import language_of
 from escalade.accounts.throttle import spend
 from escalade.core import inbound as rules
 from escalade.core.policy import Policy
@@ -73,7 +76,7 @@ def _message_id(headers: dict[str, str], raw: bytes) -> str:
 
 
 class Unreadable(Exception):
-    """The message has no text Escalade can read; `str()` says why, in French."""
+    """The message has no text Escalade can read; `str()` says why, in the reader's language."""
 
 
 def _text(raw: bytes) -> str:
@@ -81,13 +84,13 @@ def _text(raw: bytes) -> str:
     assert isinstance(msg, EmailMessage)
     part = msg.get_body(preferencelist=("plain", "html"))
     if part is None:
-        raise Unreadable("le message ne contient aucune partie texte")
+        raise Unreadable(_("le message ne contient aucune partie texte"))
     try:
         content = part.get_content()
     except (LookupError, UnicodeError, ValueError) as exc:
-        raise Unreadable(f"son encodage est illisible ({type(exc).__name__})") from None
+        raise Unreadable(_("son encodage est illisible ({error})").format(error=type(exc).__name__)) from None
     if not isinstance(content, str):
-        raise Unreadable("le message ne contient aucune partie texte")
+        raise Unreadable(_("le message ne contient aucune partie texte"))
     if part.get_content_subtype() == "html":
         content = html.unescape(re.sub(r"<[^>]+>", " ", re.sub(r"(?is)<(script|style).*?</\1>", "", content)))
     return content
@@ -128,10 +131,31 @@ def receive(raw: bytes, *, now: datetime, source: str) -> Received:
         return Received(inbound, False)
 
 
+def reply_language(user: User | None, headers: dict[str, str]) -> str:
+    """The language of the answer: the one the user chose, else the one the message says it is
+    written in (Content-Language, then Accept-Language), else the organisation's."""
+    if user is not None and user.language:
+        return user.language
+    known = dict(settings.LANGUAGES)
+    for name in ("content-language", "accept-language"):
+        for tag in headers.get(name, "").split(","):
+            code = tag.split(";")[0].strip().lower().split("-")[0]
+            if code in known:
+                return code
+    return language_of(None)
+
+
 def _decide(raw: bytes, items: list[tuple[str, str]], headers: dict[str, str], message_id: str,
             now: datetime, source: str) -> InboundMessage:
-    policy = active_policy()
     sender = headers["from-address"].strip().lower()
+    user = _user(sender) if sender else None
+    with translation.override(reply_language(user, headers)):
+        return _decide_as(raw, items, headers, message_id, now, source, sender, user)
+
+
+def _decide_as(raw: bytes, items: list[tuple[str, str]], headers: dict[str, str], message_id: str,
+               now: datetime, source: str, sender: str, user: User | None) -> InboundMessage:
+    policy = active_policy()
     subject = _subject(headers.get("subject", ""))
     refs = " ".join((headers.get("references", "") + " " + message_id).split())[-2000:]
     inbound = InboundMessage(message_id=message_id, source=source, received_at=now, sender=sender[:320],
@@ -140,7 +164,7 @@ def _decide(raw: bytes, items: list[tuple[str, str]], headers: dict[str, str], m
         return _save(inbound, Decision.AUTOMATIC, "automatic", "Message automatique : jamais de réponse.")
     try:
         if len(raw) > settings.ESCALADE_MAIL_MAX_BYTES:
-            raise Unreadable(f"il dépasse la taille acceptée ({len(raw) // (1024 * 1024)} Mo)")
+            raise Unreadable(_("il dépasse la taille acceptée ({size} Mo)").format(size=len(raw) // (1024 * 1024)))
         text = _text(raw)
     except Unreadable as exc:
         _save(inbound, Decision.ERROR, "unreadable", f"Message illisible : {exc}.")
@@ -150,7 +174,7 @@ def _decide(raw: bytes, items: list[tuple[str, str]], headers: dict[str, str], m
     numbers = rules.find_request_numbers(policy, subject, words)
     inbound.reason = words[:5000]
     inbound.requested_level = rules.find_level(subject + "\n" + words, policy.levels)
-    inbound.user = _user(sender)
+    inbound.user = user
     inbound.sender_verified = rules.dmarc_passed(
         [value for name, value in items if name == "authentication-results"],
         settings.ESCALADE_MAIL_TRUSTED_AUTHSERV,
@@ -161,7 +185,7 @@ def _decide(raw: bytes, items: list[tuple[str, str]], headers: dict[str, str], m
         return inbound
     if len(numbers) > 1:
         _save(inbound, Decision.SEVERAL_NUMBERS, "several_request_numbers", ", ".join(numbers))
-        _reply(inbound, sender, subject, texts.several(numbers), now)
+        _reply(inbound, sender, subject, texts.several(policy, numbers), now)
         return inbound
     inbound.request_number = numbers[0]
     if inbound.user is None:
@@ -191,7 +215,7 @@ def _save(inbound: InboundMessage, decision: str, code: str, detail: str) -> Inb
 def _escalate(inbound: InboundMessage, policy: Policy, now: datetime) -> InboundMessage:
     user = inbound.user
     assert user is not None
-    reason = inbound.reason or inbound.subject or "Escalade demandée par e-mail."
+    reason = inbound.reason or inbound.subject or _("Escalade demandée par e-mail.")
     try:
         outcome = request_escalation(user=user, request_number=inbound.request_number, reason=reason, now=now,
                                      level=inbound.requested_level, channel=Channel.EMAIL, sender_verified=True)
@@ -241,10 +265,10 @@ def awaiting(token: str) -> InboundMessage:
     try:
         pk = int(signing.loads(token, salt=CONFIRM_SALT, max_age=CONFIRM_MAX_AGE)["m"])
     except (signing.BadSignature, KeyError, TypeError, ValueError):
-        raise NotFound("confirmation_not_found", "Ce lien de confirmation est invalide ou expiré.") from None
+        raise NotFound("confirmation_not_found", _("Ce lien de confirmation est invalide ou expiré.")) from None
     inbound = InboundMessage.objects.select_related("user").filter(pk=pk).first()
     if inbound is None or inbound.user is None:
-        raise NotFound("confirmation_not_found", "Ce lien de confirmation est invalide ou expiré.")
+        raise NotFound("confirmation_not_found", _("Ce lien de confirmation est invalide ou expiré."))
     return inbound
 
 
@@ -260,7 +284,8 @@ def confirm(token: str, now: datetime) -> InboundMessage:
         # The answer goes to the address we know, not to the (possibly forged) sender's.
         assert inbound.user is not None
         inbound.sender = inbound.user.email.lower()
-        return _escalate(inbound, active_policy(), now)
+        with translation.override(inbound.user.language or translation.get_language()):
+            return _escalate(inbound, active_policy(), now)
 
 
 def pending_for_staff() -> list[InboundMessage]:

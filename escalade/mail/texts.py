@@ -1,10 +1,12 @@
-"""The French words of the answers to e-mails received at the procedure's address."""
+"""The words of the answers to e-mails received at the procedure's address, in the active language
+(the reader's: `mail.services` chooses it)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from escalade.accounts.models import User
 from escalade.core.messages import format_duration, format_instant, national_phone
@@ -14,13 +16,14 @@ from escalade.escalations.services import EscalationOutcome
 
 
 def _sign(policy: Policy, body: str) -> str:
-    return f"Bonjour,\n\n{body.strip()}\n\n— {policy.organisation}, procédure d'escalade\n"
+    return _("Bonjour,\n\n{body}\n\n— {organisation}, procédure d'escalade\n").format(
+        body=body.strip(), organisation=policy.organisation)
 
 
 def _general_lines(policy: Policy) -> str:
     lines = [f"  - {track.label} : {national_phone(track.phone, policy.phone_region)}"
              for track in policy.tracks.values()]
-    return "Nos lignes générales :\n" + "\n".join(lines)
+    return _("Nos lignes générales :") + "\n" + "\n".join(lines)
 
 
 def _contacts(policy: Policy, level: int, track: str) -> str:
@@ -32,75 +35,79 @@ def _contacts(policy: Policy, level: int, track: str) -> str:
 
 
 def _rule(policy: Policy) -> str:
-    return (f"La procédure demande que toute demande d'escalade porte le numéro de requête de l'incident "
-            f"(par exemple {policy.request_number_example}). Il figure dans l'objet des messages du support "
-            f"et sur le portail : {settings.BASE_URL}/portail/")
+    return _("La procédure demande que toute demande d'escalade porte le numéro de requête de l'incident "
+             "(par exemple {example}). Il figure dans l'objet des messages du support et sur le portail : "
+             "{portal}").format(example=policy.request_number_example, portal=f"{settings.BASE_URL}/portail/")
 
 
 def no_number(policy: Policy) -> str:
-    return _sign(policy, f"Votre message ne contient aucun numéro de requête.\n\n{_rule(policy)}\n\n"
-                         "Répondez à ce message en indiquant le numéro de l'incident à escalader.")
+    return _sign(policy, _("Votre message ne contient aucun numéro de requête.") + f"\n\n{_rule(policy)}\n\n"
+                 + _("Répondez à ce message en indiquant le numéro de l'incident à escalader."))
 
 
-def several(numbers: list[str]) -> str:
-    quoted = ", ".join(numbers)
-    return ("Bonjour,\n\nVotre message cite plusieurs numéros de requête (" + quoted + "). Une demande "
-            "d'escalade porte sur un seul incident : répondez à ce message en n'indiquant que le numéro "
-            "de l'incident à escalader.\n")
+def several(policy: Policy, numbers: list[str]) -> str:
+    return _sign(policy, _(
+        "Votre message cite plusieurs numéros de requête ({numbers}). Une demande d'escalade porte sur un "
+        "seul incident : répondez à ce message en n'indiquant que le numéro de l'incident à escalader."
+    ).format(numbers=", ".join(numbers)))
 
 
 def unknown(policy: Policy) -> str:
     # The same words for an unknown sender, an unknown number and another customer's incident.
-    return _sign(policy, "Nous ne pouvons pas donner suite à votre message : il ne correspond à aucun "
-                         "incident que vous pouvez escalader depuis cette adresse.\n\n"
-                         f"{_rule(policy)}\n\n{_general_lines(policy)}")
+    return _sign(policy, _("Nous ne pouvons pas donner suite à votre message : il ne correspond à aucun "
+                           "incident que vous pouvez escalader depuis cette adresse.")
+                 + f"\n\n{_rule(policy)}\n\n{_general_lines(policy)}")
 
 
 def unreadable(policy: Policy, why: str) -> str:
-    return _sign(policy, f"Nous n'avons pas pu lire votre message : {why}. Écrivez-nous un message en "
-                         "texte, sans pièce jointe volumineuse, avec le numéro de requête de l'incident.\n\n"
-                         f"{_general_lines(policy)}")
+    return _sign(policy, _("Nous n'avons pas pu lire votre message : {why}. Écrivez-nous un message en "
+                           "texte, sans pièce jointe volumineuse, avec le numéro de requête de "
+                           "l'incident.").format(why=why) + f"\n\n{_general_lines(policy)}")
 
 
 def confirm(policy: Policy, number: str, link: str) -> str:
-    return _sign(policy, f"Nous avons reçu une demande d'escalade pour l'incident {number} envoyée depuis "
-                         "votre adresse, mais nous ne pouvons pas vérifier qu'elle vient de vous. Pour la "
-                         f"confirmer, ouvrez ce lien :\n\n  {link}\n\nSi vous n'êtes pas à l'origine de ce "
-                         "message, ignorez-le : rien ne sera fait.")
+    return _sign(policy, _(
+        "Nous avons reçu une demande d'escalade pour l'incident {number} envoyée depuis votre adresse, mais "
+        "nous ne pouvons pas vérifier qu'elle vient de vous. Pour la confirmer, ouvrez ce lien :\n\n"
+        "  {link}\n\nSi vous n'êtes pas à l'origine de ce message, ignorez-le : rien ne sera fait."
+    ).format(number=number, link=link))
 
 
 def service_error(policy: Policy, detail: str) -> str:
-    return _sign(policy, f"Votre demande n'a pas pu être enregistrée : {detail}")
+    return _sign(policy, _("Votre demande n'a pas pu être enregistrée : {detail}").format(detail=detail))
 
 
 def granted(policy: Policy, escalation: Escalation, requester: User) -> str:
     incident = escalation.incident
-    return _sign(policy, (
-        f"Votre demande d'escalade pour l'incident {incident.request_number}"
-        f"{f' ({incident.title})' if incident.title else ''} est "
-        f"accordée au niveau {escalation.level} ({escalation.number}).\n\n"
-        f"Les contacts de niveau {escalation.level} sont prévenus :\n"
-        f"{_contacts(policy, escalation.level, incident.track)}\n\n"
+    number = f"{incident.request_number} ({incident.title})" if incident.title else incident.request_number
+    return _sign(policy, _(
+        "Votre demande d'escalade pour l'incident {incident} est accordée au niveau {level} ({escalation}).\n\n"
+        "Les contacts de niveau {level} sont prévenus :\n{contacts}\n\n"
         "Ils vont prendre en compte votre escalade ; sans prise en compte, ils sont relancés. Vous "
-        "pouvez aussi les appeler directement."))
+        "pouvez aussi les appeler directement."
+    ).format(incident=number, level=escalation.level, escalation=escalation.number,
+             contacts=_contacts(policy, escalation.level, incident.track)))
 
 
 def repeated(policy: Policy, escalation: Escalation) -> str:
     incident = escalation.incident
     tz = policy.timezone
-    ack = (f"Elle a été prise en compte le {format_instant(escalation.acknowledged_at, tz)}."
-           if escalation.acknowledged_at else "Elle n'est pas encore prise en compte ; ses contacts sont relancés.")
-    return _sign(policy, (
-        f"Une escalade de niveau {escalation.level} ({escalation.number}) est déjà enregistrée pour "
-        f"l'incident {incident.request_number} depuis le {format_instant(escalation.granted_at, tz)}. {ack}\n\n"
-        f"Contacts de niveau {escalation.level} :\n{_contacts(policy, escalation.level, incident.track)}"))
+    ack = (_("Elle a été prise en compte le {at}.").format(at=format_instant(escalation.acknowledged_at, tz))
+           if escalation.acknowledged_at
+           else _("Elle n'est pas encore prise en compte ; ses contacts sont relancés."))
+    return _sign(policy, _(
+        "Une escalade de niveau {level} ({escalation}) est déjà enregistrée pour l'incident {number} "
+        "depuis le {at}. {acknowledgement}\n\nContacts de niveau {level} :\n{contacts}"
+    ).format(level=escalation.level, escalation=escalation.number, number=incident.request_number,
+             at=format_instant(escalation.granted_at, tz), acknowledgement=ack,
+             contacts=_contacts(policy, escalation.level, incident.track)))
 
 
 def refused(policy: Policy, outcome: EscalationOutcome, now: datetime) -> str:
     decision = outcome.evaluation.escalation
-    body = f"L'escalade de l'incident {outcome.incident.request_number} n'est pas possible maintenant.\n\n"
-    body += outcome.check.message
+    body = _("L'escalade de l'incident {number} n'est pas possible maintenant.").format(
+        number=outcome.incident.request_number) + "\n\n" + outcome.check.message
     if decision.eligible_at is not None and decision.eligible_at > now:
-        body += (f"\n\nEscalade possible à partir du {format_instant(decision.eligible_at, policy.timezone)}, "
-                 f"dans {format_duration(decision.eligible_at - now)}.")
+        body += "\n\n" + _("Escalade possible à partir du {at}, dans {wait}.").format(
+            at=format_instant(decision.eligible_at, policy.timezone), wait=format_duration(decision.eligible_at - now))
     return _sign(policy, body + "\n\n" + _general_lines(policy))

@@ -16,11 +16,11 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from escalade.core.messages import (
-    COMMITMENT_LABELS,
-    STATE_LABELS,
+    commitment_label,
     format_duration,
     format_instant,
     national_phone,
+    state_label,
 )
 from escalade.core.policy import Contact, Policy
 from escalade.notifications import tokens
@@ -62,7 +62,7 @@ def _level(notification: Notification) -> int:
 def _subject(notification: Notification, request_number: str, level: int) -> str:
     kind = notification.kind
     ctx = notification.context
-    commitment = COMMITMENT_LABELS.get(str(ctx.get("commitment", "")), "")
+    commitment = commitment_label(str(ctx.get("commitment", "")))
     escalation = notification.escalation
     if kind == NotificationKind.ESCALATION:
         text = f"escalade niveau {level} à prendre en compte"
@@ -98,10 +98,10 @@ def context(notification: Notification, now: datetime) -> dict[str, Any]:
     for status in evaluation.commitments.all():
         commitments.append(
             {
-                "label": COMMITMENT_LABELS[status.kind.value],
+                "label": commitment_label(status.kind.value),
                 "target": format_duration(status.target),
                 "due_at": format_instant(status.due_at, tz) if status.due_at else "suspendue (pause)",
-                "state": STATE_LABELS[status.state.value],
+                "state": state_label(status.state.value),
                 "overdue": format_duration(status.overdue) if status.overdue else "",
             }
         )
@@ -128,7 +128,7 @@ def context(notification: Notification, now: datetime) -> dict[str, Any]:
         "opened_at": format_instant(incident.opened_at, tz),
         "evaluated_at": format_instant(now, tz),
         "commitments": commitments,
-        "commitment": COMMITMENT_LABELS.get(str(notification.context.get("commitment", "")), ""),
+        "commitment": commitment_label(str(notification.context.get("commitment", ""))),
         "crossing_at": format_instant(datetime.fromisoformat(crossing_at), tz) if crossing_at else "",
         "level": level,
         "allowed_level": evaluation.escalation.level,

@@ -38,24 +38,26 @@ class Notification(models.Model):
     recipient = models.CharField(_("destinataire"), max_length=500)
     recipient_name = models.CharField(_("nom du destinataire"), max_length=200, blank=True)
     incident = models.ForeignKey(
-        "incidents.Incident", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+        "incidents.Incident", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications",
+        verbose_name=_("incident"),
     )
     escalation = models.ForeignKey(
         "escalations.Escalation",
+        verbose_name=_("escalade"),
         null=True,
         blank=True,
         on_delete=models.CASCADE,
         related_name="notifications",
     )
-    context = models.JSONField(default=dict, blank=True)
+    context = models.JSONField(_("contexte"), default=dict, blank=True)
     # Unique per (cause, recipient): enqueuing twice is a no-op; the email Message-ID derives from it.
-    idempotency_key = models.CharField(max_length=200, unique=True)
+    idempotency_key = models.CharField(_("clé d'unicité"), max_length=200, unique=True)
     status = models.CharField(
         _("état"), max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
     )
     attempts = models.PositiveSmallIntegerField(_("tentatives"), default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
-    claimed_until = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(_("prochain essai le"), default=timezone.now, db_index=True)
+    claimed_until = models.DateTimeField(_("réservée jusqu'au"), null=True, blank=True)
     last_error = models.TextField(_("dernière erreur"), blank=True)
     created_at = models.DateTimeField(_("créée le"), default=timezone.now)
     sent_at = models.DateTimeField(_("envoyée le"), null=True, blank=True)
@@ -74,18 +76,21 @@ class WorkerHeartbeat(models.Model):
     """Each running `escalade worker` says it is alive (every few seconds): /healthz and /metrics
     read it from any web process or machine."""
 
-    worker_id = models.CharField(max_length=40, unique=True)
-    host = models.CharField(max_length=200)
-    pid = models.PositiveIntegerField()
-    started_at = models.DateTimeField()
-    seen_at = models.DateTimeField(db_index=True)
+    worker_id = models.CharField(_("identifiant"), max_length=40, unique=True)
+    host = models.CharField(_("machine"), max_length=200)
+    pid = models.PositiveIntegerField(_("processus"))
+    started_at = models.DateTimeField(_("démarré le"))
+    seen_at = models.DateTimeField(_("vu le"), db_index=True)
     # What this worker did since it started (Prometheus counters: a restart is a new series).
-    crossings = models.PositiveBigIntegerField(default=0)
-    alerts = models.PositiveBigIntegerField(default=0)
-    escalations = models.PositiveBigIntegerField(default=0)
-    delivered = models.PositiveBigIntegerField(default=0)
-    failed = models.PositiveBigIntegerField(default=0)
+    crossings = models.PositiveBigIntegerField(_("franchissements"), default=0)
+    alerts = models.PositiveBigIntegerField(_("alertes"), default=0)
+    escalations = models.PositiveBigIntegerField(_("escalades"), default=0)
+    delivered = models.PositiveBigIntegerField(_("livrées"), default=0)
+    failed = models.PositiveBigIntegerField(_("échecs"), default=0)
 
     class Meta:
         verbose_name = _("worker")
         verbose_name_plural = _("workers")
+
+    def __str__(self) -> str:
+        return f"{self.host} ({self.pid})"

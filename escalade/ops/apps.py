@@ -3,6 +3,7 @@ from pathlib import Path
 from django.apps import AppConfig
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
 
 
 class OpsConfig(AppConfig):
@@ -10,6 +11,7 @@ class OpsConfig(AppConfig):
 
     name = "escalade.ops"
     label = "ops"
+    verbose_name = _("Exploitation")
 
     def ready(self) -> None:
         if not getattr(settings, "_wrapped", settings).__dict__.get("SECRET_KEY"):

@@ -6,7 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
+from django.utils.formats import number_format
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 
 @dataclass(frozen=True)
@@ -19,15 +21,28 @@ class Series:
 BAR, LABEL_W, CHART_W, PAD = 12, 230, 420, 8
 
 
-def bar_chart(title: str, labels: Sequence[str], series: Sequence[Series], maximum: float, unit: str) -> SafeString:
-    """Grouped horizontal bars, one group per label; every bar carries its value as text too."""
+def percent_text(value: float) -> str:
+    """'66,7 %' (French), '66.7%' (English): one decimal, the page's separator."""
+    return _("{value} %").format(value=number_format(value, 1))
+
+
+def _value_text(value: float, unit: str) -> str:
+    if unit == "%":
+        return percent_text(value)
+    return number_format(value, 0 if float(value).is_integer() else 1)
+
+
+def bar_chart(key: str, title: str, labels: Sequence[str], series: Sequence[Series], maximum: float,
+              unit: str) -> SafeString:
+    """Grouped horizontal bars, one group per label; every bar carries its value as text too. `key`
+    names the chart in the page (its title's id)."""
     row_h = 10 + len(series) * (BAR + 2)
     height = PAD * 2 + 24 + row_h * len(labels)
     width = LABEL_W + CHART_W + 70
     out = [
-        f'<svg class="chart" role="img" aria-labelledby="t-{id(labels)}" viewBox="0 0 {width} {height}" '
+        f'<svg class="chart" role="img" aria-labelledby="chart-{escape(key)}" viewBox="0 0 {width} {height}" '
         f'width="100%" preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg">',
-        f'<title id="t-{id(labels)}">{escape(title)}</title>',
+        f'<title id="chart-{escape(key)}">{escape(title)}</title>',
     ]
     x = LABEL_W
     for s in series:
@@ -46,8 +61,8 @@ def bar_chart(title: str, labels: Sequence[str], series: Sequence[Series], maxim
                 continue
             w = 0 if maximum <= 0 else max(CHART_W * min(value, maximum) / maximum, 1)
             out.append(f'<rect class="{s.css}" x="{LABEL_W}" y="{by}" width="{w:.1f}" height="{BAR}">'
-                       f'<title>{escape(s.name)} : {value:g}{escape(unit)}</title></rect>')
-            out.append(f'<text x="{LABEL_W + w + 4:.1f}" y="{by + BAR - 2}" class="value">{value:g}{escape(unit)}</text>')
+                       f'<title>{escape(s.name)} : {escape(_value_text(value, unit))}</title></rect>')
+            out.append(f'<text x="{LABEL_W + w + 4:.1f}" y="{by + BAR - 2}" class="value">{escape(_value_text(value, unit))}</text>')
     out.append(f'<line x1="{LABEL_W}" y1="{top - 2}" x2="{LABEL_W}" y2="{height - PAD}" class="axis"/>')
     out.append("</svg>")
     return mark_safe("\n".join(out))  # every text above is escaped

@@ -5,14 +5,17 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from escalade.core.contract import FactsError, check_request_number
+from escalade.core.contract import FactsError, check_request_number, request_number_candidates
 from escalade.policies import active_policy
 
 
 def _check_number(value: str) -> str:
+    """The most likely number a person meant ("req 1003" → "REQ-1003"); `request_number_candidates`
+    gives the others."""
     policy = active_policy()
+    candidates = request_number_candidates(policy, value)
     try:
-        return check_request_number(policy, value)
+        return check_request_number(policy, candidates[0] if candidates else value)
     except FactsError:  # the core decides; the page says it in the page's language
         raise forms.ValidationError(
             _("« %(value)s » n'est pas un numéro de requête valide (exemple : %(example)s).")
@@ -51,11 +54,17 @@ class EscalateForm(forms.Form):
     )
     level = forms.TypedChoiceField(label=_("Niveau"), coerce=int, required=False, empty_value=None)
 
-    def __init__(self, *args: object, levels: tuple[int, ...] = (), **kwargs: object) -> None:
+    def __init__(self, *args: object, levels: tuple[int, ...] = (), offered: tuple[int, ...] | None = None,
+                 **kwargs: object) -> None:
+        """`levels` may be asked (an escalated one again is a repeat the service answers); only
+        `offered` (those not yet escalated) are in the list."""
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        field = self.fields["level"]
         choices = [("", _("le plus haut niveau possible"))]
-        choices += [(str(n), _("niveau %(n)d") % {"n": n}) for n in levels]
-        self.fields["level"].choices = choices  # type: ignore[attr-defined]
+        choices += [(str(n), _("niveau %(n)d") % {"n": n}) for n in (levels if offered is None else offered)]
+        field.choices = choices  # type: ignore[attr-defined]
+        accepted = {"", *(str(n) for n in levels)}
+        field.valid_value = lambda value: str(value) in accepted  # type: ignore[attr-defined]
 
 
 class PhoneEscalationForm(forms.Form):
@@ -68,10 +77,20 @@ class PhoneEscalationForm(forms.Form):
         label=_("Motif donné par l'appelant"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
         error_messages={"required": _("Le motif de l'escalade est obligatoire.")},
     )
-    level = forms.TypedChoiceField(
-        label=_("Niveau demandé"), coerce=int, required=False, empty_value=None,
-        choices=[("", _("le plus haut niveau possible")), ("1", "1"), ("2", "2"), ("3", "3")],
-    )
+    level = forms.TypedChoiceField(label=_("Niveau demandé"), coerce=int, required=False, empty_value=None)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        choices = [("", _("le plus haut niveau possible"))]
+        choices += [(str(n), _("niveau %(n)d") % {"n": n}) for n in active_policy().levels]  # the policy's levels
+        self.fields["level"].choices = choices  # type: ignore[attr-defined]
+
+    def focus_first_error(self) -> None:
+        """The page opens on the first field to correct, not at the top of the body."""
+        for name in self.fields:
+            if name in self.errors:
+                self.fields[name].widget.attrs["autofocus"] = True
+                return
 
 
 STATE_CHOICES = [

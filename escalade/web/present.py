@@ -113,7 +113,33 @@ class Card:
     eligible_at: datetime | None
     next_level_at: datetime | None
     contacts: tuple[ContactView, ...]
-    levels: tuple[int, ...] = field(default=())
+    levels: tuple[int, ...] = field(default=())  # the levels that may be asked now
+    escalated_level: int = 0
+    paused_since: datetime | None = None  # waiting for the customer since
+    general_line: tuple[str, Phone] | None = None  # the track's label and phone
+
+    @property
+    def never(self) -> bool:
+        """Escalation is impossible for good (priority not escalable, incident resolved)."""
+        return self.reason in ("priority_not_escalable", "incident_resolved")
+
+    @property
+    def eligible_in(self) -> timedelta | None:
+        return None if self.eligible_at is None else self.eligible_at - self.evaluation.evaluated_at
+
+    @property
+    def next_level_in(self) -> timedelta | None:
+        return None if self.next_level_at is None else self.next_level_at - self.evaluation.evaluated_at
+
+    @property
+    def offered_levels(self) -> tuple[int, ...]:
+        """The levels the form lists: those not escalated yet."""
+        return tuple(n for n in self.levels if n > self.escalated_level)
+
+    @property
+    def can_ask(self) -> bool:
+        """A level above those already escalated is open: only then is the form offered."""
+        return self.allowed and self.level > self.escalated_level
 
     @property
     def worst_state(self) -> str:
@@ -141,7 +167,17 @@ def card(policy: Policy, incident: Incident, evaluation: Evaluation) -> Card:
         next_level_at=decision.next_level_at,
         contacts=tuple(contact_view(policy, c) for c in decision.contacts),
         levels=tuple(range(1, decision.level + 1)),
+        escalated_level=incident.escalated_level,
+        paused_since=next((p.start for p in evaluation.facts.pauses if p.end is None), None),
+        general_line=_general_line(policy, incident.track),
     )
+
+
+def _general_line(policy: Policy, track_key: str) -> tuple[str, Phone] | None:
+    track = policy.tracks.get(track_key)
+    if track is None:
+        return None
+    return track.label, Phone(track.phone, national_phone(track.phone, policy.phone_region))
 
 
 # -- "why this deadline": what a business-time clock counted -----------------------------------

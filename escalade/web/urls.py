@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import path
 
-from escalade.web import ack, mail_confirm, views
+from escalade.web import ack, language, mail_confirm, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -27,5 +27,5 @@ urlpatterns = [
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
     path("mot-de-passe/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("mot-de-passe/modifie/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
-    path("langue/", include("django.conf.urls.i18n")),
+    path("langue/setlang/", language.set_language, name="set_language"),
 ]

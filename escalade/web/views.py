@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any
 
@@ -16,11 +16,12 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils.formats import date_format, number_format
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from escalade.core.contract import FactsError, check_request_number
+from escalade.core.contract import FactsError, check_request_number, request_number_candidates
 from escalade.core.render import procedure_html_body
 from escalade.errors import ServiceError, incident_not_found
 from escalade.escalations.models import Escalation
@@ -38,6 +39,7 @@ from escalade.mail.services import pending_for_staff
 from escalade.policies import active_policy
 from escalade.web import charts, present, reports
 from escalade.web.forms import DashboardFilter, EscalateForm, LookupForm, PhoneEscalationForm, ReportFilter
+from escalade.web.present import priority_label
 
 View = Callable[..., HttpResponse]
 
@@ -104,9 +106,13 @@ def portal(request: HttpRequest) -> HttpResponse:
     user = request.user
     form = LookupForm(request.GET or None)
     if form.is_bound and form.is_valid():
-        number = form.cleaned_data["request_number"]
-        if not Incident.objects.visible_to(user).filter(request_number=number).exists():  # type: ignore[arg-type]
-            return not_found(request, number)
+        # "1003" may be REQ-1003: the first of the numbers the person may mean that is theirs.
+        candidates = request_number_candidates(active_policy(), form.data["request_number"])
+        mine = set(Incident.objects.visible_to(user).filter(  # type: ignore[arg-type]
+            request_number__in=candidates).values_list("request_number", flat=True))
+        number = next((c for c in candidates if c in mine), None)
+        if number is None:
+            return not_found(request, form.cleaned_data["request_number"])
         return redirect("portal_incident", number=number)
     # Open ones first, then the newest resolved: two index scans (customer, opened_at) rather than a
     # sort of every incident of the organisation (5,000 of them at a million).
@@ -141,7 +147,7 @@ def _card_context(request: HttpRequest, incident: Incident) -> dict[str, Any]:
 def portal_incident(request: HttpRequest, number: str) -> HttpResponse:
     incident = _find(request.user, number)
     context = _card_context(request, incident)
-    context["form"] = EscalateForm(levels=context["card"].levels)
+    context["form"] = EscalateForm(levels=context["card"].levels, offered=context["card"].offered_levels)
     return render(request, "web/portal_incident.html", context)
 
 
@@ -151,7 +157,7 @@ def escalate(request: HttpRequest, number: str) -> HttpResponse:
     user = request.user
     incident = _find(user, number)
     context = _card_context(request, incident)
-    form = EscalateForm(request.POST, levels=context["card"].levels)
+    form = EscalateForm(request.POST, levels=context["card"].levels, offered=context["card"].offered_levels)
     if not form.is_valid():
         context["form"] = form
         return render(request, "web/portal_incident.html", context, status=400)
@@ -175,7 +181,7 @@ def escalate(request: HttpRequest, number: str) -> HttpResponse:
         return response
     if outcome.escalation is None:
         context = _card_context(request, incident)
-        context["form"] = EscalateForm(levels=context["card"].levels)
+        context["form"] = EscalateForm(levels=context["card"].levels, offered=context["card"].offered_levels)
         context["refusal"] = outcome.check.message
         return render(request, "web/portal_incident.html", context, status=409)
     if not outcome.created:
@@ -311,11 +317,8 @@ def acknowledge(request: HttpRequest, escalation_id: int) -> HttpResponse:
 def phone_escalation(request: HttpRequest) -> HttpResponse:
     form = PhoneEscalationForm(request.POST)
     if not form.is_valid():
-        _f, rows, total = _dashboard_rows(request)
-        return render(request, "web/dashboard.html", {
-            "filter": DashboardFilter(customers=[]), "rows": rows, "total": total, "feed": _feed(request),
-            "phone_form": form, "now": timezone.now(),
-        }, status=400)
+        form.focus_first_error()
+        return _dashboard_with_phone_form(request, form, 400)
     data = form.cleaned_data
     try:
         outcome = request_escalation(
@@ -326,14 +329,25 @@ def phone_escalation(request: HttpRequest) -> HttpResponse:
     except ServiceError as exc:
         if exc.status == 404:
             raise  # one page for unknown and out of scope (web.middleware)
-        messages.error(request, exc.detail)
-        return redirect("dashboard")
+        return _dashboard_with_phone_form(request, form, exc.status, refusal=exc.detail)
     if outcome.escalation is None:
-        messages.error(request, outcome.check.message)
-        return redirect("dashboard")
+        # The operator's work stays in the form; the refused call is in the incident's history.
+        return _dashboard_with_phone_form(request, form, 409, refusal=outcome.check.message,
+                                          refused_number=outcome.incident.request_number)
     messages.success(request, _("Escalade %(number)s enregistrée (niveau %(level)d, par téléphone).")
                      % {"number": outcome.escalation.number, "level": outcome.escalation.level})
     return redirect("escalation", escalation_id=outcome.escalation.pk)
+
+
+def _dashboard_with_phone_form(request: HttpRequest, form: PhoneEscalationForm, status: int, *,
+                               refusal: str = "", refused_number: str = "") -> HttpResponse:
+    """The dashboard again with the operator's form as it was sent, its errors or the refusal
+    beside it (the page opens at the form: its action carries the #phone-title anchor)."""
+    _f, rows, total = _dashboard_rows(request)
+    return render(request, "web/dashboard.html", {
+        "filter": DashboardFilter(customers=[]), "rows": rows, "total": total, "feed": _feed(request),
+        "phone_form": form, "now": timezone.now(), "phone_refusal": refusal, "phone_refused_number": refused_number,
+    }, status=status)
 
 
 # -- the procedure --------------------------------------------------------------------------------
@@ -354,12 +368,22 @@ def procedure(request: HttpRequest) -> HttpResponse:
 REPORT_PAGE_ROWS = 100
 
 
+def _current_month(now: datetime) -> datetime:
+    """The first instant of this month in the policy's zone: that month's figures are still partial."""
+    local = timezone.localtime(now, active_policy().timezone)
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def _month_label(month: datetime, current: datetime, fmt: str = "M Y") -> str:
+    label = date_format(timezone.localtime(month, active_policy().timezone), fmt)
+    return _("%(month)s (en cours)") % {"month": label} if month == current else label
+
+
 def _report_rows(request: HttpRequest) -> tuple[ReportFilter, list[reports.ReportRow]]:
     form = ReportFilter(request.GET or None)
     months = form.cleaned_data["months"] if form.is_valid() else 3
     now = timezone.now()
-    local = timezone.localtime(now, active_policy().timezone)
-    first = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    first = _current_month(now)
     for _i in range(months - 1):
         first = (first - timedelta(days=1)).replace(day=1)
     incidents = Incident.objects.filter(opened_at__gte=first)
@@ -373,16 +397,17 @@ def report_page(request: HttpRequest) -> HttpResponse:
     # The charts sum each month (a bar per customer and priority made 7,000 bars over a year); the
     # table shows every group, a page at a time.
     months = reports.by_month(rows)
-    labels = [date_format(m.month, "M Y") for m in months]
+    current = _current_month(timezone.now())
+    labels = [_month_label(m.month, current) for m in months]
     met_chart = charts.bar_chart(
-        _("Engagements respectés"), labels,
+        "met", _("Engagements respectés"), labels,
         [charts.Series(_("Prise en charge"), "s1", [m.take_charge_met_pct for m in months]),
          charts.Series(_("Résolution"), "s2", [m.resolution_met_pct for m in months])],
         100, "%",
     ) if rows else ""
     most = max((v for m in months for v in m.escalations), default=0)
     esc_chart = charts.bar_chart(
-        _("Escalades par niveau"), labels,
+        "escalations", _("Escalades par niveau"), labels,
         [charts.Series(_("Niveau %(n)d") % {"n": n}, f"s{n + 2}", [float(m.escalations[n - 1]) for m in months])
          for n in active_policy().levels],
         max(most, 1), "",
@@ -392,7 +417,9 @@ def report_page(request: HttpRequest) -> HttpResponse:
     query.pop("page", None)
     return render(request, "web/reports.html", {
         "filter": form, "rows": page.object_list, "page": page, "total_rows": len(rows), "met_chart": met_chart,
-        "esc_chart": esc_chart, "query": query.urlencode(),
+        "esc_chart": esc_chart, "query": query.urlencode(), "current_month": current,
+        "levels": active_policy().levels,
+        "month_labels": {r.month: _month_label(r.month, current) for r in page.object_list},
     })
 
 
@@ -417,10 +444,45 @@ def _csv_value(value: object) -> object:
     return value
 
 
+def excel_header(levels: tuple[int, ...]) -> list[str]:
+    return [
+        _("Mois"), _("Code client"), _("Client"), _("Priorité"), _("Incidents"),
+        _("Prise en charge respectée (%)"), _("Résolution respectée (%)"),
+        *(_("Escalades niveau %(n)d") % {"n": level} for level in levels),
+        _("Prise en charge : moyenne (min)"), _("Prise en charge : 95e centile (min)"),
+        _("Résolution : moyenne (min)"), _("Résolution : 95e centile (min)"),
+    ]
+
+
+def _excel_number(value: float | None) -> str:
+    return "" if value is None else number_format(value, 0 if float(value).is_integer() else 1)
+
+
+def _report_excel(rows: list[reports.ReportRow]) -> HttpResponse:
+    """For a spreadsheet in the page's language (French Excel: ';', decimal comma, a BOM so that it
+    reads UTF-8), headers and labels for people; the plain CSV stays the machine-readable one."""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="escalade-rapport-tableur.csv"'
+    response.write("\ufeff")
+    writer = csv.writer(response, delimiter=";" if get_language() == "fr" else ",")
+    writer.writerow(excel_header(active_policy().levels))
+    current = _current_month(timezone.now())
+    for r in rows:
+        writer.writerow([_csv_value(v) for v in (
+            _month_label(r.month, current, "F Y"), r.customer_code, r.customer_name, priority_label(r.priority),
+            r.incidents, _excel_number(r.take_charge_met_pct), _excel_number(r.resolution_met_pct), *r.escalations,
+            _excel_number(r.take_charge_mean_min), _excel_number(r.take_charge_p95_min),
+            _excel_number(r.resolution_mean_min), _excel_number(r.resolution_p95_min),
+        )])
+    return response
+
+
 @staff_only
 @require_GET
 def report_csv(request: HttpRequest) -> HttpResponse:
     _form, rows = _report_rows(request)
+    if request.GET.get("format") == "tableur":
+        return _report_excel(rows)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="escalade-rapport.csv"'
     writer = csv.writer(response)

@@ -116,7 +116,7 @@ def test_a_lower_level_than_allowed_may_be_asked(api, make_incident):
     response = escalate(api, level=2)
     assert response.status_code == 201
     assert response.body["level"] == 2
-    assert [c["name"] for c in response.body["contacts"]] == ["Vincent Blusseau"]
+    assert [c["name"] for c in response.body["contacts"]] == ["Vincent BLUSSEAU"]
 
 
 def test_high_priority_two_hours_overdue_reaches_the_director(api, make_incident):
@@ -124,7 +124,7 @@ def test_high_priority_two_hours_overdue_reaches_the_director(api, make_incident
     response = escalate(api)
     assert response.status_code == 201
     assert response.body["level"] == 3
-    assert response.body["contacts"][0]["name"] == "Guillaume Masuit"
+    assert response.body["contacts"][0]["name"] == "Guillaume MASUIT"
     assert response.body["contacts"][0]["phones"] == ["+33456406000"]
 
 

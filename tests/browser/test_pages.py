@@ -168,6 +168,12 @@ def test_the_emailed_link_confirms_then_acknowledges_and_the_dashboard_names_the
     outcome = request_escalation(user=None, request_number="REQ-1001", reason="Site coupé", now=timezone.now())
     page = new_page()
     page.goto(f"/ack/{ack_token(outcome.escalation.pk, 'Adrien Bourdon', 'adrien@hipcom.fr')}/")
+    # What is acknowledged, before confirming: the incident, its customer, the level, the reason, the clocks.
+    context = page.locator("main").inner_text()
+    for expected in ("REQ-1001", "Incident REQ-1001", "Client A", "niveau 1", "Site coupé", "Prise en charge",
+                     "de retard"):
+        assert expected in context, expected
+    assert page.get_by_role("link", name="Voir l'incident et sa chronologie").count() == 1
     shot(page, "16-ack-confirm")
     page.get_by_role("button", name="Je prends en compte l'escalade").click()
     page.wait_for_load_state()

@@ -16,6 +16,7 @@ from escalade.core.contract import (
     facts_from_json,
     format_instant,
     parse_instant,
+    request_number_candidates,
     whole_minutes,
 )
 from escalade.core.escalation import evaluate
@@ -86,7 +87,7 @@ def test_contacts_of_an_eligible_answer(hipcom: Policy) -> None:
     assert escalation["contacts"] == [
         {
             "level": 3,
-            "name": "Guillaume Masuit",
+            "name": "Guillaume MASUIT",
             "role": "Directeur",
             "phones": ["+33456406000"],
             "email": "guillaume@hipcom.fr",
@@ -277,3 +278,28 @@ def test_evaluate_answers_an_instant_out_of_range_as_an_error_line(hipcom):
     status = evaluate_stream(hipcom, datetime(2026, 11, 27, 11, tzinfo=UTC), documents([line]), out)
     assert status == 1
     assert json.loads(out.getvalue())["code"] == "instant_out_of_range"
+
+
+@pytest.mark.parametrize(("typed", "meant"), [
+    ("REQ-1042", ("REQ-1042",)),
+    ("req-1042", ("REQ-1042",)),
+    ("REQ 1042", ("REQ-1042",)),
+    ("  req  -  1042 ", ("REQ-1042",)),
+    ("1042", ("REQ-1042",)),  # digits alone: the example's prefix completes them
+    ("INC 2026001", ("INC-2026001",)),
+    ("pas un numéro", ()),
+    ("REQ-", ()),
+])
+def test_request_number_candidates_forgive_case_spaces_and_the_prefix(hipcom: Policy, typed: str,
+                                                                      meant: tuple[str, ...]) -> None:
+    assert request_number_candidates(hipcom, typed) == meant
+
+
+def test_request_number_candidates_keep_a_policys_own_shapes(hipcom: Policy) -> None:
+    import dataclasses
+    import re
+
+    digits = dataclasses.replace(hipcom, request_number_pattern=re.compile(r"^(?:[0-9]{1,12}|I-[0-9]{6})$"),
+                                 request_number_example="I-000123")
+    assert request_number_candidates(digits, "1042") == ("1042",)  # GLPI, Zammad: digits are the number
+    assert request_number_candidates(digits, "i-000123") == ("I-000123",)  # iTop

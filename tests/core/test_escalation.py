@@ -210,7 +210,7 @@ def test_level_2_is_vincent_blusseau_with_two_phones(hipcom: Policy, track: str)
     decision = decide(hipcom, "high", OPENED + 90 * MIN, track=track)
     assert decision.level == 2
     assert [(c.name, c.phones, c.email) for c in decision.contacts] == [
-        ("Vincent Blusseau", ("+33456406074", "+33695436826"), "vincent@hipcom.fr")
+        ("Vincent BLUSSEAU", ("+33456406074", "+33695436826"), "vincent@hipcom.fr")
     ]
     assert local(decision.next_level_at) == "2026-11-27T12:30:00+01:00"
 
@@ -220,7 +220,7 @@ def test_level_3_is_guillaume_masuit_and_there_is_no_next_level(hipcom: Policy, 
     decision = decide(hipcom, "medium", OPENED + 26 * H, track=track)
     assert decision.level == 3
     assert [(c.name, c.role, c.phones, c.email) for c in decision.contacts] == [
-        ("Guillaume Masuit", "Directeur", ("+33456406000",), "guillaume@hipcom.fr")
+        ("Guillaume MASUIT", "Directeur", ("+33456406000",), "guillaume@hipcom.fr")
     ]
     assert decision.next_level_at is None
 

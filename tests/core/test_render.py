@@ -49,9 +49,9 @@ PROCEDURE_FACTS = (
     "ADV",
     "Support Technique",
     "Escalade Support",
-    "Vincent Blusseau",
+    "Vincent BLUSSEAU",
     "Responsable d'Exploitation",
-    "Guillaume Masuit",
+    "Guillaume MASUIT",
     "Directeur",
     "04 26 78 04 78",
     "04 26 78 10 67",
@@ -158,12 +158,12 @@ def test_html_body_is_the_fragment_of_the_document(policy: Policy) -> None:
 
 
 def test_html_escapes_policy_text() -> None:
-    changed = _modified(**{'name = "Guillaume Masuit"': 'name = "Guillaume <b>Masuit</b> & Cie"'})
+    changed = _modified(**{'name = "Guillaume MASUIT"': 'name = "Guillaume <b>MASUIT</b> & Cie"'})
     document = render.procedure_html(changed)
-    assert "<b>Masuit</b>" not in document
-    assert html.escape("Guillaume <b>Masuit</b> & Cie") in document
+    assert "<b>MASUIT</b>" not in document
+    assert html.escape("Guillaume <b>MASUIT</b> & Cie") in document
     text, _ = _html_text(document)
-    assert "Guillaume <b>Masuit</b> & Cie" in text
+    assert "Guillaume <b>MASUIT</b> & Cie" in text
 
 
 def test_markdown_escapes_table_separators() -> None:
@@ -234,7 +234,7 @@ def test_summary_lists_everything(policy: Policy) -> None:
         "niveau 1 ≥ 30 mn, niveau 2 ≥ 1 h, niveau 3 ≥ 2 h",
         "escalade : impossible",
         "support — Service Support, 04 26 78 10 67 (par défaut)",
-        "Vincent Blusseau",
+        "Vincent BLUSSEAU",
         "04 56 40 60 74 · 06 95 43 68 26",
         "guillaume@hipcom.fr",
         "informer les niveaux inférieurs : oui",
@@ -242,3 +242,35 @@ def test_summary_lists_everything(policy: Policy) -> None:
     ):
         assert expected in text, expected
     assert not re.search(r"\+33", text)
+
+
+def test_html_makes_phones_and_addresses_links_that_never_break(policy: Policy) -> None:
+    body = render.procedure_html_body(policy)
+    assert '<a href="tel:+33456406074" class="nowrap">04 56 40 60 74</a>' in body
+    assert '<a href="mailto:guillaume@hipcom.fr" class="nowrap">guillaume@hipcom.fr</a>' in body
+    assert '<td data-label="Téléphone">' in body  # each cell names its column, for the phone layout
+    assert "tel:" not in render.procedure_markdown(policy)  # Markdown keeps the numbers as text
+
+
+def test_the_general_lines_come_in_the_procedures_order(policy: Policy) -> None:
+    md = render.procedure_markdown(policy)
+    assert "| Contact Service Production | Contact Service Support |" in md
+    assert "| 04 26 78 04 78 | 04 26 78 10 67 |" in md
+
+
+def test_the_procedure_in_english_keeps_the_policys_own_words(policy: Policy) -> None:
+    from escalade.core import words
+    from escalade.policies.publish import use_language
+
+    try:
+        use_language("en")
+        md = render.procedure_markdown(policy)
+        document = render.procedure_html(policy, "en")
+    finally:
+        use_language("fr")
+    assert "# Escalation procedure — HIPCOM" in md
+    assert "**Only incidents of priority level moyen and élevé can be escalated.**" in md
+    assert "| élevé | If a deadline is exceeded by at least 30 min |" in md
+    assert "Heures et jours ouvrés: Monday to Friday from 9:00 to 18:00 (time zone Europe/Paris)" in md
+    assert '<html lang="en">' in document
+    assert words.language() == "fr" and "# Procédure d'escalade — HIPCOM" in render.procedure_markdown(policy)

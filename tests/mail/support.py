@@ -129,12 +129,12 @@ def message(*, sender: str, subject: str, body: str, message_id: str, charset: s
     msg["To"] = "escalade@hipcom.fr"
     msg["Subject"] = subject
     msg["Message-ID"] = message_id
-    for name, value in (headers or {}).items():
-        msg[name] = value
     if charset.startswith("utf-16"):
         # Not line-based: sent in base64, from the encoded bytes (the stdlib's str path drops a byte).
         msg.set_content(body.encode(charset), maintype="text", subtype="plain", cte="base64")
         msg.set_param("charset", charset)
     else:
         msg.set_content(body, charset=charset)
+    for name, value in (headers or {}).items():  # after set_content, which drops Content-* fields
+        msg[name] = value
     return msg.as_bytes()

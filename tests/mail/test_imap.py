@@ -51,7 +51,7 @@ def test_fetched_messages_are_decided_answered_in_their_thread_and_moved(
     replies = {m["In-Reply-To"]: m for m in smtp.to("a@client-a.fr") if m["X-Escalade-Kind"] == "mail_reply"}
     granted = replies["<imap-1@client-a.fr>"]
     assert "niveau 2" in granted.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    assert "Vincent Blusseau" in granted.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Vincent BLUSSEAU" in granted.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert set(replies) == {"<imap-1@client-a.fr>", "<imap-2@client-a.fr>", "<imap-3@client-a.fr>"}
     status = Mailbox.objects.get()
     assert status.fetched == 3 and status.errors == 1 and status.last_success_at is not None

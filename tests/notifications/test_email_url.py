@@ -23,7 +23,7 @@ def test_starttls_with_credentials_quoted_in_the_url() -> None:
 
 def test_implicit_tls_and_the_development_backends() -> None:
     assert mailer_from_url("smtps://smtp.hipcom.fr")["OPTIONS"]["use_ssl"] is True  # type: ignore[index]
-    assert mailer_from_url("console://") == {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    assert mailer_from_url("console://") == {"BACKEND": "escalade.notifications.console.EmailBackend"}
     assert mailer_from_url("file:///var/mail/escalade")["OPTIONS"] == {"file_path": "/var/mail/escalade"}
 
 

@@ -22,6 +22,14 @@ def test_users_add_binds_a_customer_user_to_its_organisation(world):
     assert user.check_password("Un-mot-de-passe-solide")
 
 
+def test_users_add_records_the_language_of_the_answers_by_email(world):
+    run("users", "add", "john", "--role", "customer", "--customer", "client-a", "--language", "en",
+        "--password", "Un-mot-de-passe-solide")
+    run("users", "add", "jean", "--role", "customer", "--customer", "client-a", "--password", "Un-mot-de-passe-solide")
+    assert User.objects.get(username="john").language == "en"
+    assert User.objects.get(username="jean").language == ""  # the organisation's
+
+
 def test_users_add_generates_and_prints_a_password_when_none_is_given(world):
     out = run("users", "add", "paul", "--role", "partner", "--partner", "partenaire-p")
     password = out.strip().splitlines()[-1].removeprefix("Mot de passe : ")

@@ -55,7 +55,7 @@ def test_check_explains_an_incident_in_french(incident):
     assert "Prise en charge : 30 mn (24/7) — échéance 27/11/2026 à 11:45 — dépassé — dépassement 1 h" in out
     assert "Résolution : 4 h (24/7) — échéance 27/11/2026 à 15:15 — en cours" in out
     assert "Escalade : possible, niveau 2" in out
-    assert "Niveau 2 — Vincent Blusseau (Responsable d'Exploitation) — +33456406074 · +33695436826" in out
+    assert "Niveau 2 — Vincent BLUSSEAU (Responsable d'Exploitation) — +33456406074 · +33695436826" in out
 
 
 def test_check_says_when_escalation_becomes_possible(incident):
@@ -90,8 +90,11 @@ def test_demo_creates_every_state_and_is_idempotent(db):
     counts = (Incident.objects.count(), User.objects.count(), ApiToken.objects.count(),
               Escalation.objects.count(), TimelineEvent.objects.count())
     assert counts[0] >= 60 and counts[3] >= 5
-    again = run("demo")
+    assert "escalade serve --with-worker --port 8000    puis http://127.0.0.1:8000/" in out
+    assert "/escalade check REQ-1005" in out or "\n  .venv/bin/escalade check REQ-1005" in out
+    again = run("demo", "--port", "8765")
     assert "déjà présents" in again
+    assert "http://127.0.0.1:8765/api/v1/incidents/REQ-1003" in again
     assert (Incident.objects.count(), User.objects.count(), ApiToken.objects.count(),
             Escalation.objects.count(), TimelineEvent.objects.count()) == counts
     states = {i.request_number: i for i in Incident.objects.filter(request_number__lt="REQ-2000")}

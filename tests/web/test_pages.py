@@ -3,6 +3,8 @@ pages → 404 for customers and partners (they do not exist for them)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from .support import log_in
@@ -80,6 +82,19 @@ def test_out_of_scope_number_is_the_same_page_as_an_unknown_one(incidents, login
     assert main(theirs).replace("REQ-1001", "N") == main(unknown).replace("REQ-9999", "N")
 
 
+@pytest.mark.parametrize("typed", ["REQ-1001", "req-1001", "REQ 1001", " req - 1001 ", "1001", "Req-1001"])
+def test_the_number_is_found_whatever_its_case_spaces_or_missing_prefix(incidents, login, typed):
+    response = login("customer_a").get("/portail/", {"request_number": typed})
+    assert response.status_code == 302
+    assert response["Location"] == "/portail/incidents/REQ-1001/"
+
+
+def test_a_forgiven_number_of_someone_else_is_still_unknown(incidents, login):
+    response = login("customer_b").get("/portail/", {"request_number": "req 1001"})
+    assert response.status_code == 404
+    assert "REQ-1001" in main(response)  # named as the procedure writes it
+
+
 @pytest.mark.parametrize("typed, message", [
     ("", "Le numéro de requête de l&#x27;incident est obligatoire."),
     ("n'importe quoi", "n&#x27;est pas un numéro de requête valide (exemple : REQ-1042)"),
@@ -95,8 +110,42 @@ def test_the_card_shows_commitments_level_and_contacts_with_links(incidents, log
     page = login("partner_a").get("/portail/incidents/REQ-1001/").content.decode()
     assert "Escalade possible : niveau 1" in page
     assert 'href="tel:+33426781067"' in page and 'href="mailto:escalade@hipcom.fr"' in page
-    assert "Le niveau 2 s'ouvre le" in page
+    assert "Le niveau 2 sera ouvert le" in page and "Le niveau 2 s&#x27;ouvre dans" not in page
+    assert "Le niveau 2 s'ouvre dans 2" in page  # 35 mn past take-charge: level 2 (1 h) opens in 25 mn
     assert 'role="timer"' in page and "data-due=" in page
+
+
+def test_a_card_that_can_never_be_escalated_says_so_and_gives_the_general_line(incidents, login):
+    import re
+
+    client = login("customer_a")
+    low = client.get("/portail/incidents/REQ-1004/").content.decode()
+    assert "Escalade impossible" in low and "Escalade pas encore possible" not in low
+    assert re.search(r'Pour toute question, appelez le Service Support : <a href="tel:\+33426781067"', low)
+    assert 'id="esc-title"' not in low
+    running = client.get("/portail/incidents/REQ-1002/").content.decode()  # medium, opened 20 mn ago
+    assert "Escalade pas encore possible" in running
+    # take-charge due in 1 h 40, level 1 one hour after it: in 2 h 39 or 2 h 40 as the seconds go
+    assert re.search(r"Le niveau 1 s'ouvre dans 2 h (39|40)\.", running)
+
+
+def test_after_an_escalation_the_card_shows_it_and_offers_only_a_higher_level(incidents, login):
+    client = login("customer_a")
+    assert client.post("/portail/incidents/REQ-1001/escalader/", {"reason": "Site coupé"}).status_code == 302
+    page = client.get("/portail/incidents/REQ-1001/").content.decode()
+    assert "Le niveau 1 est déjà escaladé." in page and "Vous pourrez escalader au niveau 2 à partir du" in page
+    assert 'id="esc-title"' not in page  # no form until level 2 opens
+    assert "Escalades déjà faites" in page
+
+
+def test_a_paused_card_says_since_when_and_what_resumes_the_clock(incidents, login):
+    from django.utils import timezone
+
+    from escalade.incidents.services import apply_event
+
+    apply_event(incidents["running"], "pause", user=None, channel="api", now=timezone.now())
+    page = login("customer_a").get("/portail/incidents/REQ-1002/").content.decode()
+    assert "En attente de votre réponse depuis le" in page and "le délai reprend dès votre réponse" in page
 
 
 def test_a_partner_lists_its_customers_incidents_only(incidents, login):
@@ -154,6 +203,33 @@ def test_staff_records_a_phone_escalation_on_a_customers_behalf(incidents, login
     assert client.post("/tableau-de-bord/telephone/", {"request_number": "", "caller": "", "reason": ""}).status_code == 400
     assert client.post("/tableau-de-bord/telephone/", {
         "request_number": "REQ-9999", "caller": "x", "reason": "y"}).status_code == 404
+
+
+def test_a_phone_call_for_an_incident_not_yet_eligible_keeps_the_operators_work_and_is_recorded(incidents, login):
+    from escalade.escalations.models import EscalationRequest
+
+    client = login("staff")
+    response = client.post("/tableau-de-bord/telephone/", {  # REQ-1002: medium, 20 mn old, 2 h to take charge
+        "request_number": "req 1002", "caller": "Mme Durand, Client A", "reason": "Le VPN tombe toutes les heures"})
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert 'value="Mme Durand, Client A"' in page and "\nLe VPN tombe toutes les heures</textarea>" in page
+    assert "Aucun engagement de délai n&#x27;est dépassé" in page
+    assert "L'appel refusé est enregistré dans l'historique de l'incident REQ-1002." in page
+    assert 'action="/tableau-de-bord/telephone/#phone-title"' in page
+    refused = EscalationRequest.objects.get(incident__request_number="REQ-1002")
+    assert refused.outcome == "refused" and refused.channel == "phone" and "Mme Durand" in refused.requester_label
+
+
+def test_a_phone_form_with_a_missing_field_keeps_the_others_and_focuses_the_first_error(incidents, login):
+    response = login("staff").post("/tableau-de-bord/telephone/", {
+        "request_number": "REQ-1001", "caller": "", "reason": "Coupure totale"})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert 'value="REQ-1001"' in page and "\nCoupure totale</textarea>" in page
+    caller = page[page.index('name="caller"') - 200:page.index('name="caller"') + 200]
+    assert "autofocus" in caller and page.count("autofocus") == 1
+    assert '<option value="3">niveau 3</option>' in page  # the policy's levels
 
 
 def test_customers_cannot_record_phone_escalations_or_acknowledge(incidents, login):
@@ -263,6 +339,10 @@ def test_the_dashboard_and_its_feed_show_an_escalation_acknowledged_from_the_ema
     assert login(None).post(f"/ack/{token}/").status_code == 200
     escalation.refresh_from_db()
     assert escalation.acknowledged_by is None and "Adrien Bourdon" in escalation.acknowledged_label
+    from escalade.incidents.models import EventKind, TimelineEvent
+
+    event = TimelineEvent.objects.get(kind=EventKind.ESCALATION_ACKNOWLEDGED)
+    assert event.actor_label == "Adrien Bourdon <adrien@hipcom.fr>"  # the recipient, not "Escalade pour …"
 
     for url in ("/tableau-de-bord/", "/tableau-de-bord/escalades/"):
         page = staff.get(url)
@@ -326,3 +406,29 @@ def test_the_printable_record_shows_the_timeline_with_its_chain(incidents, login
     assert "Dossier de l&#x27;incident REQ-1001" in page or "Dossier de l'incident REQ-1001" in page
     assert "Chaîne d&#x27;empreintes intacte" in page or "Chaîne d'empreintes intacte" in page
     assert head in page
+
+
+def test_a_commitments_clock_follows_its_badge_without_repeating_it_in_the_cores_units(incidents, login):
+    import re
+
+    client = login("customer_a")
+    breached = client.get("/portail/incidents/REQ-1001/").content.decode()  # opened 65 mn ago, 30 mn target
+    assert re.search(r'data-late="\{\} de retard">3[45] mn \d\d s de retard</span>', breached)
+    assert "dépassé dépassé" not in re.sub(r"<[^>]+>", " ", breached).replace("  ", " ")
+    running = client.get("/portail/incidents/REQ-1002/").content.decode()  # medium: 2 h to take charge
+    assert re.search(r">reste 1 h \d\d mn \d\d s</span>", running)
+    resolved = client.get("/portail/incidents/REQ-1003/").content.decode()
+    assert ">tenu<" not in resolved and "respecté</span>" in resolved  # the badge alone says it
+    assert 'data-clock-units="j h mn s"' in breached
+
+
+def test_once_level_1_is_escalated_the_form_offers_only_the_levels_above(incidents, login):
+    from web.support import make_incident
+
+    make_incident("REQ-1010", "client-a", "high", timedelta(minutes=95))  # 65 mn past take-charge: level 2 open
+    client = login("customer_a")
+    assert client.post("/portail/incidents/REQ-1010/escalader/", {"reason": "Coupure", "level": "1"}).status_code == 302
+    page = client.get("/portail/incidents/REQ-1010/").content.decode()
+    assert '<option value="2">niveau 2</option>' in page and '<option value="1">' not in page
+    # the same level again (a page left open) is the existing escalation, not an error
+    assert client.post("/portail/incidents/REQ-1010/escalader/", {"reason": "Coupure", "level": "1"}).status_code == 302

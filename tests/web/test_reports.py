@@ -163,3 +163,32 @@ def test_the_charts_sum_each_month_and_the_table_shows_a_page_at_a_time(history,
         list(first.context["page"].paginator.object_list))
     assert month.incidents == 22 and month.escalations == (2, 0, 0)
     assert month.take_charge_met_pct == round(100 * 6 / 22, 1)  # 6 met of 20 high and 2 breached medium
+
+
+def test_the_page_writes_durations_in_hours_and_minutes_one_percent_format_and_marks_this_month(history, login):
+    client = login("staff")
+    response = client.get("/rapports/", {"months": "1"})
+    high = rows_of(response)[("client-a", "high")]
+    html = response.content.decode()
+    # 20 high incidents: resolved after 100 … 480 minutes, a mean of 290 minutes
+    assert high.resolution_mean_min == 290.0 and "<td class=\"num\">4 h 50</td>" in html
+    assert "<td class=\"num\">30,0 %</td>" in html and "<td class=\"num\">40,0 %</td>" in html
+    assert "(en cours)</td>" in html  # the current month's figures are partial
+    assert html.count('aria-labelledby="chart-met"') == 1 and html.count('aria-labelledby="chart-escalations"') == 1
+    assert '<title id="chart-met">' in html and "30,0 %" in html.split('id="chart-met"')[1]
+    for level in (1, 2, 3):
+        assert f"Escalades niveau {level}</th>" in html  # the policy's levels, not N1/N2/N3 written in
+
+
+def test_the_spreadsheet_export_opens_right_in_french_excel(history, login):
+    response = login("staff").get("/rapports.csv", {"months": "1", "format": "tableur"})
+    text = response.content.decode("utf-8")
+    assert text.startswith("\ufeff")  # Excel reads the file as UTF-8 only with a BOM
+    lines = list(csv.reader(io.StringIO(text[1:]), delimiter=";"))
+    assert lines[0][:7] == ["Mois", "Code client", "Client", "Priorité", "Incidents",
+                            "Prise en charge respectée (%)", "Résolution respectée (%)"]
+    high = next(line for line in lines[1:] if line[1] == "client-a")
+    assert high[0].endswith("(en cours)") and high[3] == "élevé" and high[4] == "20"
+    assert high[5] == "30" and high[6] == "40"  # whole numbers without a decimal part
+    assert high[10] == "52,5"  # the take-charge mean (5 … 100 minutes), with a decimal comma
+    assert high[12] == "290"  # the resolution mean, in minutes: a number the spreadsheet can add up

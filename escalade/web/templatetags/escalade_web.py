@@ -9,10 +9,10 @@ from typing import Any
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
-from django.utils.timesince import timeuntil
 from django.utils.translation import gettext
 
 from escalade.core.messages import format_duration
+from escalade.web.charts import percent_text
 from escalade.web.present import priority_label
 
 register = template.Library()
@@ -24,6 +24,23 @@ def duration(value: timedelta | None) -> str:
     if value is None:
         return "—"
     return format_duration(max(value, timedelta(0)))
+
+
+@register.filter
+def minutes(value: float | None) -> str:
+    """A report's duration in minutes as people read it: 3248.5 → '54 h 08'."""
+    return "—" if value is None else duration(timedelta(minutes=value))
+
+
+@register.filter
+def pct(value: float | None) -> str:
+    """One percentage format in tables and charts: '66,7 %' in French, '66.7%' in English."""
+    return "—" if value is None else percent_text(value)
+
+
+@register.filter
+def get(mapping: dict[Any, Any], key: Any) -> Any:
+    return mapping.get(key, "")
 
 
 @register.filter
@@ -47,18 +64,38 @@ def state_badge(state: str, label: str) -> SafeString:
     return format_html('<span class="state st-{}"><span aria-hidden="true" class="dot"></span>{}</span>', state, label)
 
 
+def live_duration(delta: timedelta) -> str:
+    """A live clock's duration, to the second, in the core's units: '2 h 54 mn 06 s' (static/web/clocks.js
+    writes the same from the units of `clock_units`)."""
+    seconds = int(abs(delta.total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    d, h, m, s = clock_units().split()
+    text = (f"{days} {d} " if days else "") + (f"{hours} {h} " if days or hours else "")
+    return text + f"{minutes:02d} {m} {seconds:02d} {s}"
+
+
+@register.simple_tag
+def clock_units() -> str:
+    """Day, hour, minute and second, as the core writes them ('mn', the procedure's)."""
+    return gettext("j h mn s")
+
+
 @register.simple_tag
 def clock(commitment: Any, now: datetime) -> SafeString:
-    """One commitment's live clock (static/web/clocks.js keeps the running and breached ones moving)."""
+    """One commitment's live clock (static/web/clocks.js keeps the running and breached ones moving).
+    It follows the state's badge, so it never repeats it: 'reste 2 h 54 mn 06 s', '35 mn 03 s de retard'."""
     state = commitment.state
     if state in ("running", "breached"):
-        left, over = gettext("reste"), gettext("dépassé de")
-        text = f"{left} {timeuntil(commitment.due_at, now)}" if state == "running" else \
-            f"{over} {duration(commitment.overdue)}"
-        return format_html('<span class="clock{}" role="timer" data-due="{}" data-left="{}" data-over="{}">{}</span>',
-                           " over" if state == "breached" else "", iso(commitment.due_at), left, over, text)
+        left, late = gettext("reste {}"), gettext("{} de retard")
+        delta = commitment.due_at - now
+        text = (left if state == "running" else late).replace("{}", live_duration(delta))
+        return format_html('<span class="clock{}" role="timer" data-due="{}" data-left="{}" data-late="{}">{}</span>',
+                           " over" if state == "breached" else "", iso(commitment.due_at), left, late, text)
     if state == "missed":
-        return format_html('<span class="clock">{} {}</span>', gettext("dépassé de"), duration(commitment.overdue))
+        return format_html('<span class="clock">{}</span>',
+                           gettext("{} de retard").replace("{}", duration(commitment.overdue)))
     if state == "paused":
         return format_html('<span class="clock">{}</span>', gettext("décompte suspendu"))
-    return format_html('<span class="clock">{}</span>', gettext("tenu"))
+    return SafeString("")  # met: the badge says it all

@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from escalade.core.contract import FactsError, parse_instant
 from escalade.core.escalation import Evaluation
-from escalade.core.messages import COMMITMENT_LABELS, STATE_LABELS, format_duration, format_instant
+from escalade.core.messages import commitment_label, format_duration, format_instant, state_label
 from escalade.core.policy import Policy
 from escalade.incidents.models import Incident
 from escalade.policies import active_policy
@@ -76,8 +76,8 @@ def report(policy: Policy, incident: Incident, evaluation: Evaluation) -> list[s
             continue
         clock = "24/7" if status.clock == "24/7" else policy.calendars[status.clock].label
         due = "suspendue (en attente client)" if status.due_at is None else _when(status.due_at, policy)
-        line = (f"  {COMMITMENT_LABELS[status.kind.value].capitalize()} : {format_duration(status.target)} "
-                f"({clock}) — échéance {due} — {STATE_LABELS[status.state.value]}")
+        line = (f"  {commitment_label(status.kind.value).capitalize()} : {format_duration(status.target)} "
+                f"({clock}) — échéance {due} — {state_label(status.state.value)}")
         if status.overdue:
             line += f" — dépassement {format_duration(status.overdue)}"
         lines.append(line)

@@ -13,6 +13,7 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -85,6 +86,8 @@ class Command(BaseCommand):
             "rôle, incidents dans tous les états, 60 jours d'historique.")
 
     def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--port", type=int, default=8000,
+                            help="port du serveur, pour les exemples affichés (défaut : 8000)")
         parser.add_argument("--reset", action="store_true",
                             help="efface toute la base puis recrée la démonstration à partir de maintenant")
         parser.add_argument("--incidents", type=int, default=0, metavar="N",
@@ -120,7 +123,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"{demo.count()} incidents de démonstration créés.")
         if options["incidents"]:
             self.generated(options["incidents"], options["open"], options["customers"], now)
-        self.summary()
+        self.summary(options["port"])
 
     def generated(self, count: int, open_count: int | None, customers: int, now: datetime) -> None:
         open_count = count // 50 if open_count is None else open_count
@@ -214,14 +217,24 @@ class Command(BaseCommand):
                 at = ack - timedelta(minutes=1)
                 self.escalate(requester, number, at, users["support"], at + 10 * M)
 
-    def summary(self) -> None:
+    def summary(self, port: int) -> None:
         self.stdout.write("\nComptes de démonstration (mot de passe — jeton d'API) :")
         for demo in USERS:
             self.stdout.write(f"  {demo.username:<18} {Role(demo.role).label:<15} {demo.password:<24} {demo.token}")
+        escalade, address = _command(), f"http://127.0.0.1:{port}"
         self.stdout.write(
             "\nEssayez :\n"
-            "  escalade serve --with-worker          puis http://127.0.0.1:8000/\n"
+            f"  {escalade} serve --with-worker --port {port}    puis {address}/\n"
             "  curl -H 'Authorization: Bearer esc_demo_client_acme_2026' "
-            "http://127.0.0.1:8000/api/v1/incidents/REQ-1003\n"
-            "  escalade check REQ-1005"
+            f"{address}/api/v1/incidents/REQ-1003\n"
+            f"  {escalade} check REQ-1005"
         )
+
+
+def _command() -> str:
+    """How this shell reaches the `escalade` that runs now (".venv/bin/escalade" after `make demo`)."""
+    command = Path(sys.executable).with_name("escalade")
+    try:
+        return str(command.relative_to(Path.cwd()))
+    except ValueError:
+        return str(command)

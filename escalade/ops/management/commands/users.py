@@ -1,4 +1,5 @@
-"""`escalade users add USERNAME --role ROLE [--customer CODE | --partner CODE] [--email E] [--password P]`."""
+"""`escalade users add USERNAME --role ROLE [--customer CODE | --partner CODE] [--email E] [--password P]
+[--language fr|en]`."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import secrets
 import sys
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -31,6 +33,8 @@ class Command(BaseCommand):
         add.add_argument("--password", help="mot de passe (sinon demandé, ou généré et affiché)")
         add.add_argument("--first-name", default="")
         add.add_argument("--last-name", default="")
+        add.add_argument("--language", default="", choices=["", *dict(settings.LANGUAGES)],
+                         help="langue des réponses par e-mail (par défaut celle de l'organisation)")
         actions.add_parser("list", help="liste les utilisateurs")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -42,7 +46,7 @@ class Command(BaseCommand):
         self.add(**options)
 
     def add(self, *, username: str, role: str, customer: str | None, partner: str | None, email: str,
-            password: str | None, first_name: str, last_name: str, **_: Any) -> None:
+            password: str | None, first_name: str, last_name: str, language: str = "", **_: Any) -> None:
         if User.objects.filter(username=username).exists():
             raise CommandError(f"L'utilisateur « {username} » existe déjà.")
         scope = self._scope(role, customer, partner)
@@ -52,7 +56,7 @@ class Command(BaseCommand):
             if not password:
                 password, generated = secrets.token_urlsafe(12), True
         user = User(username=username, email=email, role=role, first_name=first_name, last_name=last_name,
-                    is_staff=role == Role.ADMIN, is_superuser=role == Role.ADMIN, **scope)
+                    language=language, is_staff=role == Role.ADMIN, is_superuser=role == Role.ADMIN, **scope)
         if not generated:
             try:
                 validate_password(password, user)

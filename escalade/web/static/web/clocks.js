@@ -7,11 +7,14 @@
 
   function pad(n) { return n < 10 ? "0" + n : String(n); }
 
+  // The units come from the page, in its language: "j h mn s", the core's (templatetags clock_units).
+  var units = (document.body.getAttribute("data-clock-units") || "j h mn s").split(" ");
+
   function format(ms) {
     var s = Math.floor(Math.abs(ms) / 1000);
     var d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
-    var text = (d ? d + " j " : "") + (d || h ? h + " h " : "") + pad(m) + " min " + pad(s % 60) + " s";
-    return document.documentElement.lang === "en" ? text.replace(" j ", " d ") : text;
+    return (d ? d + " " + units[0] + " " : "") + (d || h ? h + " " + units[1] + " " : "") +
+      pad(m) + " " + units[2] + " " + pad(s % 60) + " " + units[3];
   }
 
   function tick() {
@@ -22,7 +25,7 @@
       var left = Date.parse(el.getAttribute("data-due")) - now;
       if (isNaN(left)) continue;
       var over = left <= 0;
-      el.textContent = (over ? el.getAttribute("data-over") : el.getAttribute("data-left")) + " " + format(left);
+      el.textContent = (over ? el.getAttribute("data-late") : el.getAttribute("data-left")).replace("{}", format(left));
       el.classList.toggle("over", over);
     }
   }
