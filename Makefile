@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install browser dovecot pango wrk test test-fast test-postgres fuzz lint bench bench-full demo clean
+.PHONY: install browser dovecot pango axe wrk test test-fast test-postgres fuzz lint bench bench-full demo clean
 
 install: $(VENV)/.installed
 
@@ -36,13 +36,25 @@ pango:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null) \
 	  || echo "warning: Pango could not be installed; the PDF test will fail"; }
 
+# The browser tests inject axe-core (the accessibility engine, from the npm registry) into each page.
+AXE_VERSION := 4.14.1
+AXE := $(VENV)/axe/axe-core-$(AXE_VERSION)/axe.min.js
+axe: $(AXE)
+$(AXE):
+	@command -v npm >/dev/null || { echo "Installing Debian's npm for axe-core"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null) || true; }
+	mkdir -p $(VENV)/axe/axe-core-$(AXE_VERSION)
+	cd $(VENV)/axe && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null && \
+	  tar -xzf axe-core-$(AXE_VERSION).tgz -C axe-core-$(AXE_VERSION) --strip-components=1 package/axe.min.js && \
+	  rm axe-core-$(AXE_VERSION).tgz
+
 lint: install
 	$(BIN)/ruff check escalade tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 # The whole suite on the embedded SQLite database (plus lint).
-test: install browser dovecot pango lint
+test: install browser dovecot pango axe lint
 	$(BIN)/pytest
 
 # Core only: no database, no browser (seconds).
@@ -50,7 +62,7 @@ test-fast: install
 	$(BIN)/pytest tests/core -p no:django
 
 # The database-backed suite against PostgreSQL.
-test-postgres: install browser dovecot pango
+test-postgres: install browser dovecot pango axe
 	ESCALADE_TEST_DATABASE_URL=$${ESCALADE_TEST_DATABASE_URL:-$(PG_URL)} $(BIN)/pytest -m "not browser" tests --ignore=tests/core
 
 # The larger fuzzing campaign (`make test` runs the same tests, bounded): schemathesis over every

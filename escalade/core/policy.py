@@ -155,6 +155,12 @@ class Policy:
                 index[(level, track)] = found
         return found
 
+    def urgency_rank(self, priority: str) -> int:
+        """0 for the most urgent priority: the procedure's own measure of urgency is the take-charge
+        target (30 mn before 2 h before 4 h); equal targets keep the policy's order."""
+        ordered = sorted(self.priorities, key=lambda key: self.priorities[key].take_charge.target)
+        return ordered.index(priority) if priority in ordered else len(ordered)
+
     def is_request_number(self, text: str) -> bool:
         return self.request_number_pattern.fullmatch(text) is not None
 

@@ -22,7 +22,7 @@ from escalade.core.contract import FactsError, check_request_number
 from escalade.core.escalation import Evaluation, LevelCheck, check_requested_level, evaluate
 from escalade.errors import NotFound, ServiceError
 from escalade.escalations.models import Escalation, EscalationRequest, RequestOutcome
-from escalade.incidents.evaluation import refresh
+from escalade.incidents.evaluation import refresh, set_triage
 from escalade.incidents.models import Channel, EventKind, Incident, in_scope
 from escalade.incidents.timeline import actor_label, record
 from escalade.notifications.outbox import notify_escalation_granted
@@ -175,9 +175,11 @@ def _decide_and_record(
             granted_at=now,
             next_reminder_at=now + pol.notifications.ack_reminder_after,
         )
-        if granted > incident.escalated_level:
-            incident.escalated_level = granted
-            incident.save(update_fields=["escalated_level", "updated_at"])
+        # The incident now waits for its acknowledgement (first in the dashboard's triage; the
+        # refresh below stores the triage).
+        incident.escalated_level = max(incident.escalated_level, granted)
+        incident.awaiting_ack = True
+        incident.save(update_fields=["escalated_level", "awaiting_ack", "updated_at"])
         record(incident, EventKind.ESCALATION_GRANTED, now, user=user, channel=channel, label=label,
                level=granted, escalation=escalation.pk, reason=reason)
         notify_escalation_granted(pol, escalation, user)
@@ -226,6 +228,10 @@ def acknowledge_escalation(
         escalation.next_reminder_at = None
         escalation.save(update_fields=["acknowledged_at", "acknowledged_by", "acknowledged_label",
                                        "next_reminder_at"])
+        incident = escalation.incident
+        incident.awaiting_ack = incident.escalations.filter(acknowledged_at__isnull=True).exists()
+        set_triage(incident)
+        incident.save(update_fields=["awaiting_ack", "triage", "updated_at"])
         record(escalation.incident, EventKind.ESCALATION_ACKNOWLEDGED, now, user=user, channel=channel,
                label=label, level=escalation.level, escalation=escalation.pk)
     return escalation, True

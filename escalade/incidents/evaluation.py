@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from escalade.core.escalation import Crossing, Evaluation, crossings, next_change_at
-from escalade.incidents.models import Incident, Status, pending_deadline
+from escalade.incidents.models import Incident, Status, pending_deadline, triage_key
 from escalade.policies import active_policy
 
 CACHE_FIELDS = [
@@ -21,6 +21,7 @@ CACHE_FIELDS = [
     "evaluated_at",
     "next_change_at",
     "next_due_at",
+    "triage",
     "status",
 ]
 
@@ -61,6 +62,7 @@ def cache_evaluation(
     incident.allowed_level = evaluation.escalation.level
     incident.next_due_at = pending_deadline(incident.take_charge_due_at, incident.acknowledged_at,
                                             incident.resolution_due_at)
+    set_triage(incident)
     incident.evaluated_at = now
     # An archived incident is out of the watcher's sight.
     incident.next_change_at = None if incident.archived_at else next_change_at(active_policy(), evaluation, implied)
@@ -88,3 +90,9 @@ def _has_unrecorded_crossing(incident: Incident, evaluation: Evaluation, implied
         return False
     recorded = set(incident.timeline.filter(crossing_key__in=past).values_list("crossing_key", flat=True))
     return bool(past - recorded)
+
+
+def set_triage(incident: Incident) -> None:
+    """The dashboard's order from what is stored: awaiting acknowledgement, priority, open level."""
+    incident.triage = triage_key(incident.awaiting_ack, active_policy().urgency_rank(incident.priority),
+                                 incident.allowed_level)

@@ -125,15 +125,27 @@ class IncidentQuerySet(models.QuerySet["Incident"]):
         return in_scope(incidents, user, customer="customer_id", partner="customer__partner_id")
 
     def urgency_ordered(self, now: datetime) -> IncidentQuerySet:
-        """Breached first, then the nearest pending deadline: ordering by the stored `next_due_at`
-        is exactly that (a passed deadline sorts before every future one), read through the partial
-        index on open incidents. Annotates `breached` (0 when the nearest pending deadline has passed)."""
+        """The triage (`triage_key`: escalations awaiting acknowledgement, then priority and open
+        level), then breached first and the nearest pending deadline: ordering by the stored
+        `next_due_at` is exactly that (a passed deadline sorts before every future one), read through
+        the partial index on open incidents. Annotates `breached` (0 when the nearest pending deadline
+        has passed)."""
         breached = models.Case(
             models.When(next_due_at__lte=now, then=models.Value(0)),
             default=models.Value(1),
             output_field=models.IntegerField(),
         )
-        return self.annotate(breached=breached).order_by(models.F("next_due_at").asc(nulls_last=True), "opened_at")
+        return self.annotate(breached=breached).order_by(
+            "triage", models.F("next_due_at").asc(nulls_last=True), "opened_at")
+
+
+TRIAGE_LAST = 9999
+
+
+def triage_key(awaiting_ack: bool, priority_rank: int, open_level: int) -> int:
+    """Smaller first: an escalation awaiting acknowledgement (0…999), then the priority (its rank:
+    0 is the shortest take-charge target) and the open level (level 3 before level 1)."""
+    return (0 if awaiting_ack else 1000) + 10 * min(priority_rank, 98) + (9 - min(open_level, 9))
 
 
 def pending_deadline(take_charge_due_at: datetime | None, acknowledged_at: datetime | None,
@@ -176,6 +188,11 @@ class Incident(models.Model):
     next_change_at = models.DateTimeField(_("prochain changement le"), null=True, blank=True, db_index=True)
     # The nearest deadline still to meet (`pending_deadline`): the dashboard's urgency order.
     next_due_at = models.DateTimeField(_("prochaine échéance le"), null=True, blank=True)
+    # An escalation of this incident waits for its acknowledgement (escalations.services keeps it).
+    awaiting_ack = models.BooleanField(_("escalade à prendre en compte"), default=False)
+    # The dashboard's triage, what the procedure says matters (`triage_key`): escalations waiting
+    # for acknowledgement, then the priority and the open level; `next_due_at` breaks ties.
+    triage = models.PositiveSmallIntegerField(_("rang de tri"), default=TRIAGE_LAST)
 
     # An incident is archived, never erased: it leaves the working views and the watcher, its history
     # stays (the database refuses DELETE on incidents and their history).
@@ -195,9 +212,9 @@ class Incident(models.Model):
             models.Index(fields=["status", "take_charge_due_at"]),
             # Lists read newest first (`-opened_at, -id`): a backward scan of this index, no sort.
             models.Index(fields=["opened_at", "id"], name="incident_opened_order"),
-            # The dashboard reads open incidents in urgency order: flat in the number of open ones.
-            models.Index(fields=["next_due_at", "opened_at"], condition=models.Q(resolved_at__isnull=True),
-                         name="incident_open_urgency"),
+            # The dashboard reads open incidents in triage order: flat in the number of open ones.
+            models.Index(fields=["triage", "next_due_at", "opened_at"], condition=models.Q(resolved_at__isnull=True),
+                         name="incident_open_triage"),
         ]
 
     def __str__(self) -> str:

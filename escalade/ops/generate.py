@@ -23,7 +23,7 @@ from escalade.core.escalation import CrossingKind, crossings, evaluate
 from escalade.core.sla import IncidentFacts, Pause
 from escalade.escalations.models import Escalation, EscalationRequest, RequestOutcome
 from escalade.incidents.audit import append_to_timeline
-from escalade.incidents.evaluation import cache_evaluation
+from escalade.incidents.evaluation import cache_evaluation, set_triage
 from escalade.incidents.models import (
     Channel,
     Contract,
@@ -166,6 +166,8 @@ def _batch(policy, rnd, clients, first, size, resolved_left, now, result) -> Non
                 acked = at + timedelta(minutes=rnd.randint(5, 60)) if resolved or rnd.random() < 0.5 else None
                 granted.append((incident, at, acked, f"{customer.name} — service toujours coupé."))
                 incident.escalated_level = first_level.level
+                incident.awaiting_ack = acked is None
+                set_triage(incident)
     bulk.insert(Incident, incidents)
     bulk.insert(IncidentPause, pauses)
     escalations = [Escalation(incident=i, level=i.escalated_level, requester_label=f"Client {i.customer.code}",

@@ -49,7 +49,8 @@ class EscalateForm(forms.Form):
     reason = forms.CharField(
         label=_("Motif de l'escalade"),
         max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 3}),
+        # kept as typed when the card refreshes itself around it
+        widget=forms.Textarea(attrs={"rows": 3, "hx-preserve": "true"}),
         error_messages={"required": _("Le motif de l'escalade est obligatoire.")},
     )
     level = forms.TypedChoiceField(label=_("Niveau"), coerce=int, required=False, empty_value=None)

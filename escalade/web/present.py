@@ -132,6 +132,15 @@ class Card:
         return None if self.next_level_at is None else self.next_level_at - self.evaluation.evaluated_at
 
     @property
+    def refresh_at(self) -> datetime | None:
+        """The next instant the card changes by itself (a deadline passes, escalation or a level
+        opens): the page fetches it again then (static/web/clocks.js)."""
+        at = self.evaluation.evaluated_at
+        instants = [c.due_at for c in self.commitments if c.state == "running" and c.due_at is not None]
+        instants += [i for i in (self.eligible_at, self.next_level_at) if i is not None]
+        return min((i for i in instants if i > at), default=None)
+
+    @property
     def offered_levels(self) -> tuple[int, ...]:
         """The levels the form lists: those not escalated yet."""
         return tuple(n for n in self.levels if n > self.escalated_level)

@@ -8,6 +8,7 @@ urlpatterns = [
     path("portail/", views.portal, name="portal"),
     path("portail/incidents/<str:number>/", views.portal_incident, name="portal_incident"),
     path("portail/incidents/<str:number>/escalader/", views.escalate, name="escalate"),
+    path("portail/incidents/<str:number>/maintenant/", views.portal_incident_live, name="portal_incident_live"),
     path("escalades/<int:escalation_id>/", views.escalation, name="escalation"),
     path("escalades/<int:escalation_id>/prise-en-compte/", views.acknowledge, name="acknowledge"),
     path("incidents/<str:number>/", views.incident, name="incident"),

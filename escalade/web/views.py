@@ -24,7 +24,6 @@ from django.views.decorators.http import require_GET, require_POST
 from escalade.core.contract import FactsError, check_request_number, request_number_candidates
 from escalade.core.render import procedure_html_body
 from escalade.errors import ServiceError, incident_not_found
-from escalade.escalations.models import Escalation
 from escalade.escalations.record import incident_record
 from escalade.escalations.services import (
     acknowledge_escalation,
@@ -152,6 +151,16 @@ def portal_incident(request: HttpRequest, number: str) -> HttpResponse:
 
 
 @login_required
+@require_GET
+def portal_incident_live(request: HttpRequest, number: str) -> HttpResponse:
+    """The card, the escalations and the form as they are now (the page refreshes them in place)."""
+    incident = _find(request.user, number)
+    context = _card_context(request, incident)
+    context["form"] = EscalateForm(levels=context["card"].levels, offered=context["card"].offered_levels)
+    return render(request, "web/_portal_live.html", context)
+
+
+@login_required
 @require_POST
 def escalate(request: HttpRequest, number: str) -> HttpResponse:
     user = request.user
@@ -267,14 +276,17 @@ def _dashboard_rows(request: HttpRequest) -> tuple[DashboardFilter, list[present
 
 
 FEED_ACKNOWLEDGED = 8
+FEED_ACKNOWLEDGED_WITHIN = timedelta(days=7)  # older acknowledgements are history, not news
 
 
-def _feed(request: HttpRequest) -> list[Escalation]:
-    """Every escalation still to acknowledge (oldest first), then the latest acknowledged ones."""
+def _feed(request: HttpRequest) -> dict[str, Any]:
+    """Every escalation still to acknowledge (oldest first), apart from the latest acknowledged
+    ones of the last week; the highest level of the policy (the director) stands out."""
     escalations = visible_escalations(request.user)  # type: ignore[arg-type]
-    pending = escalations.filter(acknowledged_at__isnull=True).order_by("granted_at")[:100]
-    done = escalations.filter(acknowledged_at__isnull=False).order_by("-acknowledged_at")[:FEED_ACKNOWLEDGED]
-    return [*pending, *done]
+    pending = list(escalations.filter(acknowledged_at__isnull=True).order_by("granted_at")[:100])
+    done = list(escalations.filter(acknowledged_at__gte=timezone.now() - FEED_ACKNOWLEDGED_WITHIN)
+                .order_by("-acknowledged_at")[:FEED_ACKNOWLEDGED])
+    return {"pending": pending, "done": done, "top_level": max(active_policy().levels, default=0)}
 
 
 @staff_only

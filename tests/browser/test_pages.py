@@ -223,3 +223,37 @@ def test_an_email_from_an_unverified_address_is_confirmed_from_the_link_and_staf
     shot(page, "33-mail-confirmed")
     assert Escalation.objects.get().channel == "email"
     assert InboundMessage.objects.get().confirmed_at is not None
+
+
+def test_the_card_updates_itself_when_the_take_charge_deadline_passes(world, new_page):
+    """Opened 29 min 55 s ago at high priority: the take-charge deadline passes 5 s into the test.
+    The badge, the message and the heading change on their own, the page is not reloaded, and the
+    reason being typed stays."""
+    make_incident("REQ-1050", "client-a", "high", timedelta(minutes=29, seconds=55))
+    page = new_page()
+    log_in(page, "cust-a", "pw-a-12345")
+    page.goto("/portail/incidents/REQ-1050/")
+    card = page.locator("#live .card")
+    assert "en cours" in card.locator(".commitment").first.inner_text()
+    assert "Aucun engagement de délai n'est dépassé" in card.inner_text()
+    page.evaluate("window.notReloaded = true")
+    page.locator("#live .commitment .state", has_text="dépassé").first.wait_for(timeout=20_000)
+    text = page.locator("#live .card").inner_text()
+    assert "Le délai de prise en charge est dépassé de 0 mn" in text
+    assert "Escalade pas encore possible" in text and "Le niveau 1 s'ouvre dans 29 mn" in text
+    assert page.evaluate("window.notReloaded") is True
+    shot(page, "43-card-updated-by-itself")
+
+
+def test_on_a_phone_the_escalations_to_acknowledge_come_first(scene, new_page):
+    from escalade.escalations.services import request_escalation
+
+    request_escalation(user=None, request_number="REQ-1001", reason="Toujours coupé", now=timezone.now())
+    page = new_page(390, 844)
+    log_in(page, "staff", "pw-s-12345")
+    pending = page.locator("#feed .feed-item.pending").first.bounding_box()
+    table = page.locator("table.open").bounding_box()
+    assert pending is not None and table is not None and pending["y"] < table["y"]
+    assert pending["y"] < 844, "visible without scrolling"
+    assert page.get_by_role("link", name="À prendre en compte (1)").count() == 1
+    shot(page, "44-dashboard-phone-pending-first")

@@ -37,6 +37,7 @@ MATRIX = {
     "": [("GET", "/", None, row(302, 302, 302, 302, 302, 302, 302))],
     "portail/": [("GET", "/portail/", None, EVERYONE)],
     "portail/incidents/<str:number>/": [("GET", "/portail/incidents/REQ-1001/", None, SEES_A)],
+    "portail/incidents/<str:number>/maintenant/": [("GET", "/portail/incidents/REQ-1001/maintenant/", None, SEES_A)],
     "portail/incidents/<str:number>/escalader/": [
         ("GET", "/portail/incidents/REQ-1001/escalader/", None, row(302, 405, 405, 405, 405, 405, 405)),
         # Granted (or already granted): to the escalation's page.

@@ -258,11 +258,25 @@ def test_the_feed_lists_escalations_and_acknowledging_updates_it(incidents, logi
     assert staff.post("/escalades/999999/prise-en-compte/").status_code == 404
 
 
-def test_the_dashboard_orders_breached_first_then_nearest_deadline(incidents, login):
-    page = login("staff").get("/tableau-de-bord/").content.decode()
-    order = [n for n in ("REQ-1004", "REQ-2001", "REQ-1001", "REQ-1002") if n in page]
-    positions = [page.index(f">{n}<") for n in order]
-    assert positions == sorted(positions)
+def test_the_dashboard_triage_is_the_procedures_acknowledgements_then_priority_and_level(incidents, login):
+    """A low-priority question breached for days no longer sits above a high-priority outage: an
+    escalation waiting for acknowledgement first, then the priority (the shortest take-charge
+    target) and the open level, then the nearest deadline."""
+    from django.utils import timezone
+
+    from escalade.escalations.services import acknowledge_escalation, request_escalation
+
+    staff = login("staff")
+    page = staff.get("/tableau-de-bord/").content.decode()
+    order = ["REQ-1001", "REQ-2001", "REQ-1002", "REQ-1004"]  # high L1, medium L1, medium, low
+    assert [page.index(f">{n}<") for n in order] == sorted(page.index(f">{n}<") for n in order)
+    outcome = request_escalation(user=None, request_number="REQ-2001", reason="VPN coupé", now=timezone.now())
+    page = staff.get("/tableau-de-bord/").content.decode()
+    order = ["REQ-2001", "REQ-1001", "REQ-1002", "REQ-1004"]  # the escalation to acknowledge first
+    assert [page.index(f">{n}<") for n in order] == sorted(page.index(f">{n}<") for n in order)
+    acknowledge_escalation(user=None, escalation_id=outcome.escalation.pk, now=timezone.now(), on_behalf_of="x")
+    page = staff.get("/tableau-de-bord/").content.decode()
+    assert page.index(">REQ-1001<") < page.index(">REQ-2001<")
     assert "REQ-1003" not in page  # resolved
 
 
@@ -432,3 +446,28 @@ def test_once_level_1_is_escalated_the_form_offers_only_the_levels_above(inciden
     assert '<option value="2">niveau 2</option>' in page and '<option value="1">' not in page
     # the same level again (a page left open) is the existing escalation, not an error
     assert client.post("/portail/incidents/REQ-1010/escalader/", {"reason": "Coupure", "level": "1"}).status_code == 302
+
+
+def test_the_feed_puts_escalations_to_acknowledge_apart_with_their_reason_and_the_director_standing_out(
+        incidents, login):
+    from django.utils import timezone
+
+    from escalade.escalations.services import acknowledge_escalation, request_escalation
+    from web.support import make_incident
+
+    now = timezone.now()
+    pending = request_escalation(user=None, request_number="REQ-2001", reason="VPN coupé depuis ce matin", now=now)
+    make_incident("REQ-1020", "client-a", "high", timedelta(days=21))
+    old = request_escalation(user=None, request_number="REQ-1020", reason="Site coupé", now=now - timedelta(days=20))
+    acknowledge_escalation(user=None, escalation_id=old.escalation.pk, now=now - timedelta(days=20), on_behalf_of="x")
+    page = login("staff").get("/tableau-de-bord/").content.decode()
+    assert '<p class="strip strip-alert"><a href="#feed-title">À prendre en compte (1)</a></p>' in page
+    assert "« VPN coupé depuis ce matin »" in page and f"esc-{pending.escalation.pk}" in page
+    assert f'id="esc-{old.escalation.pk}"' not in page  # acknowledged weeks ago: history, not news
+    assert "<th scope=\"col\">Niveau ouvert</th><th scope=\"col\">Niveau escaladé</th>" in page
+    assert "top-level" not in page  # level 1 for a medium incident
+    make_incident("REQ-1030", "client-a", "high", timedelta(hours=3))  # 2 h 30 past take-charge: level 3
+    director = request_escalation(user=None, request_number="REQ-1030", reason="Tout est coupé", now=now)
+    assert director.escalation.level == 3
+    feed = login("staff").get("/tableau-de-bord/escalades/").content.decode()
+    assert f'class="feed-item pending top-level" id="esc-{director.escalation.pk}"' in feed

@@ -73,7 +73,7 @@ def live_duration(delta: timedelta) -> str:
     minutes, seconds = divmod(rest, 60)
     d, h, m, s = clock_units().split()
     text = (f"{days} {d} " if days else "") + (f"{hours} {h} " if days or hours else "")
-    return text + f"{minutes:02d} {m} {seconds:02d} {s}"
+    return text + (f"{minutes:02d}" if days or hours else str(minutes)) + f" {m} {seconds:02d} {s}"
 
 
 @register.simple_tag

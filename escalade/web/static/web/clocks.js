@@ -14,11 +14,26 @@
     var s = Math.floor(Math.abs(ms) / 1000);
     var d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
     return (d ? d + " " + units[0] + " " : "") + (d || h ? h + " " + units[1] + " " : "") +
-      pad(m) + " " + units[2] + " " + pad(s % 60) + " " + units[3];
+      (d || h ? pad(m) : String(m)) + " " + units[2] + " " + pad(s % 60) + " " + units[3];
+  }
+
+  // A part of the page that changes at a known instant (a deadline, a level opening) is fetched
+  // again then, state, message, contacts and form together; at most once every 5 s.
+  var lastRefresh = 0;
+  function refreshDue(now) {
+    var parts = document.querySelectorAll("[data-refresh-at][hx-get]");
+    for (var i = 0; i < parts.length; i++) {
+      var at = Date.parse(parts[i].getAttribute("data-refresh-at"));
+      if (!isNaN(at) && now >= at + 500 && Date.now() - lastRefresh > 5000 && window.htmx) {
+        lastRefresh = Date.now();
+        window.htmx.ajax("GET", parts[i].getAttribute("hx-get"), {target: parts[i], swap: "outerHTML"});
+      }
+    }
   }
 
   function tick() {
     var now = Date.now() + skew;
+    refreshDue(now);
     var clocks = document.querySelectorAll(".clock[data-due]");
     for (var i = 0; i < clocks.length; i++) {
       var el = clocks[i];
