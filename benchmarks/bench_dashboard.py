@@ -57,7 +57,7 @@ def build(open_count: int, now: datetime) -> None:
     from django.db import connection, transaction
 
     from escalade.accounts.models import User
-    from escalade.incidents.models import Customer, Incident, pending_deadline
+    from escalade.incidents.models import Customer, Incident, pending_deadline, triage_key
 
     call_command("flush", interactive=False, verbosity=0)
     User.objects.create_user("support", password="bench-support", role="staff")
@@ -77,6 +77,7 @@ def build(open_count: int, now: datetime) -> None:
                 status="resolved" if resolved else ("acknowledged" if acknowledged else "open"),
                 take_charge_due_at=take_charge, resolution_due_at=resolution, evaluated_at=now,
                 next_due_at=pending_deadline(take_charge, acknowledged, resolution), created_at=opened,
+                triage=triage_key(False, 0, 0, True),  # as refresh stores it: high priority, a deadline pending
             ))
         with transaction.atomic():
             Incident.objects.bulk_create(rows, batch_size=2_000)

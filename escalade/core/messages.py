@@ -56,6 +56,7 @@ def format_duration(duration: timedelta) -> str:
     return _("{hours} h {minutes:02d}").format(hours=hours, minutes=rest)
 
 
+@lru_cache(maxsize=1024)  # a policy has a few dozen numbers, shown on every card and page
 def national_phone(e164: str, region: str) -> str:
     """'+33426780478' → '04 26 78 04 78' for the policy's region; international format otherwise."""
     try:

@@ -236,8 +236,9 @@ def procedure_blocks(policy: Policy) -> list[Block]:
     with_gtr = [p.label for p in priorities if p.resolution is not None and p.resolution.requires_gtr]
     if with_gtr:
         blocks.append(Paragraph(_(
+            # "de niveau de priorité élevé", as the procedure agrees the labels ("priorité élevé" does not)
             "GTR : garantie de temps de rétablissement, selon le contrat. Sans GTR, un incident de "
-            "priorité {labels} n'a pas d'engagement de délai de résolution."
+            "niveau de priorité {labels} n'a pas d'engagement de délai de résolution."
         ).format(labels=join_or(with_gtr))))
     used = {p.take_charge.clock for p in priorities} | {
         p.resolution.clock for p in priorities if p.resolution is not None

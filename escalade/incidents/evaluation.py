@@ -95,4 +95,4 @@ def _has_unrecorded_crossing(incident: Incident, evaluation: Evaluation, implied
 def set_triage(incident: Incident) -> None:
     """The dashboard's order from what is stored: awaiting acknowledgement, priority, open level."""
     incident.triage = triage_key(incident.awaiting_ack, active_policy().urgency_rank(incident.priority),
-                                 incident.allowed_level)
+                                 incident.allowed_level, incident.next_due_at is not None)

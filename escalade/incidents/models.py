@@ -135,17 +135,19 @@ class IncidentQuerySet(models.QuerySet["Incident"]):
             default=models.Value(1),
             output_field=models.IntegerField(),
         )
-        return self.annotate(breached=breached).order_by(
-            "triage", models.F("next_due_at").asc(nulls_last=True), "opened_at")
+        return self.annotate(breached=breached).order_by("triage", "next_due_at", "opened_at")
 
 
 TRIAGE_LAST = 9999
 
 
-def triage_key(awaiting_ack: bool, priority_rank: int, open_level: int) -> int:
-    """Smaller first: an escalation awaiting acknowledgement (0…999), then the priority (its rank:
-    0 is the shortest take-charge target) and the open level (level 3 before level 1)."""
-    return (0 if awaiting_ack else 1000) + 10 * min(priority_rank, 98) + (9 - min(open_level, 9))
+def triage_key(awaiting_ack: bool, priority_rank: int, open_level: int, has_deadline: bool) -> int:
+    """Smaller first: an escalation awaiting acknowledgement, then the priority (its rank: 0 is the
+    shortest take-charge target), then the open level (level 3 before level 1); last, an incident
+    with no deadline pending. That last bit keeps the order's next column (`next_due_at`) free of
+    NULLs within a key, so the index serves the whole order (no NULLS LAST sort)."""
+    key = (0 if awaiting_ack else 1000) + 10 * min(priority_rank, 98) + (9 - min(open_level, 9))
+    return 2 * key + (0 if has_deadline else 1)
 
 
 def pending_deadline(take_charge_due_at: datetime | None, acknowledged_at: datetime | None,

@@ -118,6 +118,24 @@ class DashboardFilter(forms.Form):
         self.fields["track"].choices = [("", _("Toutes")), *tracks]  # type: ignore[attr-defined]
 
 
+class PortalFilter(forms.Form):
+    """'Vos incidents': open ones (default), resolved ones or all; a partner also picks a customer."""
+
+    shown = forms.ChoiceField(label=_("Incidents"), required=False, choices=[
+        ("open", _("ouverts")), ("resolved", _("résolus")), ("all", _("tous"))])
+    customer = forms.ChoiceField(label=_("Client"), required=False)
+    priority = forms.ChoiceField(label=_("Priorité"), required=False)
+
+    def __init__(self, *args: object, customers: list[tuple[str, str]], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        if len(customers) > 1:
+            self.fields["customer"].choices = [("", _("Tous")), *customers]  # type: ignore[attr-defined]
+        else:
+            del self.fields["customer"]  # one's own organisation: nothing to choose
+        priorities = [(key, rule.label) for key, rule in active_policy().priorities.items()]
+        self.fields["priority"].choices = [("", _("Toutes")), *priorities]  # type: ignore[attr-defined]
+
+
 class ReportFilter(forms.Form):
     months = forms.TypedChoiceField(
         label=_("Période"), coerce=int, required=False, empty_value=3, initial="3",

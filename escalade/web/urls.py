@@ -13,6 +13,7 @@ urlpatterns = [
     path("escalades/<int:escalation_id>/prise-en-compte/", views.acknowledge, name="acknowledge"),
     path("incidents/<str:number>/", views.incident, name="incident"),
     path("incidents/<str:number>/dossier/", views.incident_record_page, name="incident_record"),
+    path("incidents/<str:number>/evenement/", views.incident_event, name="incident_event"),
     path("tableau-de-bord/", views.dashboard, name="dashboard"),
     path("tableau-de-bord/escalades/", views.dashboard_feed, name="dashboard_feed"),
     path("tableau-de-bord/incidents/", views.dashboard_incidents, name="dashboard_incidents"),

@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.formats import date_format, number_format
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -33,11 +33,18 @@ from escalade.escalations.services import (
 )
 from escalade.incidents.evaluation import evaluation_now
 from escalade.incidents.models import Channel, Customer, Incident, Status
-from escalade.incidents.services import get_visible_incident
+from escalade.incidents.services import apply_event, get_visible_incident
 from escalade.mail.services import pending_for_staff
 from escalade.policies import active_policy
 from escalade.web import charts, present, reports
-from escalade.web.forms import DashboardFilter, EscalateForm, LookupForm, PhoneEscalationForm, ReportFilter
+from escalade.web.forms import (
+    DashboardFilter,
+    EscalateForm,
+    LookupForm,
+    PhoneEscalationForm,
+    PortalFilter,
+    ReportFilter,
+)
 from escalade.web.present import priority_label
 
 View = Callable[..., HttpResponse]
@@ -113,16 +120,30 @@ def portal(request: HttpRequest) -> HttpResponse:
         if number is None:
             return not_found(request, form.cleaned_data["request_number"])
         return redirect("portal_incident", number=number)
+    customers = [(c.code, c.name) for c in Customer.objects.visible_to(user)]  # type: ignore[arg-type]
+    shown = PortalFilter(request.GET if "shown" in request.GET else None, customers=customers)
+    choice = shown.cleaned_data if shown.is_valid() else {"shown": "open", "customer": "", "priority": ""}
     # Open ones first, then the newest resolved: two index scans (customer, opened_at) rather than a
     # sort of every incident of the organisation (5,000 of them at a million).
     mine = Incident.objects.visible_to(user).order_by("-opened_at")  # type: ignore[arg-type]
-    incidents = list(mine.filter(resolved_at__isnull=True)[:PORTAL_ROWS])
-    if len(incidents) < PORTAL_ROWS:
+    if choice.get("customer"):
+        mine = mine.filter(customer__code=choice["customer"])
+    if choice.get("priority"):
+        mine = mine.filter(priority=choice["priority"])
+    incidents: list[Incident] = []
+    if choice["shown"] in ("open", "all", ""):
+        incidents = list(mine.filter(resolved_at__isnull=True)[:PORTAL_ROWS])
+    if choice["shown"] in ("resolved", "all") and len(incidents) < PORTAL_ROWS:
         incidents += mine.filter(resolved_at__isnull=False)[:PORTAL_ROWS - len(incidents)]
+    # When each can be escalated: the core's answer for the open ones (a resolved one never can).
+    now = timezone.now()
+    when = {i.pk: evaluation_now(i, now).escalation for i in incidents if i.resolved_at is None}
     escalations = visible_escalations(user).order_by("-granted_at")[:20]  # type: ignore[arg-type]
     return render(request, "web/portal.html", {
         "form": form,
-        "incidents": incidents,
+        "shown": shown,
+        "incidents": [(i, when.get(i.pk)) for i in incidents],
+        "now": now,
         "escalations": escalations,
         "status_open": Status.RESOLVED,
         "policy": active_policy(),
@@ -221,6 +242,8 @@ def incident(request: HttpRequest, number: str) -> HttpResponse:
     context["timeline"] = found.timeline.select_related(None).order_by("occurred_at", "id")
     context["pauses"] = found.pauses.all()
     context["track_label"] = getattr(policy.tracks.get(found.track), "label", found.track)
+    context["priorities"] = [(key, rule.label) for key, rule in policy.priorities.items()]
+    context["paused"] = any(p.end is None for p in context["pauses"])
     return render(request, "web/incident.html", context)
 
 
@@ -321,7 +344,39 @@ def acknowledge(request: HttpRequest, escalation_id: int) -> HttpResponse:
         return render(request, "web/_feed.html", {"feed": _feed(request), "now": timezone.now()})
     if changed:
         messages.success(request, _("Escalade %(number)s prise en compte.") % {"number": esc.number})
+    if request.POST.get("next") == "escalation":  # from the escalation's own page: back to it
+        return redirect("escalation", escalation_id=esc.pk)
     return redirect("dashboard")
+
+
+# What staff record from an incident's page, and how each is said once done.
+INCIDENT_ACTIONS = {
+    "acknowledge": gettext_lazy("Prise en charge enregistrée."),
+    "resolve": gettext_lazy("Résolution enregistrée."),
+    "pause": gettext_lazy("Mise en attente client enregistrée."),
+    "resume": gettext_lazy("Reprise enregistrée."),
+    "reopen": gettext_lazy("Réouverture enregistrée."),
+    "change_priority": gettext_lazy("Changement de priorité enregistré."),
+}
+
+
+@staff_only
+@require_POST
+def incident_event(request: HttpRequest, number: str) -> HttpResponse:
+    """The incident page's buttons: the same events as the API, recorded in the member's name."""
+    incident = _find(request.user, number)
+    kind = request.POST.get("kind", "")
+    if kind not in INCIDENT_ACTIONS:
+        messages.error(request, _("Action inconnue."))
+        return redirect("incident", number=incident.request_number)
+    try:
+        apply_event(incident, kind, user=request.user, channel=Channel.WEB, now=timezone.now(),  # type: ignore[arg-type]
+                    priority=request.POST.get("priority") or None)
+    except ServiceError as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, str(INCIDENT_ACTIONS[kind]))
+    return redirect("incident", number=incident.request_number)
 
 
 @staff_only

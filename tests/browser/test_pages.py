@@ -81,6 +81,8 @@ def test_staff_sees_a_new_escalation_without_reloading_and_acknowledges_it(scene
     page.get_by_role("button", name=f"Prendre en compte {number}").click()
     page.locator("#feed").get_by_text("Prise en compte").wait_for()
     assert page.evaluate("window.__notReloaded") is True
+    # focus stays with the escalation just acknowledged, not at the top of the page
+    assert page.evaluate("document.activeElement.id") == f"esc-{outcome.escalation.pk}"
     outcome.escalation.refresh_from_db()
     assert outcome.escalation.acknowledged_at is not None
     shot(page, "06-dashboard-acknowledged")

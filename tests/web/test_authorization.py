@@ -49,6 +49,10 @@ MATRIX = {
         ("POST", "/escalades/{esc_a}/prise-en-compte/", {}, row(302, 404, 404, 404, 404, 302, 302))],
     "incidents/<str:number>/": [("GET", "/incidents/REQ-1001/", None, SEES_A)],
     "incidents/<str:number>/dossier/": [("GET", "/incidents/REQ-1001/dossier/", None, SEES_A)],
+    "incidents/<str:number>/evenement/": [
+        ("GET", "/incidents/REQ-1001/evenement/", None, row(302, 404, 404, 404, 404, 405, 405)),
+        ("POST", "/incidents/REQ-1001/evenement/", {"kind": "acknowledge"}, row(302, 404, 404, 404, 404, 302, 302)),
+    ],
     "tableau-de-bord/": [("GET", "/tableau-de-bord/", None, STAFF)],
     "tableau-de-bord/escalades/": [("GET", "/tableau-de-bord/escalades/", None, STAFF)],
     "tableau-de-bord/incidents/": [("GET", "/tableau-de-bord/incidents/", None, STAFF)],

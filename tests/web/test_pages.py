@@ -471,3 +471,62 @@ def test_the_feed_puts_escalations_to_acknowledge_apart_with_their_reason_and_th
     assert director.escalation.level == 3
     feed = login("staff").get("/tableau-de-bord/escalades/").content.decode()
     assert f'class="feed-item pending top-level" id="esc-{director.escalation.pk}"' in feed
+
+
+def test_staff_record_the_incidents_events_from_its_page_in_their_name(incidents, login):
+    from escalade.incidents.models import EventKind, Incident, TimelineEvent
+
+    client = login("staff")
+    page = client.get("/incidents/REQ-1001/").content.decode()
+    for button in ("Prendre en charge", "Résoudre", "Mettre en attente client", "Changer la priorité"):
+        assert f">{button}</button>" in page, button
+    url = "/incidents/REQ-1001/evenement/"
+    assert client.post(url, {"kind": "acknowledge"})["Location"] == "/incidents/REQ-1001/"
+    assert client.post(url, {"kind": "pause"}).status_code == 302
+    assert ">Reprendre (fin de l'attente client)</button>" in client.get("/incidents/REQ-1001/").content.decode()
+    client.post(url, {"kind": "resume"})
+    client.post(url, {"kind": "change_priority", "priority": "medium"})
+    again = client.post(url, {"kind": "change_priority", "priority": "medium"}, follow=True).content.decode()
+    assert "L&#x27;incident a déjà cette priorité." in again  # the service's refusal, said on the page
+    client.post(url, {"kind": "resolve"})
+    incident = Incident.objects.get(request_number="REQ-1001")
+    assert incident.priority == "medium" and incident.acknowledged_at and incident.resolved_at
+    kinds = list(TimelineEvent.objects.filter(incident=incident, actor__username="staff", channel="web")
+                 .values_list("kind", flat=True))
+    assert kinds == [EventKind.ACKNOWLEDGED, EventKind.PAUSED, EventKind.RESUMED, EventKind.PRIORITY_CHANGED,
+                     EventKind.RESOLVED]
+    assert ">Rouvrir</button>" in client.get("/incidents/REQ-1001/").content.decode()
+
+
+def test_the_escalation_page_lets_staff_acknowledge_it(incidents, login):
+    from django.utils import timezone
+
+    from escalade.escalations.services import request_escalation
+
+    escalation = request_escalation(user=None, request_number="REQ-1001", reason="x", now=timezone.now()).escalation
+    client = login("staff")
+    assert f">Prendre en compte {escalation.number}</button>" in client.get(f"/escalades/{escalation.pk}/").content.decode()
+    response = client.post(f"/escalades/{escalation.pk}/prise-en-compte/", {"next": "escalation"})
+    assert response["Location"] == f"/escalades/{escalation.pk}/"
+    assert "Prise en compte par" in client.get(f"/escalades/{escalation.pk}/").content.decode()
+    assert ">Prendre en compte" not in login("customer_a").get(f"/escalades/{escalation.pk}/").content.decode()
+
+
+def test_the_portal_list_says_when_each_incident_can_be_escalated_and_filters(incidents, login):
+    client = login("customer_a")
+    page = client.get("/portail/").content.decode()
+    assert "possible maintenant (niveau 1)" in page  # REQ-1001, high, 35 mn past take-charge
+    assert "impossible (priorité)" in page  # REQ-1004, low
+    assert "à partir du" in page  # REQ-1002, medium, not yet
+    assert "REQ-1003" not in page  # resolved: not in the open ones shown first
+    assert 'name="customer"' not in page  # one organisation: nothing to choose
+    resolved = client.get("/portail/", {"shown": "resolved"}).content.decode()
+    assert "REQ-1003" in resolved and "REQ-1001" not in resolved
+    high = client.get("/portail/", {"shown": "all", "priority": "high"}).content.decode()
+    assert "REQ-1001" in high and "REQ-1003" in high and "REQ-1002" not in high
+    from escalade.web.forms import PortalFilter
+
+    several = PortalFilter({"shown": "open", "customer": "client-b"}, customers=[("client-a", "A"), ("client-b", "B")])
+    assert several.is_valid() and several.cleaned_data["customer"] == "client-b"  # a partner of several picks one
+    assert "customer" not in PortalFilter({}, customers=[("client-a", "A")]).fields
+    assert 'data-label="Escalade"' in page  # a card per row on a phone

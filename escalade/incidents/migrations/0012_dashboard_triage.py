@@ -13,9 +13,10 @@ def triage_open_incidents(apps, schema_editor):
     policy = active_policy()
     waiting = set(Escalation.objects.filter(acknowledged_at__isnull=True).values_list("incident_id", flat=True))
     batch = []
-    for incident in Incident.objects.filter(resolved_at__isnull=True).only("id", "priority", "allowed_level").iterator(2000):
+    for incident in Incident.objects.filter(resolved_at__isnull=True).only("id", "priority", "allowed_level", "next_due_at").iterator(2000):
         incident.awaiting_ack = incident.id in waiting
-        incident.triage = triage_key(incident.awaiting_ack, policy.urgency_rank(incident.priority), incident.allowed_level)
+        incident.triage = triage_key(incident.awaiting_ack, policy.urgency_rank(incident.priority),
+                                     incident.allowed_level, incident.next_due_at is not None)
         batch.append(incident)
         if len(batch) == 2000:
             Incident.objects.bulk_update(batch, ["awaiting_ack", "triage"])

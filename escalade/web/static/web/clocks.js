@@ -44,6 +44,20 @@
       el.classList.toggle("over", over);
     }
   }
+  // Acknowledging from the feed swaps the feed: focus goes back to the same escalation's item
+  // rather than to the top of the page.
+  var focusAfterSwap = null;
+  document.body.addEventListener("htmx:beforeRequest", function (event) {
+    var item = event.target.closest && event.target.closest(".feed-item");
+    if (item && event.target.tagName === "FORM") focusAfterSwap = item.id;
+  });
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    if (!focusAfterSwap || event.target.id !== "feed") return;
+    var item = document.getElementById(focusAfterSwap);
+    focusAfterSwap = null;
+    if (item) { item.setAttribute("tabindex", "-1"); item.focus(); }
+  });
+
   tick();
   setInterval(tick, 1000);
   document.body.addEventListener("htmx:afterSwap", tick);
