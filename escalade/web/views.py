@@ -162,23 +162,30 @@ def _card_context(request: HttpRequest, incident: Incident) -> dict[str, Any]:
     }
 
 
+def _escalate_form(card: present.Card, data: Any = None) -> EscalateForm:
+    """Any level open now may be asked (an escalated one again is a repeat); the list offers those
+    not escalated yet."""
+    return EscalateForm(data, levels=card.levels, offered=card.offered_levels)
+
+
+def _portal_incident_page(request: HttpRequest, number: str, template: str) -> HttpResponse:
+    incident = _find(request.user, number)
+    context = _card_context(request, incident)
+    context["form"] = _escalate_form(context["card"])
+    return render(request, template, context)
+
+
 @login_required
 @require_GET
 def portal_incident(request: HttpRequest, number: str) -> HttpResponse:
-    incident = _find(request.user, number)
-    context = _card_context(request, incident)
-    context["form"] = EscalateForm(levels=context["card"].levels, offered=context["card"].offered_levels)
-    return render(request, "web/portal_incident.html", context)
+    return _portal_incident_page(request, number, "web/portal_incident.html")
 
 
 @login_required
 @require_GET
 def portal_incident_live(request: HttpRequest, number: str) -> HttpResponse:
     """The card, the escalations and the form as they are now (the page refreshes them in place)."""
-    incident = _find(request.user, number)
-    context = _card_context(request, incident)
-    context["form"] = EscalateForm(levels=context["card"].levels, offered=context["card"].offered_levels)
-    return render(request, "web/_portal_live.html", context)
+    return _portal_incident_page(request, number, "web/_portal_live.html")
 
 
 @login_required
@@ -187,7 +194,7 @@ def escalate(request: HttpRequest, number: str) -> HttpResponse:
     user = request.user
     incident = _find(user, number)
     context = _card_context(request, incident)
-    form = EscalateForm(request.POST, levels=context["card"].levels, offered=context["card"].offered_levels)
+    form = _escalate_form(context["card"], request.POST)
     if not form.is_valid():
         context["form"] = form
         return render(request, "web/portal_incident.html", context, status=400)
@@ -211,7 +218,7 @@ def escalate(request: HttpRequest, number: str) -> HttpResponse:
         return response
     if outcome.escalation is None:
         context = _card_context(request, incident)
-        context["form"] = EscalateForm(levels=context["card"].levels, offered=context["card"].offered_levels)
+        context["form"] = _escalate_form(context["card"])
         context["refusal"] = outcome.check.message
         return render(request, "web/portal_incident.html", context, status=409)
     if not outcome.created:
