@@ -132,7 +132,8 @@ def portal(request: HttpRequest) -> HttpResponse:
         mine = mine.filter(priority=choice["priority"])
     incidents: list[Incident] = []
     if choice["shown"] in ("open", "all", ""):
-        incidents = list(mine.filter(resolved_at__isnull=True)[:PORTAL_ROWS])
+        # their pauses in one query: each is evaluated below for its "Escalade" column
+        incidents = list(mine.filter(resolved_at__isnull=True).prefetch_related("pauses")[:PORTAL_ROWS])
     if choice["shown"] in ("resolved", "all") and len(incidents) < PORTAL_ROWS:
         incidents += mine.filter(resolved_at__isnull=False)[:PORTAL_ROWS - len(incidents)]
     # When each can be escalated: the core's answer for the open ones (a resolved one never can).
