@@ -72,9 +72,9 @@ def cmd_policy(args: argparse.Namespace) -> int:
 def _render(policy: Policy, args: argparse.Namespace) -> int:
     publish.use_language(args.language)
     if args.format == "pdf":
-        document = publish.procedure_pdf(policy, args.language)
+        document = publish.procedure_pdf(policy)
     elif args.format == "html":
-        document = render.procedure_html(policy, args.language).encode()
+        document = render.procedure_html(policy).encode()
     else:
         document = render.procedure_markdown(policy).encode()
     if args.output:

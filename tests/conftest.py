@@ -25,6 +25,19 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"ESCALADE_TEST_DATABASE_URL is set but unreachable: {exc}") from exc
 
 
+@pytest.fixture(autouse=True)
+def _each_test_starts_in_the_default_language() -> Iterator[None]:
+    """A request through the test client leaves its language active in this thread (LocaleMiddleware
+    activates it, nothing deactivates it): an English request must not word the next test."""
+    yield
+    from django.conf import settings
+
+    if settings.configured:
+        from django.utils import translation
+
+        translation.deactivate()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _children_use_the_service_settings() -> Iterator[None]:
     """This process runs on tests/settings.py; the `escalade` processes that tests start read the

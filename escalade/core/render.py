@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import time
 
+from escalade.core import words
 from escalade.core.calendar import TWENTY_FOUR_SEVEN, WEEKDAYS, BusinessCalendar, OpeningRange
 from escalade.core.messages import format_duration, join_and, join_or, national_phone
 from escalade.core.policy import (
@@ -373,8 +374,9 @@ _STYLE = (
 )
 
 
-def procedure_html(policy: Policy, language: str = "fr") -> str:
-    """A complete standalone HTML document of the procedure (`language`: the words' language)."""
+def procedure_html(policy: Policy) -> str:
+    """A complete standalone HTML document of the procedure, in the words' language."""
+    language = words.language() or "fr"
     title = html.escape(procedure_title(policy))
     return (
         "<!DOCTYPE html>\n"

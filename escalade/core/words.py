@@ -8,7 +8,8 @@ templates (`_("… {level} …").format(level=…)`), so a language may order th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 
 def _french() -> str | None:
@@ -24,6 +25,17 @@ def install(translate: Callable[[str], str], language: Callable[[], str | None])
     caches of worded texts are kept per language)."""
     global _translate, _language
     _translate, _language = translate, language
+
+
+@contextmanager
+def installed(translate: Callable[[str], str], language: Callable[[], str | None]) -> Iterator[None]:
+    """`install` for a while, then the translator that was there before."""
+    previous = (_translate, _language)
+    install(translate, language)
+    try:
+        yield
+    finally:
+        install(*previous)
 
 
 def _(text: str) -> str:

@@ -5,6 +5,7 @@ command line reads the catalogue's compiled file with the standard library)."""
 from __future__ import annotations
 
 import gettext
+from collections.abc import Callable
 from pathlib import Path
 
 from escalade.core import render, words
@@ -14,17 +15,23 @@ LOCALE = Path(__file__).resolve().parent.parent / "locale"
 SOURCE_LANGUAGE = "fr"
 
 
-def use_language(language: str) -> None:
-    """Word the core in `language` (a catalogue of `escalade/locale`; French needs none)."""
+def language_words(language: str) -> tuple[Callable[[str], str], Callable[[], str]]:
+    """The translator and language for `words.install`: a catalogue of `escalade/locale`, read with
+    the standard library (French, the source, needs none)."""
     if language == SOURCE_LANGUAGE:
-        words.install(str, lambda: SOURCE_LANGUAGE)
-        return
+        return str, lambda: SOURCE_LANGUAGE
     catalogue = gettext.translation("django", localedir=LOCALE, languages=[language])
-    words.install(catalogue.gettext, lambda: language)
+    return catalogue.gettext, lambda: language
 
 
-def procedure_pdf(policy: Policy, language: str = SOURCE_LANGUAGE) -> bytes:
+def use_language(language: str) -> None:
+    """Word the core in `language` for the rest of the process (the command line)."""
+    words.install(*language_words(language))
+
+
+def procedure_pdf(policy: Policy) -> bytes:
+    """The procedure as a PDF, in the words' language."""
     import weasyprint  # loaded on demand: Pango is needed for the PDF only
 
-    document = render.procedure_html(policy, language)
+    document = render.procedure_html(policy)
     return bytes(weasyprint.HTML(string=document).write_pdf())

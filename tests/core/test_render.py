@@ -260,17 +260,19 @@ def test_the_general_lines_come_in_the_procedures_order(policy: Policy) -> None:
 
 def test_the_procedure_in_english_keeps_the_policys_own_words(policy: Policy) -> None:
     from escalade.core import words
-    from escalade.policies.publish import use_language
+    from escalade.policies.publish import language_words
 
-    try:
-        use_language("en")
+    before = words.language()
+    with words.installed(*language_words("en")):
         md = render.procedure_markdown(policy)
-        document = render.procedure_html(policy, "en")
-    finally:
-        use_language("fr")
+        document = render.procedure_html(policy)
+        assert words.language() == "en"
+    assert words.language() == before
     assert "# Escalation procedure — HIPCOM" in md
     assert "**Only incidents of priority level moyen and élevé can be escalated.**" in md
     assert "| élevé | If a deadline is exceeded by at least 30 min |" in md
     assert "Heures et jours ouvrés: Monday to Friday from 9:00 to 18:00 (time zone Europe/Paris)" in md
     assert '<html lang="en">' in document
-    assert words.language() == "fr" and "# Procédure d'escalade — HIPCOM" in render.procedure_markdown(policy)
+    with words.installed(*language_words("fr")):
+        assert "# Procédure d'escalade — HIPCOM" in render.procedure_markdown(policy)
+    assert words.language() == before  # the translator that was there before is back
