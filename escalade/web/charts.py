@@ -26,10 +26,13 @@ def percent_text(value: float) -> str:
     return _("{value} %").format(value=number_format(value, 1))
 
 
-def _value_text(value: float, unit: str) -> str:
-    if unit == "%":
-        return percent_text(value)
+def number_text(value: float) -> str:
+    """'3', '52,5' (French), '52.5' (English): no decimal part for a whole number, else one."""
     return number_format(value, 0 if float(value).is_integer() else 1)
+
+
+def _value_text(value: float, unit: str) -> str:
+    return percent_text(value) if unit == "%" else number_text(value)
 
 
 def bar_chart(key: str, title: str, labels: Sequence[str], series: Sequence[Series], maximum: float,

@@ -102,6 +102,11 @@ STATE_CHOICES = [
 ]
 
 
+def priority_choices() -> list[tuple[str, str]]:
+    """The policy's priorities as a list offers them: key and the policy's own label."""
+    return [(key, rule.label) for key, rule in active_policy().priorities.items()]
+
+
 class DashboardFilter(forms.Form):
     customer = forms.ChoiceField(label=_("Client"), required=False)
     priority = forms.ChoiceField(label=_("Priorité"), required=False)
@@ -112,8 +117,7 @@ class DashboardFilter(forms.Form):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.fields["customer"].choices = [("", _("Tous")), *customers]  # type: ignore[attr-defined]
         policy = active_policy()
-        priorities = [(key, rule.label) for key, rule in policy.priorities.items()]
-        self.fields["priority"].choices = [("", _("Toutes")), *priorities]  # type: ignore[attr-defined]
+        self.fields["priority"].choices = [("", _("Toutes")), *priority_choices()]  # type: ignore[attr-defined]
         tracks = [(t.key, t.label) for t in policy.tracks.values()]
         self.fields["track"].choices = [("", _("Toutes")), *tracks]  # type: ignore[attr-defined]
 
@@ -132,8 +136,7 @@ class PortalFilter(forms.Form):
             self.fields["customer"].choices = [("", _("Tous")), *customers]  # type: ignore[attr-defined]
         else:
             del self.fields["customer"]  # one's own organisation: nothing to choose
-        priorities = [(key, rule.label) for key, rule in active_policy().priorities.items()]
-        self.fields["priority"].choices = [("", _("Toutes")), *priorities]  # type: ignore[attr-defined]
+        self.fields["priority"].choices = [("", _("Toutes")), *priority_choices()]  # type: ignore[attr-defined]
 
 
 class ReportFilter(forms.Form):

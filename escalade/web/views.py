@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.formats import date_format, number_format
+from django.utils.formats import date_format
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -44,6 +44,7 @@ from escalade.web.forms import (
     PhoneEscalationForm,
     PortalFilter,
     ReportFilter,
+    priority_choices,
 )
 from escalade.web.present import priority_label
 
@@ -250,8 +251,7 @@ def incident(request: HttpRequest, number: str) -> HttpResponse:
     context["timeline"] = found.timeline.select_related(None).order_by("occurred_at", "id")
     context["pauses"] = found.pauses.all()
     context["track_label"] = getattr(policy.tracks.get(found.track), "label", found.track)
-    context["priorities"] = [(key, rule.label) for key, rule in policy.priorities.items()]
-    context["paused"] = any(p.end is None for p in context["pauses"])
+    context["priorities"] = priority_choices()
     return render(request, "web/incident.html", context)
 
 
@@ -492,7 +492,7 @@ def report_page(request: HttpRequest) -> HttpResponse:
     query.pop("page", None)
     return render(request, "web/reports.html", {
         "filter": form, "rows": page.object_list, "page": page, "total_rows": len(rows), "met_chart": met_chart,
-        "esc_chart": esc_chart, "query": query.urlencode(), "current_month": current,
+        "esc_chart": esc_chart, "query": query.urlencode(),
         "levels": active_policy().levels,
         "month_labels": {r.month: _month_label(r.month, current) for r in page.object_list},
     })
@@ -530,7 +530,7 @@ def excel_header(levels: tuple[int, ...]) -> list[str]:
 
 
 def _excel_number(value: float | None) -> str:
-    return "" if value is None else number_format(value, 0 if float(value).is_integer() else 1)
+    return "" if value is None else charts.number_text(value)
 
 
 def _report_excel(rows: list[reports.ReportRow]) -> HttpResponse:
