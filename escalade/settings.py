@@ -136,6 +136,8 @@ DATABASES = {"default": database_from_url(DATABASE_URL)}
 
 # The policy file in force (None: the one shipped with the package).
 ESCALADE_POLICY = env("ESCALADE_POLICY") or None
+# The policy of customers whose contract names none, and the one ESCALADE_POLICY is loaded as.
+ESCALADE_DEFAULT_POLICY = env("ESCALADE_DEFAULT_POLICY") or "hipcom"
 # Delivery of the outbox (see docs/worker.md).
 ESCALADE_DELIVERY_MAX_ATTEMPTS = int(env_float("ESCALADE_DELIVERY_MAX_ATTEMPTS", 8))
 ESCALADE_DELIVERY_BACKOFF_SECONDS = env_float("ESCALADE_DELIVERY_BACKOFF_SECONDS", 30)
@@ -153,6 +155,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "ninja",  # serves Swagger UI from its own static files, never from a CDN
     "escalade.accounts",
+    "escalade.policies",
     "escalade.incidents",
     "escalade.escalations",
     "escalade.notifications",

@@ -57,7 +57,6 @@ from escalade.notifications.outbox import (
     recipients_named,
     rows_for_contacts,
 )
-from escalade.policies import active_policy
 
 logger = logging.getLogger("escalade.worker")
 # Seconds between tries while the database is unreachable (doubling from the first to the last).
@@ -164,7 +163,7 @@ def _crossing_alert(policy: Any, incident: Incident, crossing: Crossing) -> dict
 def act_on_incident(incident: Incident, now: datetime, report: TickReport) -> None:
     """Record and alert every crossing up to `now` not yet recorded; then move `next_change_at` on.
     Runs inside the caller's transaction, with the incident claimed."""
-    policy = active_policy()
+    policy = incident.policy
     evaluation = incident.evaluate(policy, now)
     due = [c for c in crossings(policy, evaluation) if c.at <= now]
     recorded = set(incident.timeline.exclude(crossing_key="").values_list("crossing_key", flat=True))
@@ -194,7 +193,6 @@ def act_on_batch(incidents: list[Incident], now: datetime, report: TickReport) -
     batch, the timeline entries sealed and inserted together, the alerts and the cached evaluations
     written in bulk. In a mass outage the cost per incident is the core's, not a dozen queries. A
     conflict (another writer recorded a crossing) raises: the caller then goes incident by incident."""
-    policy = active_policy()
     prefetch_related_objects(incidents, "pauses")
     recorded: dict[int, set[str]] = {}
     for incident_id, key in TimelineEvent.objects.filter(incident__in=incidents).exclude(
@@ -205,6 +203,7 @@ def act_on_batch(incidents: list[Incident], now: datetime, report: TickReport) -
     escalate: list[tuple[Incident, Crossing, int]] = []
     acted: list[Acted] = []
     for incident in incidents:
+        policy = incident.policy  # each its own: contracts under different policies share a batch
         evaluation = incident.evaluate(policy, now)
         implied = crossings(policy, evaluation)
         due = [c for c in implied if c.at <= now]
@@ -237,7 +236,7 @@ def _auto_escalate(incident: Incident, crossing: Crossing, allowed: int, now: da
     incident.refresh_from_db(fields=["escalated_level"])
     if allowed <= incident.escalated_level:
         return
-    reason = auto_escalation_reason(crossing.commitment.value, crossing.level, crossing.at, active_policy().timezone)
+    reason = auto_escalation_reason(crossing.commitment.value, crossing.level, crossing.at, incident.policy.timezone)
     outcome = request_escalation(user=None, request_number=incident.request_number, reason=reason,
                                  now=now, channel=Channel.SYSTEM)
     if outcome.created:
@@ -246,8 +245,8 @@ def _auto_escalate(incident: Incident, crossing: Crossing, allowed: int, now: da
 
 def send_reminder(escalation: Escalation, now: datetime, report: TickReport) -> None:
     """Not acknowledged after `ack_reminder_after`: notify that level again, up to `ack_reminder_max`."""
-    rules = active_policy().notifications
     incident = escalation.incident
+    rules = incident.policy.notifications
     if incident.resolved_at is not None or escalation.reminders_sent >= rules.ack_reminder_max:
         # A resolved incident needs nobody any more.
         escalation.next_reminder_at = None
@@ -261,7 +260,7 @@ def send_reminder(escalation: Escalation, now: datetime, report: TickReport) -> 
     except IntegrityError:
         pass  # recorded by a worker that then lost its claim; the outbox key keeps the rest once
     enqueue_for_contacts(
-        active_policy().contacts_for(escalation.level, incident.track),
+        incident.policy.contacts_for(escalation.level, incident.track),
         kind=NotificationKind.REMINDER,
         key=f"escalation:{escalation.pk}:reminder:{number}",
         incident=incident,

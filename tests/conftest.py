@@ -36,6 +36,12 @@ def _each_test_starts_in_the_default_language() -> Iterator[None]:
         from django.utils import translation
 
         translation.deactivate()
+        from django.apps import apps
+
+        if apps.ready:  # the policy versions read are this test's database's: forgotten with it
+            from escalade.policies import store
+
+            store.clear()
 
 
 @pytest.fixture(scope="session", autouse=True)

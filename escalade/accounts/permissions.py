@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from escalade.accounts.models import Role
 from escalade.errors import ServiceError
-from escalade.policies import active_policy
+from escalade.policies import store
 
 # Facts that move the clocks or the commitments: taking charge, resolution, priority, GTR, the
 # opening instant, the track. A customer's or partner's declaration leaves them to staff.
@@ -63,7 +63,7 @@ def scope_of(user: Actor | None) -> tuple[str, int] | None:
 
 
 def _staff_only(code: str, what: str, **extra: object) -> ServiceError:
-    team = active_policy().organisation
+    team = store.default_policy().organisation
     return ServiceError(code, _("Seule l'équipe {team} peut {action}.").format(team=team, action=what),
                         status=403, **extra)
 

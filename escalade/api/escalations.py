@@ -35,7 +35,6 @@ from escalade.escalations.services import (
 )
 from escalade.incidents.evaluation import evaluation_now
 from escalade.incidents.models import Channel
-from escalade.policies import active_policy
 
 router = Router(tags=["escalations"])
 
@@ -56,13 +55,13 @@ def _in_range(escalation_id: int) -> int:
 
 
 def _with_evaluation(escalation: Any, evaluation: Any) -> dict[str, Any]:
-    return {**escalation_json(escalation), "evaluation": evaluation_json(active_policy(), evaluation)}
+    return {**escalation_json(escalation), "evaluation": evaluation_json(escalation.incident.policy, evaluation)}
 
 
 def _refusal(outcome: EscalationOutcome) -> HttpResponse:
     decision = outcome.evaluation.escalation
     extra: dict[str, Any] = {
-        "evaluation": evaluation_json(active_policy(), outcome.evaluation),
+        "evaluation": evaluation_json(outcome.incident.policy, outcome.evaluation),
         "eligible_at": instant(decision.eligible_at),
     }
     if outcome.check.code == "level_above_allowed":

@@ -9,7 +9,7 @@ from ninja import Router
 
 from escalade.api.schemas import PolicyOut
 from escalade.api.serializers import policy_json
-from escalade.policies import active_policy
+from escalade.policies import store
 
 router = Router(tags=["policy"])
 
@@ -19,7 +19,11 @@ router = Router(tags=["policy"])
     response={200: PolicyOut},
     summary="La procédure en vigueur",
     description="Priorités, délais en minutes, horloges, seuils d'escalade, filières, contacts et "
-    "calendriers ouvrés de la politique active.",
+    "calendriers ouvrés de la dernière version de la politique : celle du contrat de l'appelant "
+    "quand c'est un client, sinon la politique par défaut.",
 )
 def get_policy(request: HttpRequest) -> dict[str, Any]:
-    return policy_json(active_policy())
+    user = getattr(request, "auth", None) or request.user
+    customer = getattr(user, "customer", None)
+    info = store.latest(customer.policy_name if customer is not None else None)
+    return policy_json(store.parsed(info), info)

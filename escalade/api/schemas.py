@@ -14,10 +14,10 @@ from pydantic import BaseModel, ConfigDict, WithJsonSchema, field_validator
 from pydantic_core import PydanticCustomError
 
 from escalade.incidents.services import EVENT_KINDS
-from escalade.policies import active_policy
+from escalade.policies import file_policy
 
 # The policy's own names in the documented schema (priorities, tracks and levels are the policy's).
-_POLICY = active_policy()
+_POLICY = file_policy()
 PRIORITIES_TEXT = ", ".join(_POLICY.priorities)
 TRACKS_TEXT = ", ".join(_POLICY.tracks)
 LEVELS = _POLICY.levels
@@ -171,6 +171,12 @@ class CustomerOut(Output):
     code: str
     name: str
     partner: str | None
+    policy: str = Field(description="La politique de son contrat (celle par défaut s'il n'en nomme aucune).")
+
+
+class PolicyVersionOut(Output):
+    name: str
+    version: int
 
 
 class PauseOut(Output):
@@ -209,6 +215,8 @@ class IncidentOut(Output):
     acknowledged_at: str | None
     resolved_at: str | None
     escalated_level: int
+    policy: PolicyVersionOut = Field(description="La version de politique dont l'incident tient ses engagements "
+                                     "(celle en vigueur à son ouverture).")
     evaluation: EvaluationOut
 
 
@@ -302,6 +310,8 @@ class TimelinePage(Paged):
 
 
 class PolicyOut(Output):
+    name: str
+    version: int
     organisation: str
     timezone: str
     request_number_pattern: str

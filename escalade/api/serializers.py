@@ -12,7 +12,7 @@ from escalade.core.escalation import Evaluation
 from escalade.core.policy import Policy
 from escalade.escalations.record import escalation_json, instant
 from escalade.incidents.models import Incident
-from escalade.policies import active_policy
+from escalade.policies import store
 
 
 def customer_json(incident: Incident) -> dict[str, Any]:
@@ -21,11 +21,12 @@ def customer_json(incident: Incident) -> dict[str, Any]:
         "code": customer.code,
         "name": customer.name,
         "partner": customer.partner.code if customer.partner_id else None,
+        "policy": customer.policy_name,
     }
 
 
 def incident_summary(incident: Incident, evaluation: Evaluation) -> dict[str, Any]:
-    policy = active_policy()
+    policy = incident.policy
     return {
         "request_number": incident.request_number,
         "customer": customer_json(incident),
@@ -38,6 +39,7 @@ def incident_summary(incident: Incident, evaluation: Evaluation) -> dict[str, An
         "acknowledged_at": instant(incident.acknowledged_at),
         "resolved_at": instant(incident.resolved_at),
         "escalated_level": incident.escalated_level,
+        "policy": policy_version_json(incident.policy_version_id),
         "evaluation": evaluation_json(policy, evaluation),
     }
 
@@ -51,13 +53,21 @@ def incident_detail(incident: Incident, evaluation: Evaluation) -> dict[str, Any
     return body
 
 
+def policy_version_json(version_id: int | None) -> dict[str, Any]:
+    """The version an incident's commitments are pinned to."""
+    info = store.latest() if version_id is None else store.version(version_id)
+    return {"name": info.name, "version": info.number}
+
+
 def contacts_json(policy: Policy, level: int, track: str) -> list[dict[str, Any]]:
     return [contact_json(c) for c in policy.contacts_for(level, track)]
 
 
-def policy_json(policy: Policy) -> dict[str, Any]:
-    """The active policy as data: what the procedure page and integrations read."""
+def policy_json(policy: Policy, info: store.VersionInfo) -> dict[str, Any]:
+    """A policy version as data: what the procedure page and integrations read."""
     return {
+        "name": info.name,
+        "version": info.number,
         "organisation": policy.organisation,
         "timezone": policy.timezone.key,
         "request_number_pattern": policy.request_number_pattern.pattern,

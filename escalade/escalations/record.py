@@ -13,11 +13,11 @@ from escalade.escalations.models import Escalation, EscalationRequest
 from escalade.incidents.audit import verify
 from escalade.incidents.evaluation import evaluation_now
 from escalade.incidents.models import Incident, TimelineEvent
-from escalade.policies import active_policy
+from escalade.policies import store
 
 
 def instant(value: datetime | None) -> str | None:
-    return format_instant(value, active_policy().timezone)
+    return format_instant(value, store.default_policy().timezone)
 
 
 def escalation_json(escalation: Escalation, *, incident: Incident | None = None) -> dict[str, Any]:
@@ -34,7 +34,7 @@ def escalation_json(escalation: Escalation, *, incident: Incident | None = None)
         "granted_at": instant(escalation.granted_at),
         "acknowledged_at": instant(escalation.acknowledged_at),
         "acknowledged_by": escalation.acknowledged_label or None,
-        "contacts": [contact_json(c) for c in active_policy().contacts_for(escalation.level, incident.track)],
+        "contacts": [contact_json(c) for c in incident.policy.contacts_for(escalation.level, incident.track)],
     }
 
 
@@ -71,7 +71,7 @@ def request_json(request: EscalationRequest) -> dict[str, Any]:
 
 
 def incident_record(incident: Incident, now: datetime) -> dict[str, Any]:
-    policy = active_policy()
+    policy = incident.policy
     chain = next(iter(verify(Incident.objects.filter(pk=incident.pk))))
     broken = chain.broken
     return {

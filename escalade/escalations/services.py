@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from escalade.accounts.models import Role, User
 from escalade.accounts.permissions import check_may_acknowledge, check_may_escalate_through
 from escalade.accounts.throttle import spend
-from escalade.core.contract import FactsError, check_request_number
+from escalade.core.contract import FactsError
 from escalade.core.escalation import Evaluation, LevelCheck, check_requested_level, evaluate
 from escalade.errors import NotFound, ServiceError
 from escalade.escalations.models import Escalation, EscalationRequest, RequestOutcome
@@ -26,7 +26,7 @@ from escalade.incidents.evaluation import refresh, set_triage
 from escalade.incidents.models import Channel, EventKind, Incident, in_scope
 from escalade.incidents.timeline import actor_label, record
 from escalade.notifications.outbox import notify_escalation_granted
-from escalade.policies import active_policy
+from escalade.policies import store
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def check_request_number_given(request_number: object) -> str:
     """The procedure: every escalation request must carry the incident's request number (the
     core's check: present, and of the policy's pattern)."""
     try:
-        return check_request_number(active_policy(), request_number)
+        return store.checked_request_number(request_number)
     except FactsError as exc:
         raise ServiceError(exc.code, exc.message, field=exc.field) from None
 
@@ -140,7 +140,7 @@ def _decide_and_record(
     channel: str,
     now: datetime,
 ) -> EscalationOutcome:
-    pol = active_policy()
+    pol = incident.policy
     evaluation = evaluate(pol, incident.facts(), now)
     check = check_requested_level(evaluation.escalation, level, pol.levels)
     history = {

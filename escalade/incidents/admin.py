@@ -23,7 +23,7 @@ from escalade.incidents.models import (
     TimelineEvent,
 )
 from escalade.incidents.services import apply_event
-from escalade.policies import active_policy
+from escalade.policies import store
 
 
 class ReadOnly:
@@ -89,7 +89,7 @@ class PriorityFilter(_PolicyChoice):
     parameter_name = field = "priority"
 
     def choices_of_policy(self) -> list[tuple[str, str]]:
-        return [(key, rule.label) for key, rule in active_policy().priorities.items()]
+        return store.labels_in_force("priorities")
 
 
 class TrackFilter(_PolicyChoice):
@@ -97,7 +97,7 @@ class TrackFilter(_PolicyChoice):
     parameter_name = field = "track"
 
     def choices_of_policy(self) -> list[tuple[str, str]]:
-        return [(key, track.label) for key, track in active_policy().tracks.items()]
+        return store.labels_in_force("tracks")
 
 
 def _event_action(kind: str, description: Any) -> Any:
@@ -137,12 +137,12 @@ class IncidentAdmin(ReadOnly, admin.ModelAdmin):
 
     @admin.display(description=_("priorité"), ordering="priority")
     def priority_label(self, incident: Incident) -> str:
-        rule = active_policy().priorities.get(incident.priority)
+        rule = incident.policy.priorities.get(incident.priority)
         return rule.label if rule is not None else incident.priority
 
     @admin.display(description=_("filière"), ordering="track")
     def track_label(self, incident: Incident) -> str:
-        track = active_policy().tracks.get(incident.track)
+        track = incident.policy.tracks.get(incident.track)
         return track.label if track is not None else incident.track
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:

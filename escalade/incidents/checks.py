@@ -23,9 +23,10 @@ from escalade.core.contract import (
     check_track,
     instant_of,
 )
+from escalade.core.policy import Policy
 from escalade.errors import ServiceError
 from escalade.incidents.models import Customer, Incident
-from escalade.policies import active_policy
+from escalade.policies import store
 
 
 def service_error(exc: FactsError) -> ServiceError:
@@ -50,14 +51,13 @@ TITLE_MAX = Incident._meta.get_field("title").max_length or 300
 
 
 def _check(
-    data: IncidentInput, now: datetime, declared: bool
+    data: IncidentInput, now: datetime, declared: bool, policy: Policy
 ) -> tuple[str, datetime, datetime | None, datetime | None]:
     """The core's checks of incident facts (one set of codes and messages for the evaluate command,
     the API, the pages and the import), wrapped once as the service's error.
 
     A declaration (a customer's or partner's write) may leave out its number (Escalade gives one)
-    and its opening: its clocks start when Escalade receives it, `now`."""
-    policy = active_policy()
+    and its opening: its clocks start when Escalade receives it, `now`. `policy` is the customer's."""
     try:
         if declared and data.request_number is None:
             number = ""
@@ -94,8 +94,10 @@ class CheckedInput:
     reported_started_at: datetime | None = None
 
 
-def check_incident_input(data: IncidentInput, now: datetime, *, declared: bool = False) -> CheckedInput:
-    checked = CheckedInput(data, *_check(data, now, declared))
+def check_incident_input(data: IncidentInput, now: datetime, *, declared: bool = False,
+                         policy: Policy | None = None) -> CheckedInput:
+    """`policy`: the customer's contract's (its priorities and tracks); the default one when None."""
+    checked = CheckedInput(data, *_check(data, now, declared, policy or store.default_policy()))
     if declared and data.opened_at is not None:
         try:
             reported = check_opened(data.opened_at, now)

@@ -10,7 +10,6 @@ from datetime import datetime
 
 from escalade.core.escalation import Crossing, Evaluation, crossings, next_change_at
 from escalade.incidents.models import Incident, Status, pending_deadline, triage_key
-from escalade.policies import active_policy
 
 CACHE_FIELDS = [
     "take_charge_due_at",
@@ -27,8 +26,8 @@ CACHE_FIELDS = [
 
 
 def evaluation_now(incident: Incident, now: datetime) -> Evaluation:
-    """`Incident.evaluate` with the policy in force."""
-    return incident.evaluate(active_policy(), now)
+    """`Incident.evaluate` with the incident's own policy (its pinned version's commitments)."""
+    return incident.evaluate(incident.policy, now)
 
 
 def derive_status(incident: Incident, paused: bool | None = None) -> str:
@@ -53,7 +52,7 @@ def cache_evaluation(
     """Copy the core's evaluation into the cached columns (not saved: callers save or bulk-update).
     `implied` is `crossings(policy, evaluation)` when the caller has it already."""
     if implied is None:
-        implied = crossings(active_policy(), evaluation)
+        implied = crossings(incident.policy, evaluation)
     tc, res = evaluation.commitments.take_charge, evaluation.commitments.resolution
     incident.take_charge_due_at = tc.due_at
     incident.take_charge_state = tc.state.value
@@ -65,7 +64,7 @@ def cache_evaluation(
     set_triage(incident)
     incident.evaluated_at = now
     # An archived incident is out of the watcher's sight.
-    incident.next_change_at = None if incident.archived_at else next_change_at(active_policy(), evaluation, implied)
+    incident.next_change_at = None if incident.archived_at else next_change_at(incident.policy, evaluation, implied)
     incident.status = derive_status(incident, paused)
 
 
@@ -74,7 +73,7 @@ def refresh(incident: Incident, now: datetime, evaluation: Evaluation | None = N
     `now` when the caller has just made it (an escalation changes no fact): it is not made twice."""
     if evaluation is None:
         evaluation = evaluation_now(incident, now)
-    implied = crossings(active_policy(), evaluation)
+    implied = crossings(incident.policy, evaluation)
     cache_evaluation(incident, evaluation, now, implied=implied)
     if incident.archived_at is None and _has_unrecorded_crossing(incident, evaluation, implied):
         # Facts entered late (or a priority change) imply a crossing already past: due at once,
@@ -94,5 +93,5 @@ def _has_unrecorded_crossing(incident: Incident, evaluation: Evaluation, implied
 
 def set_triage(incident: Incident) -> None:
     """The dashboard's order from what is stored: awaiting acknowledgement, priority, open level."""
-    incident.triage = triage_key(incident.awaiting_ack, active_policy().urgency_rank(incident.priority),
+    incident.triage = triage_key(incident.awaiting_ack, incident.policy.urgency_rank(incident.priority),
                                  incident.allowed_level, incident.next_due_at is not None)

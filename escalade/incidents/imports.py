@@ -28,7 +28,6 @@ from escalade.incidents.checks import CheckedInput, IncidentInput, check_inciden
 from escalade.incidents.evaluation import CACHE_FIELDS, cache_evaluation
 from escalade.incidents.models import Channel, Customer, Incident, TimelineEvent
 from escalade.incidents.services import assign_input
-from escalade.policies import active_policy
 
 FIELDS = ("request_number", "customer", "priority", "track", "gtr", "opened_at", "acknowledged_at",
           "resolved_at", "title")
@@ -181,8 +180,8 @@ def check_rows(rows: Iterable[tuple[int, dict[str, Any] | RowError]], now: datet
         number = raw.get("request_number") if isinstance(raw.get("request_number"), str) else None
         try:
             data = to_input(raw)
-            checked = check_incident_input(data, now)
             customer = customers.get(data.customer)
+            checked = check_incident_input(data, now, policy=customer.policy if customer else None)
             if customer is None:
                 raise ServiceError("customer_not_found", f"aucun client ne porte le code « {data.customer} ».")
             if checked.request_number in seen:
@@ -248,7 +247,6 @@ def _update_many(incidents: list[Incident], names: list[str]) -> None:
 
 
 def _write_batch(batch: list[tuple[int, CheckedInput, Customer]], now: datetime, channel: str) -> tuple[int, int]:
-    policy = active_policy()
     existing = {
         i.request_number: i
         for i in Incident.objects.select_for_update(of=("self",))
@@ -268,6 +266,7 @@ def _write_batch(batch: list[tuple[int, CheckedInput, Customer]], now: datetime,
             existing.get(checked.request_number), checked, customer, user=None, channel=channel, now=now
         )
         paused = not created and any(p.end is None for p in incident.pauses.all())
+        policy = incident.policy
         evaluation = evaluate(policy, incident.facts(), now)
         found = crossings(policy, evaluation)
         cache_evaluation(incident, evaluation, now, paused=paused, implied=found)

@@ -18,6 +18,7 @@ from escalade.accounts.permissions import scope_of, sees_everything
 from escalade.core.escalation import Evaluation, evaluate
 from escalade.core.policy import Policy
 from escalade.core.sla import IncidentFacts, Pause, Resolved
+from escalade.policies import store
 
 
 class Partner(models.Model):
@@ -82,6 +83,17 @@ class Customer(models.Model):
         contract = getattr(self, "contract", None)
         return bool(contract and contract.gtr)
 
+    @property
+    def policy_name(self) -> str:
+        """Its contract's policy, else the default one."""
+        contract = getattr(self, "contract", None)
+        return (contract.policy if contract is not None else "") or store.default_name()
+
+    @property
+    def policy(self) -> Policy:
+        """The latest version of its contract's policy (what a new incident of it is pinned to)."""
+        return store.policy_named(self.policy_name)
+
 
 class Contract(models.Model):
     customer = models.OneToOneField(
@@ -91,7 +103,8 @@ class Contract(models.Model):
     gtr = models.BooleanField(
         _("GTR"), default=False, help_text=_("Garantie de temps de rétablissement")
     )
-    policy = models.CharField(_("politique"), max_length=100, default="hipcom")
+    # A policy's name (escalade.policies); empty: the default policy (ESCALADE_DEFAULT_POLICY).
+    policy = models.CharField(_("politique"), max_length=100, blank=True, default="")
     starts_on = models.DateField(_("début"), null=True, blank=True)
 
     class Meta:
@@ -121,7 +134,7 @@ class IncidentQuerySet(models.QuerySet["Incident"]):
     def visible_to(self, user: Any) -> IncidentQuerySet:
         """The incidents a user may see: own organisation, managed customers, or all for staff.
         Anything else does not exist for them (404, like an unknown number)."""
-        incidents = self.select_related("customer", "customer__partner")
+        incidents = self.select_related("customer", "customer__partner", "customer__contract")
         return in_scope(incidents, user, customer="customer_id", partner="customer__partner_id")
 
     def urgency_ordered(self, now: datetime) -> IncidentQuerySet:
@@ -178,6 +191,10 @@ class Incident(models.Model):
     acknowledged_at = models.DateTimeField(_("pris en charge le"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("résolu le"), null=True, blank=True)
     status = models.CharField(_("statut"), max_length=16, choices=Status.choices, default=Status.OPEN)
+    # The policy version in force when it was opened: its commitments are this version's for life
+    # (unless an operator re-pins it, recorded in its timeline); see escalade.policies.store.
+    policy_version = models.ForeignKey("policies.PolicyVersion", verbose_name=_("version de politique"), null=True,
+                                       blank=True, on_delete=models.PROTECT, related_name="+")
 
     # Cache of the core's evaluation (see module docstring).
     take_charge_due_at = models.DateTimeField(_("échéance de prise en charge"), null=True, blank=True)
@@ -238,6 +255,11 @@ class Incident(models.Model):
                 for r in self.reopenings
             ),
         )
+
+    @property
+    def policy(self) -> Policy:
+        """Its pinned version's commitments, with the people of that policy's latest version."""
+        return store.policy_of(self.policy_version_id)
 
     def evaluate(self, policy: Policy, at: datetime) -> Evaluation:
         return evaluate(policy, self.facts(), at)

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from escalade.accounts.models import User
 from escalade.accounts.permissions import check_may_record_event, is_internal
 from escalade.core.contract import FactsError, check_priority
+from escalade.core.policy import Policy
 from escalade.errors import Conflict, NotFound, ServiceError, incident_not_found
 from escalade.incidents.audit import append_to_timeline
 from escalade.incidents.checks import (
@@ -37,7 +38,7 @@ from escalade.incidents.models import (
     TimelineEvent,
 )
 from escalade.incidents.timeline import actor_label, record
-from escalade.policies import active_policy
+from escalade.policies import store
 
 
 def get_visible_incident(user: User | None, request_number: str) -> Incident:
@@ -63,11 +64,13 @@ def assign_input(
     data = checked.data
     created = incident is None
     if incident is None:
-        incident = Incident(request_number=checked.request_number, customer=customer, created_at=now)
+        # Pinned to the latest version of its contract's policy: its commitments for life.
+        incident = Incident(request_number=checked.request_number, customer=customer, created_at=now,
+                            policy_version_id=store.latest(customer.policy_name).id)
     internal = is_internal(user)
     old_priority = incident.priority
     incident.priority = data.priority
-    incident.track = data.track or (incident.track if not created else active_policy().default_track)
+    incident.track = data.track or (incident.track if not created else incident.policy.default_track)
     if data.gtr is not None:
         incident.gtr = data.gtr
     elif created or internal:
@@ -131,10 +134,9 @@ def check_same_customer(incident: Incident, customer: Customer, customers: Query
     )
 
 
-def next_request_number() -> str:
-    """The next number for a declared incident (policy prefix + sequence), under a row lock; a
-    number the helpdesk already used is skipped."""
-    policy = active_policy()
+def next_request_number(policy: Policy) -> str:
+    """The next number for a declared incident (the customer's policy's prefix + sequence), under a
+    row lock; a number the helpdesk already used is skipped."""
     prefix = policy.declared_request_number_prefix
     RequestNumberSequence.objects.get_or_create(prefix=prefix)
     sequence = RequestNumberSequence.objects.select_for_update().get(prefix=prefix)
@@ -163,12 +165,12 @@ def upsert_incident(
     (`RESERVED_FIELDS`, 403).
     """
     declared = not is_internal(user)
-    checked = check_incident_input(data, now, declared=declared)
     customer = customer_in_scope(data.customer, customers)
+    checked = check_incident_input(data, now, declared=declared, policy=customer.policy)
     with transaction.atomic():
         incident = None
         if not checked.request_number:
-            checked = replace(checked, request_number=next_request_number())
+            checked = replace(checked, request_number=next_request_number(customer.policy))
         else:
             incident = Incident.objects.select_for_update().filter(request_number=checked.request_number).first()
             if incident is None and declared:
@@ -252,7 +254,7 @@ def do_reopen(incident: Incident, at: datetime, extra: dict[str, object]) -> str
 
 def do_change_priority(incident: Incident, at: datetime, extra: dict[str, object], priority: object) -> str:
     try:
-        checked = check_priority(active_policy(), priority)
+        checked = check_priority(incident.policy, priority)
     except FactsError as exc:
         raise service_error(exc) from None
     if checked == incident.priority:

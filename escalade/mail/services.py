@@ -42,7 +42,7 @@ from escalade.mail import texts
 from escalade.mail.models import Decision, InboundMessage
 from escalade.notifications.models import NotificationKind
 from escalade.notifications.outbox import enqueue
-from escalade.policies import active_policy
+from escalade.policies import store
 
 CONFIRM_SALT = "escalade.mail.confirm"
 CONFIRM_MAX_AGE = timedelta(days=2)
@@ -155,7 +155,7 @@ def _decide(raw: bytes, items: list[tuple[str, str]], headers: dict[str, str], m
 
 def _decide_as(raw: bytes, items: list[tuple[str, str]], headers: dict[str, str], message_id: str,
                now: datetime, source: str, sender: str, user: User | None) -> InboundMessage:
-    policy = active_policy()
+    policy = _policy_of_sender(user)
     subject = _subject(headers.get("subject", ""))
     refs = " ".join((headers.get("references", "") + " " + message_id).split())[-2000:]
     inbound = InboundMessage(message_id=message_id, source=source, received_at=now, sender=sender[:320],
@@ -210,6 +210,12 @@ def _save(inbound: InboundMessage, decision: str, code: str, detail: str) -> Inb
     inbound.decision, inbound.code, inbound.detail = decision, code, detail[:2000]
     inbound.save()
     return inbound
+
+
+def _policy_of_sender(user: User | None) -> Policy:
+    """A customer's user writes under their contract's policy (its numbers, its levels, its words)."""
+    customer = getattr(user, "customer", None)
+    return customer.policy if customer is not None else store.default_policy()
 
 
 def _escalate(inbound: InboundMessage, policy: Policy, now: datetime) -> InboundMessage:
@@ -285,7 +291,7 @@ def confirm(token: str, now: datetime) -> InboundMessage:
         assert inbound.user is not None
         inbound.sender = inbound.user.email.lower()
         with translation.override(inbound.user.language or translation.get_language()):
-            return _escalate(inbound, active_policy(), now)
+            return _escalate(inbound, _policy_of_sender(inbound.user), now)
 
 
 def pending_for_staff() -> list[InboundMessage]:

@@ -25,7 +25,6 @@ from escalade.core.messages import (
 from escalade.core.policy import Contact, Policy
 from escalade.notifications import tokens
 from escalade.notifications.models import DeliveryChannel, Notification, NotificationKind
-from escalade.policies import active_policy
 
 # Kinds whose recipient is expected to act: they carry the one-click acknowledgement link.
 ACTIONABLE = (NotificationKind.ESCALATION, NotificationKind.REMINDER)
@@ -88,9 +87,9 @@ def _contacts(policy: Policy, track: str, level: int) -> list[Contact]:
 
 
 def context(notification: Notification, now: datetime) -> dict[str, Any]:
-    policy = active_policy()
     incident = notification.incident
     assert incident is not None, "every notification is about an incident"
+    policy = incident.policy
     tz = policy.timezone
     evaluation = incident.evaluate(policy, now)
     level = _level(notification)

@@ -35,7 +35,7 @@ from escalade.incidents.models import (
     TimelineEvent,
 )
 from escalade.incidents.timeline import actor_label
-from escalade.policies import active_policy
+from escalade.policies import store
 from escalade.worker import crossing_entry
 
 PREFIX = "GEN-"  # generated incidents' request numbers: GEN-1, GEN-2, …
@@ -76,7 +76,8 @@ def generate(count: int, open_count: int, customers: int, now: datetime, *, seed
     """Add `count` incidents, the newest `open_count` of them still open at `now`."""
     if open_count > count:
         raise ValueError("open_count > count")
-    policy = active_policy()
+    version = store.latest()  # the organisations made here are under the default policy
+    policy = store.parsed(version)
     rnd = random.Random(seed)
     clients = organisations(customers)
     first = Incident.objects.filter(request_number__startswith=PREFIX).count() + 1
@@ -84,7 +85,7 @@ def generate(count: int, open_count: int, customers: int, now: datetime, *, seed
     for start in range(0, count, BATCH):
         size = min(BATCH, count - start)
         with transaction.atomic():
-            _batch(policy, rnd, clients, first + start, size, count - start - open_count, now, result)
+            _batch(policy, version.id, rnd, clients, first + start, size, count - start - open_count, now, result)
         if progress:
             progress(size)
     if connection.vendor == "postgresql":  # the planner's statistics, before anyone reads the new rows
@@ -94,7 +95,7 @@ def generate(count: int, open_count: int, customers: int, now: datetime, *, seed
     return result
 
 
-def _batch(policy, rnd, clients, first, size, resolved_left, now, result) -> None:  # type: ignore[no-untyped-def]
+def _batch(policy, version_id, rnd, clients, first, size, resolved_left, now, result) -> None:  # type: ignore[no-untyped-def]
     priorities = list(policy.priorities)
     weights = list(range(1, len(priorities) + 1))  # the first (most urgent) the rarest
     tracks = list(policy.tracks)
@@ -132,7 +133,8 @@ def _batch(policy, rnd, clients, first, size, resolved_left, now, result) -> Non
         track = tracks[0] if rnd.random() < 0.9 else rnd.choice(tracks)
         incident = Incident(request_number=number, customer=customer, title=rnd.choice(TITLES), priority=priority,
                             track=track, gtr=customer.gtr, opened_at=opened, acknowledged_at=ack,
-                            resolved_at=resolved, created_at=opened, updated_at=now)
+                            resolved_at=resolved, created_at=opened, updated_at=now,
+                            policy_version_id=version_id)
         facts = IncidentFacts(request_number=number, priority=priority, opened_at=opened, gtr=incident.gtr,
                               track=track, acknowledged_at=ack, resolved_at=resolved,
                               pauses=(pause,) if pause else (), reopenings=())

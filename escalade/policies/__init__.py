@@ -37,6 +37,8 @@ def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
 
 
 @cache
-def active_policy() -> Policy:
-    """The policy in force for this process (calendar tables are built once and shared)."""
+def file_policy() -> Policy:
+    """The policy of the file (ESCALADE_POLICY's, else the shipped one), parsed once: what
+    `escalade evaluate` and the API's documented schema use, and what the database's default
+    policy starts from. The service's policies are the database's versions (`store`)."""
     return load_policy()

@@ -20,7 +20,6 @@ from escalade.escalations.services import acknowledge_escalation
 from escalade.incidents.evaluation import evaluation_now
 from escalade.incidents.models import Channel
 from escalade.notifications.tokens import AckToken, read_ack_token
-from escalade.policies import active_policy
 from escalade.web import present
 
 TEMPLATE = "web/ack.html"
@@ -64,5 +63,5 @@ def acknowledge(request: HttpRequest, token: str) -> HttpResponse:
     # What is being acknowledged, before and after: the incident, the ask, the clocks.
     incident, now = escalation.incident, timezone.now()
     return _page(request, escalation=escalation, token=signed, acknowledged_label=escalation.acknowledged_label,
-                 incident=incident, card=present.card(active_policy(), incident, evaluation_now(incident, now)),
+                 incident=incident, card=present.card(incident.policy, incident, evaluation_now(incident, now)),
                  now=now)

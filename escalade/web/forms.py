@@ -5,21 +5,20 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from escalade.core.contract import FactsError, check_request_number, request_number_candidates
-from escalade.policies import active_policy
+from escalade.core.contract import FactsError
+from escalade.policies import store
 
 
 def _check_number(value: str) -> str:
     """The most likely number a person meant ("req 1003" → "REQ-1003"); `request_number_candidates`
     gives the others."""
-    policy = active_policy()
-    candidates = request_number_candidates(policy, value)
+    candidates = store.request_number_guesses(value)
     try:
-        return check_request_number(policy, candidates[0] if candidates else value)
+        return store.checked_request_number(candidates[0] if candidates else value)
     except FactsError:  # the core decides; the page says it in the page's language
         raise forms.ValidationError(
             _("« %(value)s » n'est pas un numéro de requête valide (exemple : %(example)s).")
-            % {"value": value.strip(), "example": policy.request_number_example}
+            % {"value": value.strip(), "example": store.default_policy().request_number_example}
         ) from None
 
 
@@ -83,7 +82,7 @@ class PhoneEscalationForm(forms.Form):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         choices = [("", _("le plus haut niveau possible"))]
-        choices += [(str(n), _("niveau %(n)d") % {"n": n}) for n in active_policy().levels]  # the policy's levels
+        choices += [(str(n), _("niveau %(n)d") % {"n": n}) for n in store.levels_in_force()]  # the policies' levels
         self.fields["level"].choices = choices  # type: ignore[attr-defined]
 
     def focus_first_error(self) -> None:
@@ -104,7 +103,7 @@ STATE_CHOICES = [
 
 def priority_choices() -> list[tuple[str, str]]:
     """The policy's priorities as a list offers them: key and the policy's own label."""
-    return [(key, rule.label) for key, rule in active_policy().priorities.items()]
+    return store.labels_in_force("priorities")
 
 
 class DashboardFilter(forms.Form):
@@ -116,9 +115,8 @@ class DashboardFilter(forms.Form):
     def __init__(self, *args: object, customers: list[tuple[str, str]], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.fields["customer"].choices = [("", _("Tous")), *customers]  # type: ignore[attr-defined]
-        policy = active_policy()
         self.fields["priority"].choices = [("", _("Toutes")), *priority_choices()]  # type: ignore[attr-defined]
-        tracks = [(t.key, t.label) for t in policy.tracks.values()]
+        tracks = store.labels_in_force("tracks")
         self.fields["track"].choices = [("", _("Toutes")), *tracks]  # type: ignore[attr-defined]
 
 

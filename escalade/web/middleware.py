@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from escalade.errors import NotFound
-from escalade.policies import active_policy
+from escalade.policies import store
 from escalade.web.health import API_LATENCY
 from escalade.web.views import not_found
 
@@ -41,7 +41,7 @@ class PolicyTimezone:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        timezone.activate(active_policy().timezone)
+        timezone.activate(store.display_zone())
         try:
             return self.get_response(request)
         finally:

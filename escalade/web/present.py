@@ -13,17 +13,21 @@ from escalade.core.policy import Contact, Policy
 from escalade.core.render import national_phone
 from escalade.core.sla import CommitmentStatus
 from escalade.incidents.models import CommitmentState, Incident
-from escalade.policies import active_policy
+from escalade.policies import store
 
 
 def commitment_label(kind: str) -> str:
     return {"take_charge": _("Prise en charge"), "resolution": _("Résolution")}.get(kind, kind)
 
 
-def priority_label(priority: str) -> str:
-    """The policy's own label ("élevé"), as the policy writes it in every language."""
-    rule = active_policy().priorities.get(priority)
-    return rule.label if rule is not None else priority
+def priority_label(priority: str, policy: Policy | None = None) -> str:
+    """The policy's own label ("élevé"), as the policy writes it in every language: the incident's
+    policy's when given, else the first policy in force that knows the key."""
+    for candidate in (policy,) if policy is not None else store.policies_in_force():
+        rule = candidate.priorities.get(priority)
+        if rule is not None:
+            return rule.label
+    return priority
 
 
 def state_label(state: str) -> str:
@@ -165,7 +169,7 @@ def card(policy: Policy, incident: Incident, evaluation: Evaluation) -> Card:
     return Card(
         incident=incident,
         evaluation=evaluation,
-        priority_label=priority_label(incident.priority),
+        priority_label=priority_label(incident.priority, policy),
         commitments=tuple(commitment_view(policy, s) for s in statuses),
         no_resolution_commitment=evaluation.commitments.resolution is None,
         allowed=decision.allowed,

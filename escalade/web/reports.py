@@ -33,7 +33,7 @@ from django.db.models.functions import Coalesce, Floor, RowNumber, TruncMonth
 
 from escalade.escalations.models import Escalation
 from escalade.incidents.models import Incident
-from escalade.policies import active_policy
+from escalade.policies import store
 
 PERCENTILE = 0.95
 
@@ -73,7 +73,7 @@ GROUP = ("month", "customer__code", "customer__name", "priority")
 
 def _month(field: str) -> TruncMonth:
     """Months as the policy's zone has them (an incident opened on 1 May at 00:30 in Paris is May's)."""
-    return TruncMonth(field, tzinfo=active_policy().timezone)
+    return TruncMonth(field, tzinfo=store.default_policy().timezone)
 
 
 def base(incidents: QuerySet[Incident]) -> QuerySet[Incident]:

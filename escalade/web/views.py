@@ -21,7 +21,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from escalade.core.contract import FactsError, check_request_number, request_number_candidates
+from escalade.core.contract import FactsError
 from escalade.core.render import procedure_html_body
 from escalade.errors import ServiceError, incident_not_found
 from escalade.escalations.record import incident_record
@@ -35,7 +35,7 @@ from escalade.incidents.evaluation import evaluation_now
 from escalade.incidents.models import Channel, Customer, Incident, Status
 from escalade.incidents.services import apply_event, get_visible_incident
 from escalade.mail.services import pending_for_staff
-from escalade.policies import active_policy
+from escalade.policies import store
 from escalade.web import charts, present, reports
 from escalade.web.forms import (
     DashboardFilter,
@@ -66,7 +66,7 @@ def locked_out(request: HttpRequest, response: HttpResponse | None = None, crede
     for how long, in the person's language."""
     wait = int(settings.AXES_COOLOFF_TIME.total_seconds())
     page = render(request, "web/locked_out.html",
-                  {"minutes": max(1, wait // 60), "organisation": active_policy().organisation}, status=429)
+                  {"minutes": max(1, wait // 60), "organisation": store.default_policy().organisation}, status=429)
     page["Retry-After"] = str(wait)
     return page
 
@@ -75,7 +75,7 @@ def _find(user: Any, number: str) -> Incident:
     """The incident behind a number in a URL; anything that cannot be a request number is unknown
     (and never reaches the database: PostgreSQL refuses NUL characters)."""
     try:
-        number = check_request_number(active_policy(), number)
+        number = store.checked_request_number(number)
     except FactsError:
         raise incident_not_found(number) from None
     return get_visible_incident(user, number)
@@ -114,7 +114,7 @@ def portal(request: HttpRequest) -> HttpResponse:
     form = LookupForm(request.GET or None)
     if form.is_bound and form.is_valid():
         # "1003" may be REQ-1003: the first of the numbers the person may mean that is theirs.
-        candidates = request_number_candidates(active_policy(), form.data["request_number"])
+        candidates = store.request_number_guesses(form.data["request_number"])
         mine = set(Incident.objects.visible_to(user).filter(  # type: ignore[arg-type]
             request_number__in=candidates).values_list("request_number", flat=True))
         number = next((c for c in candidates if c in mine), None)
@@ -148,12 +148,11 @@ def portal(request: HttpRequest) -> HttpResponse:
         "now": now,
         "escalations": escalations,
         "status_open": Status.RESOLVED,
-        "policy": active_policy(),
     }, status=400 if form.is_bound else 200)
 
 
 def _card_context(request: HttpRequest, incident: Incident) -> dict[str, Any]:
-    policy = active_policy()
+    policy = incident.policy
     now = timezone.now()
     card = present.card(policy, incident, evaluation_now(incident, now))
     return {
@@ -232,7 +231,7 @@ def escalate(request: HttpRequest, number: str) -> HttpResponse:
 @require_GET
 def escalation(request: HttpRequest, escalation_id: int) -> HttpResponse:
     esc = get_visible_escalation(request.user, escalation_id)  # type: ignore[arg-type]
-    policy = active_policy()
+    policy = esc.incident.policy
     contacts = [present.contact_view(policy, c) for c in policy.contacts_for(esc.level, esc.incident.track)]
     return render(request, "web/escalation.html", {"escalation": esc, "contacts": contacts, "organisation": policy.organisation})
 
@@ -245,7 +244,7 @@ def escalation(request: HttpRequest, escalation_id: int) -> HttpResponse:
 def incident(request: HttpRequest, number: str) -> HttpResponse:
     found = _find(request.user, number)
     context = _card_context(request, found)
-    policy = active_policy()
+    policy = found.policy
     statuses = context["card"].evaluation.commitments.all()
     context["explanations"] = [e for e in (present.explain(policy, s, found.opened_at) for s in statuses) if e]
     context["timeline"] = found.timeline.select_related(None).order_by("occurred_at", "id")
@@ -300,9 +299,9 @@ DASHBOARD_ROWS = 200
 
 def _dashboard_rows(request: HttpRequest) -> tuple[DashboardFilter, list[present.Card], int]:
     form, incidents = _filtered_open(request)
-    policy, now = active_policy(), timezone.now()
+    now = timezone.now()
     total = incidents.count()
-    rows = [present.card(policy, i, evaluation_now(i, now)) for i in incidents.prefetch_related("pauses")[:DASHBOARD_ROWS]]
+    rows = [present.card(i.policy, i, evaluation_now(i, now)) for i in incidents.prefetch_related("pauses")[:DASHBOARD_ROWS]]
     return form, rows, total
 
 
@@ -317,7 +316,7 @@ def _feed(request: HttpRequest) -> dict[str, Any]:
     pending = list(escalations.filter(acknowledged_at__isnull=True).order_by("granted_at")[:100])
     done = list(escalations.filter(acknowledged_at__gte=timezone.now() - FEED_ACKNOWLEDGED_WITHIN)
                 .order_by("-acknowledged_at")[:FEED_ACKNOWLEDGED])
-    return {"pending": pending, "done": done, "top_level": max(active_policy().levels, default=0)}
+    return {"pending": pending, "done": done, "top_level": max(store.levels_in_force(), default=0)}
 
 
 @staff_only
@@ -430,8 +429,10 @@ def _dashboard_with_phone_form(request: HttpRequest, form: PhoneEscalationForm, 
 
 @require_GET
 def procedure(request: HttpRequest) -> HttpResponse:
-    """Public: the procedure written from the policy that the service enforces."""
-    policy = active_policy()
+    """Public: the procedure written from the policy that the service enforces (for a customer's
+    user, the policy of their contract)."""
+    customer = getattr(request.user, "customer", None)
+    policy = customer.policy if customer is not None else store.default_policy()
     return render(request, "web/procedure.html", {
         "body": procedure_html_body(policy), "organisation": policy.organisation,
     })
@@ -445,12 +446,12 @@ REPORT_PAGE_ROWS = 100
 
 def _current_month(now: datetime) -> datetime:
     """The first instant of this month in the policy's zone: that month's figures are still partial."""
-    local = timezone.localtime(now, active_policy().timezone)
+    local = timezone.localtime(now, store.default_policy().timezone)
     return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
 def _month_label(month: datetime, current: datetime, fmt: str = "M Y") -> str:
-    label = date_format(timezone.localtime(month, active_policy().timezone), fmt)
+    label = date_format(timezone.localtime(month, store.default_policy().timezone), fmt)
     return _("%(month)s (en cours)") % {"month": label} if month == current else label
 
 
@@ -462,7 +463,7 @@ def _report_rows(request: HttpRequest) -> tuple[ReportFilter, list[reports.Repor
     for _i in range(months - 1):
         first = (first - timedelta(days=1)).replace(day=1)
     incidents = Incident.objects.filter(opened_at__gte=first)
-    return form, reports.report(incidents, now, active_policy().levels)
+    return form, reports.report(incidents, now, store.levels_in_force())
 
 
 @staff_only
@@ -484,7 +485,7 @@ def report_page(request: HttpRequest) -> HttpResponse:
     esc_chart = charts.bar_chart(
         "escalations", _("Escalades par niveau"), labels,
         [charts.Series(_("Niveau %(n)d") % {"n": n}, f"s{n + 2}", [float(m.escalations[n - 1]) for m in months])
-         for n in active_policy().levels],
+         for n in store.levels_in_force()],
         max(most, 1), "",
     ) if rows else ""
     page = Paginator(rows, REPORT_PAGE_ROWS).get_page(request.GET.get("page"))
@@ -493,7 +494,7 @@ def report_page(request: HttpRequest) -> HttpResponse:
     return render(request, "web/reports.html", {
         "filter": form, "rows": page.object_list, "page": page, "total_rows": len(rows), "met_chart": met_chart,
         "esc_chart": esc_chart, "query": query.urlencode(),
-        "levels": active_policy().levels,
+        "levels": store.levels_in_force(),
         "month_labels": {r.month: _month_label(r.month, current) for r in page.object_list},
     })
 
@@ -540,7 +541,7 @@ def _report_excel(rows: list[reports.ReportRow]) -> HttpResponse:
     response["Content-Disposition"] = 'attachment; filename="escalade-rapport-tableur.csv"'
     response.write("\ufeff")
     writer = csv.writer(response, delimiter=";" if get_language() == "fr" else ",")
-    writer.writerow(excel_header(active_policy().levels))
+    writer.writerow(excel_header(store.levels_in_force()))
     current = _current_month(timezone.now())
     for r in rows:
         writer.writerow([_csv_value(v) for v in (
@@ -561,10 +562,10 @@ def report_csv(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="escalade-rapport.csv"'
     writer = csv.writer(response)
-    writer.writerow(csv_header(active_policy().levels))
+    writer.writerow(csv_header(store.levels_in_force()))
     for r in rows:
         writer.writerow([_csv_value(v) for v in (
-            timezone.localtime(r.month, active_policy().timezone).strftime("%Y-%m"), r.customer_code, r.customer_name, r.priority,
+            timezone.localtime(r.month, store.default_policy().timezone).strftime("%Y-%m"), r.customer_code, r.customer_name, r.priority,
             r.incidents, r.take_charge_met_pct, r.resolution_met_pct, *r.escalations,
             r.take_charge_mean_min, r.take_charge_p95_min, r.resolution_mean_min, r.resolution_p95_min,
         )])

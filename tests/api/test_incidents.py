@@ -19,7 +19,8 @@ def test_creating_an_incident_answers_201_with_its_evaluation(api):
     response = api("POST", "/incidents", "staff", NEW)
     assert response.status_code == 201
     body = response.body
-    assert body["customer"] == {"code": "client-a", "name": "Client A", "partner": "partenaire-p"}
+    assert body["customer"] == {"code": "client-a", "name": "Client A", "partner": "partenaire-p", "policy": "hipcom"}
+    assert body["policy"] == {"name": "hipcom", "version": 1}
     assert body["gtr"] is True  # client A's contract has GTR
     assert body["status"] == "open"
     take_charge = body["evaluation"]["commitments"]["take_charge"]

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from web.support import make_incident
 
-from escalade.policies import active_policy
+from escalade.policies import file_policy
 
 from .conftest import log_in, shot
 
@@ -27,7 +27,7 @@ FRENCH = re.compile(
 
 
 def _policy_words() -> list[str]:
-    policy = active_policy()
+    policy = file_policy()
     words = [policy.organisation, "Français"]  # the switch names each language in itself
     for p in policy.priorities.values():
         words += [p.label, p.meaning, p.description]

@@ -131,9 +131,10 @@ class FakeClock:
 def policy_with(tmp_path: Path, apprise: dict[str, str] | None = None, **notifications: Any) -> Iterator[Path]:
     """The active policy with some [notifications] options changed and apprise URLs added to
     contacts (by email), active for the block."""
-    from escalade.policies import DEFAULT_POLICY, active_policy, policy_text
+    from escalade.policies import DEFAULT_POLICY, services, store
 
-    text = policy_text()
+    before = store.text_of(store.latest())
+    text = before
     for address, url in (apprise or {}).items():
         marker = f'email = "{address}"'
         text = text.replace(marker, f'{marker}\napprise = ["{url}"]')
@@ -149,12 +150,13 @@ def policy_with(tmp_path: Path, apprise: dict[str, str] | None = None, **notific
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     from django.test import override_settings
 
-    active_policy.cache_clear()
+    # A new version of the default policy: notification rules and contacts follow the latest one.
+    services.save_version(store.default_name(), path.read_text(encoding="utf-8"), label="test")
     try:
         with override_settings(ESCALADE_POLICY=str(path)):
             yield path
     finally:
-        active_policy.cache_clear()
+        services.save_version(store.default_name(), before, label="test")
 
 
 def now_utc() -> datetime:

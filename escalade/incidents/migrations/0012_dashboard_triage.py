@@ -6,11 +6,11 @@ from django.db import migrations, models
 def triage_open_incidents(apps, schema_editor):
     """The open incidents' triage from what is stored (resolved ones are never in the dashboard)."""
     from escalade.incidents.models import triage_key
-    from escalade.policies import active_policy
+    from escalade.policies import file_policy
 
     Incident = apps.get_model("incidents", "Incident")
     Escalation = apps.get_model("escalations", "Escalation")
-    policy = active_policy()
+    policy = file_policy()
     waiting = set(Escalation.objects.filter(acknowledged_at__isnull=True).values_list("incident_id", flat=True))
     batch = []
     for incident in Incident.objects.filter(resolved_at__isnull=True).only("id", "priority", "allowed_level", "next_due_at").iterator(2000):

@@ -16,7 +16,6 @@ from escalade.core.escalation import Evaluation
 from escalade.core.messages import commitment_label, format_duration, format_instant, state_label
 from escalade.core.policy import Policy
 from escalade.incidents.models import Incident
-from escalade.policies import active_policy
 
 
 class Command(BaseCommand):
@@ -44,7 +43,7 @@ class Command(BaseCommand):
             raise CommandError(f"Aucun incident ne porte le numéro de requête « {number} ».")
         if at < incident.opened_at:
             raise CommandError("L'instant d'évaluation précède l'ouverture de l'incident.")
-        policy = active_policy()
+        policy = incident.policy
         self.stdout.write("\n".join(report(policy, incident, incident.evaluate(policy, at))))
 
 

@@ -29,7 +29,7 @@ from escalade.incidents.models import Channel, Contract, Customer, Incident, Par
 from escalade.incidents.services import IncidentInput, apply_event, upsert_incident
 from escalade.notifications.models import DeliveryStatus, Notification
 from escalade.ops.generate import generate
-from escalade.policies import active_policy
+from escalade.policies import store
 
 H, M = timedelta(hours=1), timedelta(minutes=1)
 
@@ -191,7 +191,7 @@ class Command(BaseCommand):
     def history(self, now: datetime, users: dict[str, User]) -> None:
         """About one incident a day for 60 days: mostly on time, some late, some escalated."""
         rnd = random.Random(2026)
-        policy = active_policy()
+        policy = store.default_policy()
         titles = ("Lien internet coupé", "Téléphonie dégradée", "VPN instable", "Messagerie lente",
                   "Panne d'un commutateur", "Accès Wi-Fi impossible", "Sauvegarde en échec")
         for day in range(HISTORY_DAYS, 1, -1):

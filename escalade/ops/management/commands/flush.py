@@ -9,9 +9,17 @@ from typing import Any
 from django.core.management.commands import flush
 from django.db import connections
 
+from escalade.policies import store
+
 
 class Command(flush.Command):
     def handle(self, **options: Any) -> None:
+        try:
+            self._flush(**options)
+        finally:
+            store.clear()  # the policy versions read are gone with the rest
+
+    def _flush(self, **options: Any) -> None:
         connection = connections[options["database"]]
         if connection.vendor != "sqlite":
             super().handle(**options)
