@@ -11,8 +11,8 @@ call whoever holds the job today, never move a deadline already promised.
 from __future__ import annotations
 
 import time
-from zoneinfo import ZoneInfo
 from dataclasses import replace
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
