@@ -109,11 +109,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("file", nargs="?", help="fichier d'entrée, ou - pour l'entrée standard")
     ev.set_defaults(handler=cmd_evaluate)
-    pol = sub.add_parser("policy", help="valide, résume ou publie la politique")
+    pol = sub.add_parser("policy", help="valide, résume ou publie une politique ; load, list, show NOM, diff, "
+                         "export, apply : ses versions enregistrées (base de données)")
     pol_sub = pol.add_subparsers(dest="action", required=True)
     validate = pol_sub.add_parser("validate", help="vérifie un fichier de politique")
     validate.add_argument("file", nargs="?")
-    show = pol_sub.add_parser("show", help="résumé lisible de la politique")
+    show = pol_sub.add_parser("show", help="résumé lisible de la politique d'un fichier (show NOM : d'une version enregistrée)")
     show.add_argument("--policy")
     rend = pol_sub.add_parser("render", help="la procédure publiée (Markdown, HTML ou PDF)")
     rend.add_argument("--policy")
@@ -127,7 +128,7 @@ def _parser() -> argparse.ArgumentParser:
 # Options of Django's own `check` (which then stays Django's), and options that take a value.
 SYSTEM_CHECK_OPTIONS = ("--deploy", "--tag", "-t", "--list-tags", "--database", "--fail-level")
 VALUE_OPTIONS = ("-v", "--verbosity", "--settings", "--pythonpath", "--at", "--tag", "-t", "--database",
-                 "--fail-level")
+                 "--fail-level", "--policy", "--version")
 
 
 def _positionals(args: Sequence[str]) -> list[str]:
@@ -160,6 +161,17 @@ def _django(argv: Sequence[str]) -> int:
     return EXIT_OK
 
 
+STORED_POLICY_ACTIONS = ("load", "list", "diff", "export", "apply")
+
+
+def _stored_policy_action(argv: Sequence[str]) -> bool:
+    """`policy load|list|diff|export|apply`, and `policy show NAME`, are about the versions in the
+    database; `validate`, `render` and `show` without a name read a file."""
+    if len(argv) < 2 or argv[0] != "policy":
+        return False
+    return argv[1] in STORED_POLICY_ACTIONS or (argv[1] == "show" and bool(_positionals(argv[2:])))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     # Every command reads its settings (ESCALADE_POLICY, …) from escalade.settings.
@@ -170,6 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     if args_list[0] not in CORE_COMMANDS and not args_list[0].startswith("-"):
         return _django(args_list)
+    if _stored_policy_action(args_list):
+        return _django(["policies", *args_list[1:]])
     try:
         args = parser.parse_args(args_list)
     except SystemExit as exc:  # argparse: 2 for unusable arguments, 0 for --help

@@ -315,6 +315,7 @@ class EventKind(models.TextChoices):
     ESCALATION_REMINDED = "escalation_reminded", _("relance d'escalade")
     ARCHIVED = "archived", _("archivé")
     MAIL_RECEIVED = "mail_received", _("e-mail reçu")
+    POLICY_APPLIED = "policy_applied", _("nouvelle version de politique appliquée")
 
 
 class Channel(models.TextChoices):

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from escalade.accounts.models import User
 from escalade.accounts.permissions import check_may_record_event, is_internal
 from escalade.core.contract import FactsError, check_priority
+from escalade.core.escalation import Evaluation
 from escalade.core.policy import Policy
 from escalade.errors import Conflict, NotFound, ServiceError, incident_not_found
 from escalade.incidents.audit import append_to_timeline
@@ -28,7 +29,7 @@ from escalade.incidents.checks import (
     check_incident_input,
     service_error,
 )
-from escalade.incidents.evaluation import refresh
+from escalade.incidents.evaluation import evaluation_now, refresh
 from escalade.incidents.models import (
     Customer,
     EventKind,
@@ -321,3 +322,40 @@ def apply_event(
         record(incident, event, at, user=user, channel=channel, **extra)
         refresh(incident, now)
     return incident
+
+
+def repin_open_incidents(name: str, number: int, *, user: User | None, channel: str, now: datetime) -> int:
+    """An operator's deliberate choice: the open incidents under policy `name` take version `number`'s
+    commitments from now on. Each one's timeline records the versions and its deadlines before and
+    after; an incident already on that version is left alone. Returns how many moved."""
+    target = store.find(name, number)
+    others = [info.id for info in store.versions_of(name) if info.id != target.id]
+    moved = 0
+    with transaction.atomic():
+        incidents = (Incident.objects.select_for_update().filter(resolved_at__isnull=True, archived_at__isnull=True,
+                                                                   policy_version_id__in=others)
+                     .prefetch_related("pauses"))
+        for incident in incidents:
+            before = _deadlines(evaluation_now(incident, now))
+            previous = store.version(incident.policy_version_id)  # type: ignore[arg-type]
+            incident.policy_version_id = target.id
+            evaluation = evaluation_now(incident, now)
+            if incident.priority not in incident.policy.priorities:
+                raise Conflict("priority_not_in_version",
+                               _("L'incident « {number} » a la priorité « {priority} », que la version {version} "
+                                 "ne connaît pas : rien n'a été appliqué.").format(
+                                   number=incident.request_number, priority=incident.priority, version=number))
+            incident.save(update_fields=["policy_version", "updated_at"])
+            record(incident, EventKind.POLICY_APPLIED, now, user=user, channel=channel,
+                   policy=name, **{"from": previous.number, "to": number}, before=before,
+                   after=_deadlines(evaluation))
+            refresh(incident, now, evaluation)
+            moved += 1
+    return moved
+
+
+def _deadlines(evaluation: Evaluation) -> dict[str, str | None]:
+    """An incident's deadlines as its timeline keeps them (ISO-8601, UTC)."""
+    tc, res = evaluation.commitments.take_charge, evaluation.commitments.resolution
+    return {"take_charge_due_at": tc.due_at.isoformat() if tc.due_at else None,
+            "resolution_due_at": res.due_at.isoformat() if res and res.due_at else None}

@@ -98,6 +98,11 @@ def find(name: str, number: int) -> VersionInfo:
     raise NotFound("policy_version_not_found", f"La politique « {name} » n'a pas de version {number}.")
 
 
+def versions_of(name: str) -> list[VersionInfo]:
+    _reload()
+    return sorted((info for info in _registry.by_id.values() if info.name == name), key=lambda i: i.number)
+
+
 def parsed(info: VersionInfo) -> Policy:
     """The version's text as the core's policy (a stored text was valid when saved)."""
     found = _registry.parsed.get(info.digest)
