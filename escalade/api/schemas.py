@@ -16,10 +16,14 @@ from pydantic_core import PydanticCustomError
 from escalade.incidents.services import EVENT_KINDS
 from escalade.policies import file_policy
 
-# The policy's own names in the documented schema (priorities, tracks and levels are the policy's).
+# The policy's own names in the documented schema (priorities, tracks and levels are the policy's):
+# the default policy's file, read without the database (the document is built at start-up). A
+# contract under another policy uses that policy's names (GET /api/v1/policy); the fields take any
+# text, so that the service answers with the contract's own message.
 _POLICY = file_policy()
-PRIORITIES_TEXT = ", ".join(_POLICY.priorities)
-TRACKS_TEXT = ", ".join(_POLICY.tracks)
+OTHER_POLICIES = " (politique par défaut ; un contrat sous une autre politique a les siennes : GET /api/v1/policy)"
+PRIORITIES_TEXT = ", ".join(_POLICY.priorities) + OTHER_POLICIES
+TRACKS_TEXT = ", ".join(_POLICY.tracks) + OTHER_POLICIES
 LEVELS = _POLICY.levels
 LEVELS_TEXT = ", ".join(str(level) for level in LEVELS)
 

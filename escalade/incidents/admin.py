@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -24,6 +25,7 @@ from escalade.incidents.models import (
 )
 from escalade.incidents.services import apply_event
 from escalade.policies import store
+from escalade.policies.models import PolicyVersion
 
 
 class ReadOnly:
@@ -45,8 +47,26 @@ class PartnerAdmin(admin.ModelAdmin):
     search_fields = ("code", "name")
 
 
+class ContractForm(forms.ModelForm):
+    """The contract's policy is one of those loaded (blank: the default one); a change applies to
+    the incidents opened afterwards, the open ones keep their version (`escalade policy apply`)."""
+
+    policy = forms.ChoiceField(label=_("politique"), required=False)
+
+    class Meta:
+        model = Contract
+        fields = "__all__"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        names = sorted(PolicyVersion.objects.values_list("name", flat=True).distinct())
+        self.fields["policy"].choices = [  # type: ignore[attr-defined]
+            ("", _("par défaut (%(name)s)") % {"name": store.default_name()}), *((n, n) for n in names)]
+
+
 class ContractInline(admin.StackedInline):
     model = Contract
+    form = ContractForm
 
 
 @admin.register(Customer)

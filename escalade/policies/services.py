@@ -3,7 +3,9 @@ French, path-named messages), numbered after the latest of its name under a lock
 
 from __future__ import annotations
 
+import json
 import re
+import tomllib
 from datetime import datetime
 from typing import Any
 
@@ -45,3 +47,58 @@ def save_version(name: str, text: str, *, user: Any = None, label: str = "", com
     transaction.on_commit(memo.clear)
     memo.clear()
     return version, policy, True
+
+
+CONTACT_KEYS = ("level", "track", "name", "role", "team", "phones", "email", "apprise")
+
+
+def with_contacts(text: str, contacts: list[dict[str, Any]]) -> str:
+    """`text` with its [[contacts]] tables replaced by `contacts` (written where the first one was),
+    everything else byte for byte: the contacts form edits people without touching the TOML."""
+    lines = text.splitlines(keepends=True)
+    kept: list[str] = []
+    at: int | None = None
+    inside = False
+    for line in lines:
+        header = line.strip()
+        if header == "[[contacts]]":
+            inside = True
+            at = len(kept) if at is None else at
+            continue
+        if inside and header.startswith("["):
+            inside = False
+        if not inside:
+            kept.append(line)
+    if at is None:
+        at = len(kept)
+        if kept and not kept[-1].endswith("\n"):
+            kept[-1] += "\n"
+    blocks = "".join(_contact_block(c) for c in contacts)
+    return "".join(kept[:at]) + blocks + "".join(kept[at:])
+
+
+def _contact_block(contact: dict[str, Any]) -> str:
+    out = ["[[contacts]]\n"]
+    for key in CONTACT_KEYS:
+        value = contact.get(key)
+        if value in (None, "", [], ()):
+            continue
+        out.append(f"{key} = {_toml_value(value)}\n")
+    return "".join(out) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    # JSON's string escapes are TOML basic-string escapes (\", \\, \n, \uXXXX).
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def contacts_of(text: str) -> list[dict[str, Any]]:
+    """The [[contacts]] of a policy text as written (the form's initial values)."""
+    raw = tomllib.loads(text).get("contacts", [])
+    return [dict(c) for c in raw if isinstance(c, dict)]
