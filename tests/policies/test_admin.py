@@ -60,7 +60,7 @@ def test_a_valid_edit_shows_the_diff_then_saves_a_version_in_the_editors_name(ad
 def test_a_version_can_be_neither_changed_nor_deleted_in_the_admin(admin_client):
     version = PolicyVersion.objects.get()
     change = admin_client.post(f"/admin/policies/policyversion/{version.pk}/change/", {"text": "x"})
-    assert change.status_code in (302, 403) or "x" != PolicyVersion.objects.get().text
+    assert change.status_code == 403
     assert admin_client.post(f"/admin/policies/policyversion/{version.pk}/delete/", {"post": "yes"}).status_code == 403
     assert PolicyVersion.objects.get().text == version.text
 
