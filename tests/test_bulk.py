@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 def new_incident(world, number: str, opened) -> Incident:
-    return Incident(request_number=number, customer=world.customer_a, priority="high",
+    return Incident(request_number=number, customer=world.customer_a, priority="high", track="support",
                     opened_at=opened, created_at=opened)
 
 

@@ -43,7 +43,7 @@ READ_ONLY_SQLSTATE = "25006"  # read_only_sql_transaction
 
 def problem(status: int, code: str, detail: str, **extra: Any) -> HttpResponse:
     body = {
-        "type": f"https://escalade.hipcom.fr/problems/{code}",
+        "type": f"urn:escalade:problem:{code}",  # the product's, not one provider's domain
         "title": str(TITLES.get(status, _("Erreur"))),
         "status": status,
         "detail": detail,

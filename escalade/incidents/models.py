@@ -179,7 +179,7 @@ class Incident(models.Model):
     )
     title = models.CharField(_("titre"), max_length=300, blank=True)
     priority = models.CharField(_("priorité"), max_length=16)  # a key of the policy's priorities
-    track = models.CharField(_("filière"), max_length=32, default="support")
+    track = models.CharField(_("filière"), max_length=32)  # a key of the policy's tracks (its default when none is given)
     gtr = models.BooleanField(_("GTR"), default=False)
     opened_at = models.DateTimeField(_("ouvert le"))
     # A customer's or partner's declaration opens its clocks when Escalade receives it; when the

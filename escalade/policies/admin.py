@@ -31,10 +31,13 @@ class VersionForm(forms.ModelForm):
     """A new version: its text is checked by the core's loader; the difference with the version in
     force is shown, and the save needs a second, confirmed submit."""
 
-    text = forms.CharField(label=_("texte TOML"), strip=False,  # the text is stored byte for byte
+    text = forms.CharField(label=_("Texte TOML"), strip=False,  # the text is stored byte for byte
                            widget=forms.Textarea(attrs={"rows": 40, "cols": 110, "spellcheck": "false",
                                                         "style": "font-family: monospace"}))
-    confirmed = forms.BooleanField(label=_("J'ai relu les changements : enregistrer cette version"), required=False)
+    confirmed = forms.BooleanField(label=_("J'ai relu les changements : enregistrer cette version"), required=False,
+                                   help_text=_("Les incidents ouverts gardent la version de leur ouverture ; les "
+                                               "contacts et les règles de notification de la nouvelle version "
+                                               "s'appliquent à tous."))
 
     class Meta:
         model = PolicyVersion
@@ -58,8 +61,9 @@ class VersionForm(forms.ModelForm):
         try:
             policy_from_toml(text)
         except PolicyError as exc:
-            # Each problem at its field's path, as `escalade policy validate` writes it.
-            raise forms.ValidationError([str(issue) for issue in exc.issues]) from None
+            # Each problem at its field's path, as `escalade policy validate` writes it, on the text.
+            self.add_error("text", [str(issue) for issue in exc.issues])
+            return data
         latest = PolicyVersion.objects.filter(name=name).order_by("-number").first()
         if latest is not None and latest.digest == digest_of(text):
             raise forms.ValidationError(_("Ce texte est celui de la version %(n)d en vigueur : rien à enregistrer.")

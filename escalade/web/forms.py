@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from escalade.core.contract import FactsError
+from escalade.core.policy import Policy
 from escalade.policies import store
 
 
@@ -101,8 +102,11 @@ STATE_CHOICES = [
 ]
 
 
-def priority_choices() -> list[tuple[str, str]]:
-    """The policy's priorities as a list offers them: key and the policy's own label."""
+def priority_choices(policy: Policy | None = None) -> list[tuple[str, str]]:
+    """A policy's priorities as a list offers them, key and the policy's own label: an incident's
+    policy's, else those of every policy in force (filters over all contracts)."""
+    if policy is not None:
+        return [(key, rule.label) for key, rule in policy.priorities.items()]
     return store.labels_in_force("priorities")
 
 
@@ -128,13 +132,14 @@ class PortalFilter(forms.Form):
     customer = forms.ChoiceField(label=_("Client"), required=False)
     priority = forms.ChoiceField(label=_("Priorité"), required=False)
 
-    def __init__(self, *args: object, customers: list[tuple[str, str]], **kwargs: object) -> None:
+    def __init__(self, *args: object, customers: list[tuple[str, str]], policy: Policy | None = None,
+                 **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         if len(customers) > 1:
             self.fields["customer"].choices = [("", _("Tous")), *customers]  # type: ignore[attr-defined]
         else:
             del self.fields["customer"]  # one's own organisation: nothing to choose
-        self.fields["priority"].choices = [("", _("Toutes")), *priority_choices()]  # type: ignore[attr-defined]
+        self.fields["priority"].choices = [("", _("Toutes")), *priority_choices(policy)]  # type: ignore[attr-defined]
 
 
 class ReportFilter(forms.Form):

@@ -122,7 +122,9 @@ def portal(request: HttpRequest) -> HttpResponse:
             return not_found(request, form.cleaned_data["request_number"])
         return redirect("portal_incident", number=number)
     customers = [(c.code, c.name) for c in Customer.objects.visible_to(user)]  # type: ignore[arg-type]
-    shown = PortalFilter(request.GET if "shown" in request.GET else None, customers=customers)
+    own = getattr(user, "customer", None)  # a customer's user filters by its own policy's priorities
+    shown = PortalFilter(request.GET if "shown" in request.GET else None, customers=customers,
+                         policy=own.policy if own is not None else None)
     choice = shown.cleaned_data if shown.is_valid() else {"shown": "open", "customer": "", "priority": ""}
     # Open ones first, then the newest resolved: two index scans (customer, opened_at) rather than a
     # sort of every incident of the organisation (5,000 of them at a million).
@@ -250,7 +252,7 @@ def incident(request: HttpRequest, number: str) -> HttpResponse:
     context["timeline"] = found.timeline.select_related(None).order_by("occurred_at", "id")
     context["pauses"] = found.pauses.all()
     context["track_label"] = getattr(policy.tracks.get(found.track), "label", found.track)
-    context["priorities"] = priority_choices()
+    context["priorities"] = priority_choices(policy)
     return render(request, "web/incident.html", context)
 
 

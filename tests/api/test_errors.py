@@ -19,6 +19,7 @@ def test_anonymous_gets_a_401_problem(api):
     assert response["WWW-Authenticate"].startswith("Bearer")
     assert set(response.body) >= {"type", "title", "status", "detail", "code"}
     assert response.body["code"] == "authentication_required"
+    assert response.body["type"] == "urn:escalade:problem:authentication_required"
 
 
 def test_a_wrong_token_is_refused(api):

@@ -112,6 +112,9 @@ def test_the_worker_alerts_each_incident_on_its_own_policys_deadline(world, gold
     assert Notification.objects.filter(incident=a, kind=NotificationKind.BREACH, recipient="escalade@hipcom.fr").exists()
     levels = {n.recipient for n in Notification.objects.filter(incident=b, kind=NotificationKind.LEVEL_AVAILABLE)}
     assert levels == {"gold@opale.example", "claire.muller@opale.example"}  # gold's rule: level1 and level2
+    gold_mail = smtp.to("gold@opale.example")[0]
+    assert "procédure d'escalade OPALE Services" in gold_mail.get_body(("plain",)).get_content()
+    assert "procédure d'escalade HIPCOM" in smtp.to("escalade@hipcom.fr")[0].get_body(("plain",)).get_content()
 
 
 def test_policy_apply_moves_open_incidents_deadlines_and_records_both(world, paris_noon):
@@ -213,3 +216,18 @@ def test_the_report_groups_each_customer_under_its_own_policys_labels(world, gol
     page = client.get("/rapports/").content.decode()
     assert "P2 majeur" in page and "élevé" in page
     assert TimelineEvent.objects.filter(kind="created").count() == 2
+
+
+def test_staff_pages_offer_each_incident_its_own_policys_priorities(world, gold, paris_noon):
+    _open("client-a", "REQ-1042", "high", paris_noon - timedelta(hours=2), now=paris_noon)
+    _open("client-b", "INC0010001", "p1", paris_noon - timedelta(hours=2), now=paris_noon)
+    client = Client()
+    client.force_login(world.users["staff"])
+    page = client.get("/incidents/INC0010001/").content.decode()
+    assert 'value="p4"' in page and 'value="medium"' not in page
+    dashboard = client.get("/tableau-de-bord/").content.decode()
+    assert "INC0010001" in dashboard and "REQ-1042" in dashboard and "P1 critique" in dashboard
+    portal = Client()
+    portal.force_login(world.users["customer_b"])
+    mine = portal.get("/portail/").content.decode()
+    assert 'value="p2"' in mine and 'value="high"' not in mine
