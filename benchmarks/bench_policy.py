@@ -3,10 +3,10 @@
 Before versions, every incident was evaluated with the one policy of the process. Now each one is
 evaluated with `incident.policy`: the commitments of the version it is pinned to, with the people of
 that policy's latest version (a dictionary lookup, and at most one small query every 2 s). This
-measures, in process, on the same loaded incidents (half HIPCOM's, half the Gold example's, a newer
-HIPCOM version saved so that the merged path is taken):
+measures, in process, on the same loaded HIPCOM incidents, pinned to version 1 while version 2 is the
+latest (the costliest path: version 1's commitments with version 2's people), a second policy loaded:
 
-  - baseline: `evaluate(policy, facts, now)` with one policy held by the caller (as before),
+  - baseline: `incident.evaluate(file_policy(), now)`, the process's one cached policy (as before),
   - pinned: `incident.evaluate(incident.policy, now)` (as the API, pages and worker do now),
   - the lookup alone: `incident.policy`.
 
@@ -65,7 +65,7 @@ def build(n: int, now: datetime) -> list:  # type: ignore[type-arg]
     rows = []
     for i in range(n):
         opened = now - timedelta(minutes=(i * 7919) % (60 * 24 * 30))
-        hipcom = i % 2 == 0
+        hipcom = True  # the baseline has one policy only: HIPCOM's (gold's contract exists, unused here)
         rows.append(Incident(request_number=f"REQ-{i + 1}" if hipcom else f"INC{i + 1:07d}", customer=a if hipcom else b,
                              priority=("low", "medium", "high")[i % 3] if hipcom else ("p1", "p2", "p3", "p4")[i % 4],
                              track="support" if hipcom else "service-desk", gtr=hipcom, opened_at=opened,
@@ -92,20 +92,15 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         setup(Path(tmp))
-        from escalade.core.escalation import evaluate
-        from escalade.policies import store
+        from escalade.policies import file_policy
 
         now = datetime.now(UTC)
         rows = []
         for n in args.n:
             incidents = build(n, now)
-            facts = [i.facts() for i in incidents]
-            held = {v: store.policy_of(v) for v in {i.policy_version_id for i in incidents}}
-            pairs = [(held[i.policy_version_id], f) for i, f in zip(incidents, facts, strict=True)]
-
-            def baseline(pairs=pairs) -> None:  # type: ignore[no-untyped-def]
-                for policy, f in pairs:
-                    evaluate(policy, f, now)
+            def baseline(incidents=incidents) -> None:  # type: ignore[no-untyped-def]
+                for incident in incidents:  # as before versions: the process's one policy, cached
+                    incident.evaluate(file_policy(), now)
 
             def pinned(incidents=incidents) -> None:  # type: ignore[no-untyped-def]
                 for incident in incidents:
@@ -118,7 +113,7 @@ def main() -> None:
             base, mine, alone = per_second(baseline, n), per_second(pinned, n), per_second(lookup, n)
             rows.append([f"{n:,}", f"{base:,.0f}", f"{mine:,.0f}", f"{mine / base:.3f}", f"{alone:,.0f}", "≥ 0.95"])
         support.table("Evaluating with the pinned policy version (in process, SQLite, medians of 7)",
-                      ["incidents", "one policy held (baseline) /s", "incident.policy /s", "ratio", "lookup alone /s",
+                      ["incidents", "one policy per process (baseline) /s", "incident.policy /s", "ratio", "lookup alone /s",
                        "goal"], rows)
 
 
