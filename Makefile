@@ -87,6 +87,7 @@ bench: install wrk
 	-$(BIN)/python benchmarks/bench_burst.py --crossings 1000 --workers 1 2 --database-url $(BENCH_DB)
 	-$(BIN)/python benchmarks/bench_burst.py --crossings 1000 --database-url sqlite
 	-$(BIN)/python benchmarks/bench_mail.py --messages 1000
+	-$(BIN)/python benchmarks/bench_policy.py --n 2000 20000
 
 bench-full: install wrk
 	-$(BIN)/python benchmarks/bench_calendar.py
@@ -99,6 +100,7 @@ bench-full: install wrk
 	-$(BIN)/python benchmarks/bench_burst.py --crossings 1000 10000 --database-url sqlite
 	-$(BIN)/python benchmarks/bench_worker.py --open 1000000 --database-url $(BENCH_DB)
 	-$(BIN)/python benchmarks/bench_mail.py --messages 1000 --database-url $(BENCH_DB)
+	-$(BIN)/python benchmarks/bench_policy.py
 
 # The load generator of bench_api.py (Debian's package; never a downloaded binary).
 wrk:

@@ -231,3 +231,26 @@ def test_staff_pages_offer_each_incident_its_own_policys_priorities(world, gold,
     portal.force_login(world.users["customer_b"])
     mine = portal.get("/portail/").content.decode()
     assert 'value="p2"' in mine and 'value="high"' not in mine
+
+
+def test_the_commands_load_list_diff_apply_and_refuse_an_invalid_file(world, paris_noon, tmp_path, capsys):
+    from django.core.management.base import CommandError
+
+    incident = _open("client-a", "REQ-1042", "high", paris_noon)
+    broken = _write(tmp_path / "broken.toml", _hipcom_text().replace('clock = "heures-ouvrees"', 'clock = "lune"', 1))
+    with pytest.raises(CommandError) as refused:
+        call_command("policies", "load", str(broken))
+    assert "rien n'est enregistré" in str(refused.value) and "priorities.low.take_charge.clock" in str(refused.value)
+    slower = _write(tmp_path / "v2.toml", _hipcom_text().replace('take_charge = { target = "30min", clock = "24/7" }',
+                                                                  'take_charge = { target = "1h", clock = "24/7" }'))
+    call_command("policies", "load", str(slower), "--comment", "une heure")
+    call_command("policies", "list")
+    call_command("policies", "diff", "hipcom", "1", "2")
+    call_command("policies", "apply", "hipcom", "--version", "2", "--open-incidents")
+    out = capsys.readouterr().out
+    assert "version 2 enregistrée" in out and "hipcom (par défaut)\tversion 2 sur 2" in out
+    assert '+take_charge = { target = "1h", clock = "24/7" }' in out
+    assert "1 incident(s) ouvert(s) passé(s) à la version 2" in out
+    incident.refresh_from_db()
+    assert incident.take_charge_due_at == paris_noon + 60 * M
+    assert incident.timeline.get(kind="policy_applied").channel == Channel.CLI
