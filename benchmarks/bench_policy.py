@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -76,14 +74,7 @@ def build(n: int, now: datetime) -> list:  # type: ignore[type-arg]
 
 
 def per_second(call: object, count: int) -> float:
-    assert callable(call)
-    call()
-    times = []
-    for _ in range(RUNS):
-        started = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - started)
-    return count / statistics.median(times)
+    return count / (support.timed(call, RUNS) / 1000)
 
 
 def main() -> None:
