@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install browser dovecot pango axe wrk test test-fast test-postgres fuzz lint bench bench-full demo clean
+.PHONY: install browser dovecot pango axe rt wrk test test-fast test-postgres fuzz lint bench bench-full demo clean
 
 install: $(VENV)/.installed
 
@@ -36,6 +36,15 @@ pango:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null) \
 	  || echo "warning: Pango could not be installed; the PDF test will fail"; }
 
+# The helpdesk sync tests start their own Request Tracker 5 (Debian's, its SQLite backend and
+# standalone server; about 5 minutes to install the first time), never the system's.
+rt:
+	@test -x /usr/share/request-tracker5/libexec/rt-server || { \
+	  echo "Installing Debian's request-tracker5 for the helpdesk sync tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	     request-tracker5 rt5-db-sqlite rt5-standalone >/dev/null) \
+	  || echo "warning: request-tracker5 could not be installed; the helpdesk sync tests will fail"; }
+
 # The browser tests inject axe-core (the accessibility engine, from the npm registry) into each page.
 AXE_VERSION := 4.14.1
 AXE := $(VENV)/axe/axe-core-$(AXE_VERSION)/axe.min.js
@@ -54,7 +63,7 @@ lint: install
 	$(BIN)/lint-imports
 
 # The whole suite on the embedded SQLite database (plus lint).
-test: install browser dovecot pango axe lint
+test: install browser dovecot pango axe rt lint
 	$(BIN)/pytest
 
 # Core only: no database, no browser (seconds).
@@ -62,7 +71,7 @@ test-fast: install
 	$(BIN)/pytest tests/core -p no:django
 
 # The database-backed suite against PostgreSQL.
-test-postgres: install browser dovecot pango axe
+test-postgres: install browser dovecot pango axe rt
 	ESCALADE_TEST_DATABASE_URL=$${ESCALADE_TEST_DATABASE_URL:-$(PG_URL)} $(BIN)/pytest -m "not browser" tests --ignore=tests/core
 
 # The larger fuzzing campaign (`make test` runs the same tests, bounded): schemathesis over every

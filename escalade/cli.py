@@ -25,7 +25,7 @@ CORE_COMMANDS = ("evaluate", "policy")
 # The user's words for the commands whose Django names must not shadow Django's own.
 ALIASES = {"check": "check_incident", "import": "import_incidents"}
 DATABASE_COMMANDS = (
-    "serve", "worker", "demo", "migrate", "check", "import", "customers", "partners", "users", "tokens", "mail",
+    "serve", "worker", "demo", "migrate", "check", "import", "customers", "partners", "users", "tokens", "mail", "sync",
 )
 
 

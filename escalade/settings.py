@@ -160,6 +160,7 @@ INSTALLED_APPS = [
     "escalade.escalations",
     "escalade.notifications",
     "escalade.mail",
+    "escalade.sync",
     "escalade.api",
     "escalade.web",
     "escalade.ops",
@@ -223,6 +224,18 @@ ESCALADE_MAIL_POLL_SECONDS = env_float("ESCALADE_MAIL_POLL_SECONDS", 30)
 ESCALADE_MAIL_TRUSTED_AUTHSERV = tuple(h.strip() for h in env("ESCALADE_MAIL_TRUSTED_AUTHSERV").split(",") if h.strip())
 ESCALADE_MAIL_MAX_BYTES = int(env_float("ESCALADE_MAIL_MAX_BYTES", 10 * 1024 * 1024))
 ESCALATION_FOLD_SECONDS = int(env_float("ESCALADE_ESCALATION_FOLD_SECONDS", 600))
+
+# -- the helpdesk sync (docs/helpdesks.md): Request Tracker 5 through REST 2, polled and called back
+ESCALADE_RT_URL = env("ESCALADE_RT_URL")  # https://rt.example.com (unset: no RT sync)
+ESCALADE_RT_USER = env("ESCALADE_RT_USER")
+ESCALADE_RT_PASSWORD = env("ESCALADE_RT_PASSWORD")
+ESCALADE_RT_TOKEN = env("ESCALADE_RT_TOKEN")  # an RT auth token instead of the user and password
+ESCALADE_RT_QUEUES = env("ESCALADE_RT_QUEUES")  # queue=customer,… (a queue not listed: the customer of its name)
+ESCALADE_RT_PRIORITIES = env("ESCALADE_RT_PRIORITIES", "high:70,medium:40,low:0")  # key:lowest RT priority
+ESCALADE_RT_NUMBER_PREFIX = env("ESCALADE_RT_NUMBER_PREFIX", "RT-")
+ESCALADE_RT_POLL_SECONDS = env_float("ESCALADE_RT_POLL_SECONDS", 60)
+ESCALADE_RT_WEBHOOK_TOKEN = env("ESCALADE_RT_WEBHOOK_TOKEN")  # the bearer token an RT scrip sends
+ESCALADE_SYNC_LAG_SECONDS = env_float("ESCALADE_SYNC_LAG_SECONDS", 600)  # /healthz: a sync older than this
 
 # -- operations: /healthz is 503 when no worker was seen for this long or a due notification waits
 # this long; /metrics asks for `Authorization: Bearer …` when a token is set.

@@ -10,7 +10,7 @@ from django.http import Http404
 from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from escalade.api import escalations, incidents, policy, problems
+from escalade.api import escalations, hooks, incidents, policy, problems
 from escalade.api.auth import bearer, session
 from escalade.api.openapi import declare_problems
 from escalade.errors import ServiceError
@@ -44,6 +44,7 @@ api = EscaladeAPI(
 api.add_router("", incidents.router)
 api.add_router("", escalations.router)
 api.add_router("", policy.router)
+api.add_router("", hooks.router)
 
 api.add_exception_handler(ServiceError, problems.service_error)
 api.add_exception_handler(ValidationError, problems.validation_error)

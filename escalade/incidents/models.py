@@ -326,6 +326,7 @@ class Channel(models.TextChoices):
     SYSTEM = "system", _("système")
     IMPORT = "import", _("import")
     CLI = "cli", _("ligne de commande")
+    SYNC = "sync", _("synchronisation helpdesk")
 
 
 class TimelineEvent(models.Model):

@@ -1,0 +1,225 @@
+"""A helpdesk's tickets as incident facts, through the incident services (so the timeline records each
+fact with channel `sync` and the helpdesk's transaction), each change applied once; and what the
+escalation decided, written back to the ticket as comments.
+
+Mapping of a Request Tracker ticket (docs/helpdesks.md):
+  - the ticket's creation opens the incident (`RT-<id>`, the queue's customer, the priority mapped
+    from RT's number, the subject as title, opened at the ticket's creation);
+  - the first move out of `new` (or the first owner) is the take-charge;
+  - `stalled` pauses the clocks ("waiting for the customer"), leaving it resumes them;
+  - `resolved` resolves; leaving `resolved` reopens; a changed priority changes the priority.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from escalade.errors import ServiceError
+from escalade.escalations.models import Escalation
+from escalade.incidents.models import Channel, Incident, IncidentPause
+from escalade.incidents.services import IncidentInput, apply_event, upsert_incident
+from escalade.sync.models import AppliedChange, SyncState
+from escalade.sync.rt import RequestTracker, instant
+
+log = logging.getLogger("escalade.sync")
+WAITING = ("stalled",)
+DONE = ("resolved",)
+ACTIVE = ("open",)
+OVERLAP = timedelta(seconds=2)  # the next poll reads again the last seconds (changes at the same second)
+
+
+@dataclass
+class SyncReport:
+    tickets: int = 0
+    applied: int = 0
+    comments: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _once(connector: str, key: str, number: str, summary: str, apply: Callable[[], Any]) -> bool:
+    """Apply a change unless it was applied already (by the poll or the webhook): True if applied."""
+    try:
+        with transaction.atomic():
+            AppliedChange.objects.create(connector=connector, key=key, request_number=number, summary=summary[:300])
+            apply()
+    except IntegrityError:
+        return False
+    return True
+
+
+def sync_ticket(rt: RequestTracker, ticket_id: int, now: datetime) -> int:
+    """Apply every transaction of the ticket not applied yet, oldest first; returns how many."""
+    ticket = rt.ticket(ticket_id)
+    number = f"{rt.settings.number_prefix}{ticket_id}"
+    applied = 0
+    for txn in sorted(rt.transactions(ticket_id), key=lambda t: int(t["id"])):
+        change = _change_of(rt, ticket, number, txn, now)
+        if change is None:
+            continue
+        summary, apply = change
+        if _once(rt.name, f"txn:{txn['id']}", number, summary, apply):
+            applied += 1
+    return applied
+
+
+def _change_of(rt: RequestTracker, ticket: dict[str, Any], number: str, txn: dict[str, Any],
+               now: datetime) -> tuple[str, Callable[[], Any]] | None:
+    kind, fld = txn.get("Type"), txn.get("Field") or ""
+    at = instant(txn.get("Created")) or now
+    at = min(at, now)
+    if kind == "Create":
+        data = IncidentInput(request_number=number, customer=rt.settings.customer_of(ticket["QueueName"]),
+                             priority=rt.settings.priority_of(_initial_priority(ticket)),
+                             opened_at=(instant(ticket.get("Created")) or at).isoformat(),
+                             title=str(ticket.get("Subject") or "")[:300])
+        return "création", lambda: upsert_incident(data, user=None, channel=Channel.SYNC, now=now)
+    incident = Incident.objects.filter(request_number=number).first()
+    if incident is None:
+        return None  # a ticket created before the sync began: its Create came first (back-fill)
+    if kind == "Status" or (kind == "Set" and fld == "Status"):
+        return _status_change(incident, str(txn.get("OldValue") or ""), str(txn.get("NewValue") or ""), at, now)
+    if kind in ("Take", "Give", "Steal", "Force") or (kind == "Set" and fld == "Owner"):
+        if incident.acknowledged_at is None:
+            return "propriétaire", lambda: _event(incident, "acknowledge", at, now)
+        return None
+    if kind == "Set" and fld == "Priority":
+        wanted = rt.settings.priority_of(txn.get("NewValue"))
+        return f"priorité {wanted}", lambda: _priority(incident, wanted, at, now)
+    return None
+
+
+def _initial_priority(ticket: dict[str, Any]) -> object:
+    """The priority the ticket was created with (RT keeps it when set), else its current one."""
+    initial = str(ticket.get("InitialPriority") or "0")
+    return initial if initial != "0" else ticket.get("Priority") or 0
+
+
+def _status_change(incident: Incident, old: str, new: str, at: datetime,
+                   now: datetime) -> tuple[str, Callable[[], Any]] | None:
+    steps: list[str] = []
+    if old in DONE and new not in DONE:
+        steps.append("reopen")
+    if old in WAITING and new not in WAITING:
+        steps.append("resume")
+    if old == "new" and new != "new":
+        steps.append("acknowledge")
+    if new in WAITING:
+        steps.append("pause")
+    if new in DONE:
+        steps.append("resolve")
+    if not steps:
+        return None
+
+    def apply() -> None:
+        for kind in steps:
+            fresh = Incident.objects.get(pk=incident.pk)
+            if kind == "acknowledge" and fresh.acknowledged_at is not None:
+                continue
+            if kind == "resume" and not IncidentPause.objects.filter(incident=fresh, end__isnull=True).exists():
+                continue
+            _event(fresh, kind, at, now)
+
+    return f"statut {old} → {new}", apply
+
+
+def _event(incident: Incident, kind: str, at: datetime, now: datetime) -> None:
+    apply_event(incident, kind, user=None, channel=Channel.SYNC, now=now, at=max(at, incident.opened_at))
+
+
+def _priority(incident: Incident, wanted: str, at: datetime, now: datetime) -> None:
+    if Incident.objects.filter(pk=incident.pk, priority=wanted).exists():
+        return
+    apply_event(incident, "change_priority", user=None, channel=Channel.SYNC, now=now,
+                at=max(at, incident.opened_at), priority=wanted)
+
+
+def poll(rt: RequestTracker, now: datetime, since: datetime | None = None,
+         progress: Callable[[int], object] | None = None) -> SyncReport:
+    """Every ticket changed since the cursor (or `since`, a back-fill), then the comments to write.
+    A ticket that cannot be applied (an unknown customer) is reported and the others go on; the
+    cursor moves only past what was read."""
+    state, _created = SyncState.objects.get_or_create(connector=rt.name)
+    cursor = since or state.cursor
+    report = SyncReport()
+    started = now
+    try:
+        ids = rt.changed_since(cursor)
+    except Exception as exc:  # the helpdesk is unreachable: the lag grows, nothing moves
+        _failed(state, f"{rt.name} injoignable : {exc}", now)
+        raise
+    for ticket_id in ids:
+        try:
+            report.applied += sync_ticket(rt, ticket_id, now)
+        except ServiceError as exc:
+            report.errors.append(f"ticket {ticket_id} : {exc.detail}")
+        report.tickets += 1
+        if progress:
+            progress(1)
+    report.comments = write_comments(rt, now)
+    state.cursor = started - OVERLAP
+    state.last_success_at = now
+    if report.errors:
+        state.last_error, state.last_error_at = "\n".join(report.errors)[:4000], now
+    state.save()
+    return report
+
+
+def _failed(state: SyncState, message: str, now: datetime) -> None:
+    state.last_error, state.last_error_at = message[:4000], now
+    state.save(update_fields=["last_error", "last_error_at"])
+
+
+def write_comments(rt: RequestTracker, now: datetime) -> int:
+    """What the escalation decided, on the ticket: each granted escalation and each acknowledgement,
+    once (recorded after the helpdesk accepted it)."""
+    written = 0
+    escalations = (Escalation.objects.select_related("incident")
+                   .filter(incident__request_number__startswith=rt.settings.number_prefix))
+    done = set(AppliedChange.objects.filter(connector=rt.name, key__startswith="comment:").values_list("key", flat=True))
+    for escalation in escalations:
+        ticket_id = rt.ticket_id(escalation.incident.request_number)
+        if ticket_id is None:
+            continue
+        for key, text in _comments(escalation):
+            if key in done:
+                continue
+            rt.comment(ticket_id, text)
+            AppliedChange.objects.get_or_create(connector=rt.name, key=key,
+                                                defaults={"request_number": escalation.incident.request_number,
+                                                          "summary": text.splitlines()[0][:300]})
+            written += 1
+    return written
+
+
+def _comments(escalation: Escalation) -> list[tuple[str, str]]:
+    incident = escalation.incident
+    contacts = ", ".join(f"{c.name} ({c.email})" for c in incident.policy.contacts_for(escalation.level, incident.track))
+    found = [(f"comment:{escalation.pk}:granted",
+              f"Escalade de niveau {escalation.level} accordée le "
+              f"{timezone.localtime(escalation.granted_at):%d/%m/%Y à %H:%M}.\n"
+              f"Demandée par : {escalation.requester_label or 'système'}\nMotif : {escalation.reason}\n"
+              f"Contacts prévenus : {contacts}")]
+    if escalation.acknowledged_at is not None:
+        found.append((f"comment:{escalation.pk}:acknowledged",
+                      f"Escalade de niveau {escalation.level} prise en compte le "
+                      f"{timezone.localtime(escalation.acknowledged_at):%d/%m/%Y à %H:%M} par "
+                      f"{escalation.acknowledged_label or 'l équipe'}."))
+    return found
+
+
+def status(connector: str, now: datetime) -> dict[str, Any]:
+    state = SyncState.objects.filter(connector=connector).first()
+    if state is None:
+        return {"connector": connector, "cursor": None, "last_success_at": None, "lag_seconds": None,
+                "last_error": "", "applied": 0}
+    lag = (now - state.last_success_at).total_seconds() if state.last_success_at else None
+    return {"connector": connector, "cursor": state.cursor, "last_success_at": state.last_success_at,
+            "lag_seconds": lag, "last_error": state.last_error, "last_error_at": state.last_error_at,
+            "applied": AppliedChange.objects.filter(connector=connector, key__startswith="txn:").count()}
