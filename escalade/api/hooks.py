@@ -5,6 +5,7 @@ once (by its transaction id)."""
 from __future__ import annotations
 
 import hmac
+
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
