@@ -29,11 +29,36 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# An RT scrip that calls Escalade's webhook after each change (at the end of RT's request, once the
+# change is committed), as docs/helpdesks.md shows: the site's own HTTP::Tiny, no module to install.
+WEBHOOK_SCRIP = r"""
+@Scrips = ({
+    Description => 'Escalade : webhook',
+    ScripCondition => 'On Transaction',
+    ScripAction => 'User Defined',
+    Template => 'Blank',
+    Stage => 'TransactionBatch',
+    CustomPrepareCode => 'return 1;',
+    CustomCommitCode => q{
+        require HTTP::Tiny; require JSON;
+        my $url = RT->Config->Get('EscaladeWebhookURL') or return 1;
+        HTTP::Tiny->new(timeout => 10)->post($url, {
+            headers => { 'Content-Type' => 'application/json',
+                         'Authorization' => 'Bearer ' . RT->Config->Get('EscaladeWebhookToken') },
+            content => JSON::encode_json({ ticket => $self->TicketObj->id + 0 }) });
+        return 1;
+    },
+});
+1;
+"""
+
+
 @dataclass
 class RTServer:
     home: Path
     port: int
     process: subprocess.Popen[bytes] | None = None
+    webhook: tuple[str, str] | None = None  # (URL, bearer token) the scrip calls
 
     @property
     def url(self) -> str:
@@ -66,10 +91,14 @@ Set($LogToSTDERR, 'error');
 Set($LogToSyslog, '');
 Set($LogToFile, '');
 Set($Timezone, 'Europe/Paris');
-1;
-""", encoding="utf-8")
+""" + (f"Set($EscaladeWebhookURL, '{self.webhook[0]}');\nSet($EscaladeWebhookToken, '{self.webhook[1]}');\n"
+       if self.webhook else "") + "1;\n", encoding="utf-8")
         subprocess.run([RT_SETUP, "--action", "init", "--skip-create"], env=self.env(), cwd=self.home, check=True,
                        capture_output=True, timeout=300)
+        if self.webhook:
+            (self.home / "scrip.pl").write_text(WEBHOOK_SCRIP, encoding="utf-8")
+            subprocess.run([RT_SETUP, "--action", "insert", "--datafile", str(self.home / "scrip.pl"), "--skip-create"],
+                           env=self.env(), cwd=self.home, check=True, capture_output=True, timeout=300)
 
     def start(self) -> None:
         log = (self.home / "server.log").open("ab")
@@ -95,10 +124,10 @@ Set($Timezone, 'Europe/Paris');
         self.process = None
 
 
-def start_rt(home: Path) -> RTServer:
+def start_rt(home: Path, webhook: tuple[str, str] | None = None) -> RTServer:
     if not (os.path.exists(RT_SERVER) and os.path.exists(RT_SETUP)):
         pytest.fail("Request Tracker 5 is missing: `make rt` installs Debian's request-tracker5")
-    server = RTServer(home, free_port())
+    server = RTServer(home, free_port(), webhook=webhook)
     server.configure()
     server.start()
     return server
