@@ -165,8 +165,10 @@ def poll(rt: RequestTracker, now: datetime, since: datetime | None = None,
     report.comments = write_comments(rt, now)
     state.cursor = started - OVERLAP
     state.last_success_at = now
-    if report.errors:
+    if report.errors:  # refused tickets: fixed in the mapping, then read again with `--since`
         state.last_error, state.last_error_at = "\n".join(report.errors)[:4000], now
+    else:
+        state.last_error = ""
     state.save()
     return report
 

@@ -1,5 +1,6 @@
 """What an operator watches: `/healthz` for a load balancer or a probe (200 when the database
-answers, a worker was seen recently and the outbox is not stuck; 503 saying which is wrong), and
+answers, a worker was seen recently, the outbox is not stuck and the helpdesk sync, where configured,
+succeeded recently; 503 saying which is wrong), and
 `/metrics` in Prometheus' text format. Both read the database, so every web process and machine
 answers the same."""
 
@@ -23,6 +24,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from escalade.incidents.models import Incident, Status
 from escalade.notifications.models import DeliveryStatus, Notification, WorkerHeartbeat
+from escalade.sync.services import status as sync_status
 
 LATENCY_BUCKETS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0)
 LATENCY_WINDOW_MINUTES = 15
@@ -48,8 +50,16 @@ def health(now: datetime) -> dict[str, Any]:
     worker_age = _age(now, last_seen)
     worker_ok = worker_age is not None and worker_age <= settings.HEALTH_WORKER_SECONDS
     outbox_ok = oldest is None or oldest <= settings.HEALTH_OUTBOX_SECONDS
+    found = {}
+    sync_ok = True
+    if settings.ESCALADE_RT_URL:  # the helpdesk sync is configured: its last success must be recent
+        state = sync_status("rt", now)
+        sync_ok = state["lag_seconds"] is not None and state["lag_seconds"] <= settings.ESCALADE_SYNC_LAG_SECONDS
+        found["sync"] = {"ok": sync_ok, "connector": "rt", "lag_seconds": state["lag_seconds"],
+                         "last_error": state["last_error"][:300], "limit_seconds": settings.ESCALADE_SYNC_LAG_SECONDS}
     return {
-        "status": "ok" if worker_ok and outbox_ok else "degraded",
+        "status": "ok" if worker_ok and outbox_ok and sync_ok else "degraded",
+        **found,
         "database": {"ok": True, "vendor": connection.vendor},
         "worker": {"ok": worker_ok, "last_seen_seconds": worker_age,
                    "limit_seconds": settings.HEALTH_WORKER_SECONDS},

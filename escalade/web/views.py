@@ -36,6 +36,7 @@ from escalade.incidents.models import Channel, Customer, Incident, Status
 from escalade.incidents.services import apply_event, get_visible_incident
 from escalade.mail.services import pending_for_staff
 from escalade.policies import store
+from escalade.sync.services import status as sync_status
 from escalade.web import charts, present, reports
 from escalade.web.forms import (
     DashboardFilter,
@@ -328,7 +329,19 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "web/dashboard.html", {
         "filter": form, "rows": rows, "total": total, "feed": _feed(request),
         "phone_form": PhoneEscalationForm(), "now": timezone.now(), "mail": pending_for_staff(),
+        "sync_problem": _sync_problem(timezone.now()),
     })
+
+
+def _sync_problem(now: datetime) -> dict[str, Any] | None:
+    """The helpdesk sync, where configured, when it lags or last failed (shown on the dashboard)."""
+    if not settings.ESCALADE_RT_URL:
+        return None
+    state = sync_status("rt", now)
+    lag = state["lag_seconds"]
+    if lag is not None and lag <= settings.ESCALADE_SYNC_LAG_SECONDS and not state["last_error"]:
+        return None
+    return {**state, "lag_minutes": None if lag is None else int(lag // 60)}
 
 
 @staff_only

@@ -80,3 +80,35 @@ def test_metrics_count_what_each_worker_did_and_time_the_api(world, smtp):
     route = 'route="api/v1/incidents/<request_number>"'
     assert f'escalade_api_request_seconds_count{{method="GET",{route},status="2xx"}}' in text
     assert f'escalade_api_request_seconds_count{{method="GET",{route},status="4xx"}}' in text
+
+
+def test_healthz_says_when_the_helpdesk_sync_lags(world, settings):
+    from escalade.sync.models import SyncState
+
+    Watcher().beat()
+    assert "sync" not in Client().get("/healthz").json()  # no helpdesk configured, nothing to watch
+    settings.ESCALADE_RT_URL = "http://rt.example"
+    never = Client().get("/healthz")
+    assert never.status_code == 503 and never.json()["sync"]["ok"] is False
+    SyncState.objects.create(connector="rt", last_success_at=timezone.now() - timedelta(seconds=30))
+    assert Client().get("/healthz").json()["sync"] == {"ok": True, "connector": "rt", "lag_seconds": pytest.approx(30, abs=5),
+                                                       "last_error": "", "limit_seconds": 600}
+    SyncState.objects.update(last_success_at=timezone.now() - timedelta(minutes=11), last_error="RT injoignable")
+    late = Client().get("/healthz")
+    assert late.status_code == 503 and late.json()["sync"]["last_error"] == "RT injoignable"
+
+
+def test_the_dashboard_warns_staff_when_the_helpdesk_sync_lags_or_failed(world, settings):
+    from escalade.sync.models import SyncState
+
+    client = Client()
+    client.force_login(world.users["staff"])
+    assert "Request Tracker" not in client.get("/tableau-de-bord/").content.decode()
+    settings.ESCALADE_RT_URL = "http://rt.example"
+    SyncState.objects.create(connector="rt", last_success_at=timezone.now() - timedelta(minutes=12),
+                             last_error="ticket 7 : Aucun client ne porte le code « Inconnus ».")
+    page = client.get("/tableau-de-bord/").content.decode()
+    assert "Synchronisation avec Request Tracker en retard : dernier succès il y a 12 min" in page
+    assert "ticket 7 : Aucun client ne porte le code « Inconnus »." in page
+    SyncState.objects.update(last_success_at=timezone.now(), last_error="")
+    assert "Request Tracker" not in client.get("/tableau-de-bord/").content.decode()
