@@ -34,6 +34,7 @@ TITLES = {
     422: gettext_lazy("Données invalides"),
     429: gettext_lazy("Trop de requêtes"),
     500: gettext_lazy("Erreur interne"),
+    502: gettext_lazy("Service tiers injoignable"),
     503: gettext_lazy("Service momentanément indisponible"),
 }
 # When a client should try again after the database came back (seconds).
