@@ -235,6 +235,11 @@ ESCALADE_RT_PRIORITIES = env("ESCALADE_RT_PRIORITIES", "high:70,medium:40,low:0"
 ESCALADE_RT_NUMBER_PREFIX = env("ESCALADE_RT_NUMBER_PREFIX", "RT-")
 ESCALADE_RT_POLL_SECONDS = env_float("ESCALADE_RT_POLL_SECONDS", 60)
 ESCALADE_RT_WEBHOOK_TOKEN = env("ESCALADE_RT_WEBHOOK_TOKEN")  # the bearer token an RT scrip sends
+# Zammad's trigger webhooks (POST /api/v1/hooks/zammad), signed with this token (HMAC-SHA1)
+ESCALADE_ZAMMAD_WEBHOOK_SECRET = env("ESCALADE_ZAMMAD_WEBHOOK_SECRET")
+ESCALADE_ZAMMAD_NUMBER_PREFIX = env("ESCALADE_ZAMMAD_NUMBER_PREFIX", "ZAM-")
+ESCALADE_ZAMMAD_ORGANISATIONS = env("ESCALADE_ZAMMAD_ORGANISATIONS")  # organisation=customer,…
+ESCALADE_ZAMMAD_PRIORITIES = env("ESCALADE_ZAMMAD_PRIORITIES", "1 low=low,2 normal=medium,3 high=high")
 ESCALADE_SYNC_LAG_SECONDS = env_float("ESCALADE_SYNC_LAG_SECONDS", 600)  # /healthz: a sync older than this
 
 # -- operations: /healthz is 503 when no worker was seen for this long or a due notification waits

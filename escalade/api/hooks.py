@@ -1,10 +1,12 @@
-"""/api/v1/hooks/rt: Request Tracker calls it (a scrip, on each ticket change) so that the change is
+"""The helpdesks' webhooks. /api/v1/hooks/rt: Request Tracker calls it (a scrip, on each ticket change) so that the change is
 applied at once; the poll repairs whatever a lost call dropped, and a change seen by both is applied
 once (by its transaction id)."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import json
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -14,8 +16,8 @@ from ninja import Status as Reply
 
 from escalade.api.schemas import InputSchema, Output, ProblemOut
 from escalade.errors import ServiceError
-from escalade.sync import services
-from escalade.sync.conf import request_tracker
+from escalade.sync import services, snapshot, zammad
+from escalade.sync.conf import request_tracker, zammad_settings
 
 router = Router(tags=["hooks"])
 
@@ -51,3 +53,35 @@ def rt_hook(request: HttpRequest, payload: RTHookIn) -> Reply:
     except Exception as exc:  # RT unreachable or the ticket unknown there: the helpdesk will retry
         raise ServiceError("helpdesk_unreachable", f"Request Tracker n'a pas répondu : {exc}", status=502) from None
     return Reply(202, {"ticket": payload.ticket, "applied": applied})
+
+
+class SnapshotHookOut(Output):
+    request_number: str
+    applied: int = Field(..., description="Faits enregistrés par cet appel (0 : livraison déjà reçue ou rien de neuf).")
+
+
+@router.post(
+    "/hooks/zammad",
+    auth=None,
+    response={202: SnapshotHookOut, 404: ProblemOut},
+    summary="Zammad : webhook d'un déclencheur",
+    description="Le corps par défaut des webhooks Zammad (l'objet `ticket`), signé par `X-Hub-Signature` "
+    "(HMAC-SHA1 du corps avec ESCALADE_ZAMMAD_WEBHOOK_SECRET) ; `X-Zammad-Delivery` identifie l'appel (appliqué "
+    "une seule fois). L'incident est amené à l'état du ticket : pris en charge, en attente (pending), résolu "
+    "(closed), rouvert.",
+)
+def zammad_hook(request: HttpRequest) -> Reply:
+    found = zammad_settings()
+    if found is None:
+        raise ServiceError("hook_not_configured", "Aucun webhook Zammad n'est configuré ici.", status=404)
+    if not zammad.signature_ok(found.secret, request.body, request.headers.get("X-Hub-Signature", "")):
+        raise ServiceError("hook_unauthorized", "Signature X-Hub-Signature absente ou invalide : rien n'est appliqué.",
+                           status=401)
+    try:
+        payload = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        raise snapshot.PayloadError("Corps JSON illisible.") from None
+    ticket = zammad.snapshot(payload, found)
+    delivery = request.headers.get("X-Zammad-Delivery") or hashlib.sha256(request.body).hexdigest()
+    applied = snapshot.apply_snapshot("zammad", delivery[:150], ticket, timezone.now())
+    return Reply(202, {"request_number": ticket.request_number, "applied": applied})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from escalade.sync.rt import RequestTracker, RTSettings, parse_mapping, parse_priorities
+from escalade.sync.zammad import ZammadSettings
 
 
 def rt_settings() -> RTSettings | None:
@@ -19,3 +20,12 @@ def rt_settings() -> RTSettings | None:
 def request_tracker() -> RequestTracker | None:
     found = rt_settings()
     return RequestTracker(found) if found is not None else None
+
+
+def zammad_settings() -> ZammadSettings | None:
+    if not settings.ESCALADE_ZAMMAD_WEBHOOK_SECRET:
+        return None
+    return ZammadSettings(secret=settings.ESCALADE_ZAMMAD_WEBHOOK_SECRET,
+                          number_prefix=settings.ESCALADE_ZAMMAD_NUMBER_PREFIX,
+                          organisations=parse_mapping(settings.ESCALADE_ZAMMAD_ORGANISATIONS),
+                          priorities=parse_mapping(settings.ESCALADE_ZAMMAD_PRIORITIES))

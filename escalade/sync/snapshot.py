@@ -1,0 +1,78 @@
+"""Helpdesks whose webhooks send the ticket as it is now (Zammad, and later GLPI, Jira, iTop): the
+incident is brought to that state through the incident services, each step once. The difference
+with the incident is what happened: first taken in charge, waiting for the customer (a pause),
+resumed, resolved, reopened, priority changed. A delivery seen again changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+
+from escalade.errors import ServiceError
+from escalade.incidents.models import Channel, Incident, IncidentPause
+from escalade.incidents.services import IncidentInput, apply_event, upsert_incident
+from escalade.sync.models import AppliedChange
+
+
+@dataclass(frozen=True)
+class TicketSnapshot:
+    request_number: str
+    customer: str
+    priority: str
+    title: str
+    opened_at: datetime
+    changed_at: datetime  # when the helpdesk made this state
+    taken: bool  # out of "new", or an owner
+    waiting: bool  # waiting for the customer: the clocks stop
+    done: bool  # resolved / closed
+
+
+def apply_snapshot(connector: str, delivery: str, ticket: TicketSnapshot, now: datetime) -> int:
+    """Bring the incident to the ticket's state; returns the number of facts recorded. `delivery` is
+    the helpdesk's id of this call: the same delivery twice is applied once."""
+    with transaction.atomic():
+        _, first = AppliedChange.objects.get_or_create(connector=connector, key=f"delivery:{delivery}",
+                                                       defaults={"request_number": ticket.request_number})
+        if not first:
+            return 0
+        at = min(ticket.changed_at, now)
+        incident = Incident.objects.filter(request_number=ticket.request_number).first()
+        steps: list[Callable[[Incident], object]] = []
+        if incident is None:
+            data = IncidentInput(request_number=ticket.request_number, customer=ticket.customer,
+                                 priority=ticket.priority, opened_at=ticket.opened_at.isoformat(), title=ticket.title)
+            incident, _created = upsert_incident(data, user=None, channel=Channel.SYNC, now=now)
+            count = 1
+        else:
+            count = 0
+            if incident.priority != ticket.priority:
+                steps.append(lambda i: _event(i, "change_priority", at, now, priority=ticket.priority))
+        paused = IncidentPause.objects.filter(incident=incident, end__isnull=True).exists()
+        if incident.resolved_at is not None and not ticket.done:
+            steps.append(lambda i: _event(i, "reopen", at, now))
+        if paused and not ticket.waiting:
+            steps.append(lambda i: _event(i, "resume", at, now))
+        if ticket.taken and incident.acknowledged_at is None:
+            steps.append(lambda i: _event(i, "acknowledge", at, now))
+        if ticket.waiting and not paused and not ticket.done:
+            steps.append(lambda i: _event(i, "pause", at, now))
+        if ticket.done and incident.resolved_at is None:
+            steps.append(lambda i: _event(i, "resolve", at, now))
+        for step in steps:
+            step(Incident.objects.get(pk=incident.pk))
+        return count + len(steps)
+
+
+def _event(incident: Incident, kind: str, at: datetime, now: datetime, **extra: object) -> None:
+    apply_event(incident, kind, user=None, channel=Channel.SYNC, now=now, at=max(at, incident.opened_at),
+                **extra)  # type: ignore[arg-type]
+
+
+class PayloadError(ServiceError):
+    """A webhook body that is not the helpdesk's shape: 422 with what is missing, nothing applied."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("hook_payload_invalid", detail, status=422)

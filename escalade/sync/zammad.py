@@ -1,0 +1,73 @@
+"""Zammad's trigger webhooks (admin-docs.zammad.org, "Webhook Payload"): the default payload carries
+the ticket as it is now, signed with HMAC-SHA1 in `X-Hub-Signature` when the webhook has a token;
+`X-Zammad-Delivery` identifies the call."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from escalade.sync.snapshot import PayloadError, TicketSnapshot
+
+WAITING = ("pending reminder", "pending close")
+DONE = ("closed", "merged")
+DEFAULT_PRIORITIES = {"1 low": "low", "2 normal": "medium", "3 high": "high"}
+
+
+@dataclass(frozen=True)
+class ZammadSettings:
+    secret: str
+    number_prefix: str = "ZAM-"
+    organisations: dict[str, str] = field(default_factory=dict)  # organisation name → customer code
+    priorities: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PRIORITIES))
+
+
+def signature_ok(secret: str, body: bytes, header: str) -> bool:
+    """`X-Hub-Signature: sha1=<hex HMAC-SHA1 of the body>`."""
+    expected = "sha1=" + hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
+    return bool(secret) and hmac.compare_digest(expected.encode(), header.strip().encode())
+
+
+def _instant(value: object, name: str) -> datetime:
+    try:
+        found = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise PayloadError(f"ticket.{name} : instant ISO-8601 attendu, reçu « {value} ».") from None
+    if found.tzinfo is None:
+        raise PayloadError(f"ticket.{name} : l'instant n'indique pas de décalage horaire.")
+    return found.astimezone(UTC)
+
+
+def _name(value: object) -> str:
+    """Zammad sends related objects expanded ({"name": …}) or as their name."""
+    return str(value.get("name", "")) if isinstance(value, dict) else str(value or "")
+
+
+def snapshot(payload: Any, settings: ZammadSettings) -> TicketSnapshot:
+    ticket = payload.get("ticket") if isinstance(payload, dict) else None
+    if not isinstance(ticket, dict):
+        raise PayloadError("Corps attendu : l'objet « ticket » du webhook Zammad.")
+    for key in ("number", "state", "created_at", "updated_at", "priority"):
+        if ticket.get(key) in (None, ""):
+            raise PayloadError(f"ticket.{key} manque : ce n'est pas le corps par défaut d'un webhook Zammad.")
+    organisation = _name(ticket.get("organization"))
+    priority_name = _name(ticket["priority"])
+    if priority_name not in settings.priorities:
+        raise PayloadError(f"ticket.priority « {priority_name} » : priorité sans correspondance "
+                           f"(connues : {', '.join(settings.priorities)}).")
+    state = _name(ticket["state"])
+    owner = ticket.get("owner_id")
+    return TicketSnapshot(
+        request_number=f"{settings.number_prefix}{ticket['number']}",
+        customer=settings.organisations.get(organisation, organisation),
+        priority=settings.priorities[priority_name],
+        title=str(ticket.get("title") or "")[:300],
+        opened_at=_instant(ticket["created_at"], "created_at"),
+        changed_at=_instant(ticket["updated_at"], "updated_at"),
+        taken=state != "new" or (isinstance(owner, int) and owner > 1),  # owner 1: Zammad's "-" (nobody)
+        waiting=state in WAITING,
+        done=state in DONE,
+    )
