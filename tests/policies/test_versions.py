@@ -208,28 +208,33 @@ def test_customers_set_policy_refuses_an_unknown_policy_and_keeps_open_incidents
     assert _open("client-a", "INC0010009", "p3", paris_noon + M).policy_version == gold
 
 
-def test_the_report_groups_each_customer_under_its_own_policys_labels(world, gold, paris_noon):
-    _open("client-a", "REQ-1042", "high", paris_noon - timedelta(hours=3), now=paris_noon)
-    _open("client-b", "INC0010001", "p2", paris_noon - timedelta(hours=3), now=paris_noon)
+def _one_of_each(paris_noon: Any, gold_priority: str) -> None:
+    """REQ-1042 of customer A (HIPCOM, high) and INC0010001 of customer B (gold), opened 2 h ago."""
+    _open("client-a", "REQ-1042", "high", paris_noon - timedelta(hours=2), now=paris_noon)
+    _open("client-b", "INC0010001", gold_priority, paris_noon - timedelta(hours=2), now=paris_noon)
+
+
+def _logged_in(user: Any) -> Client:
     client = Client()
-    client.force_login(world.users["staff"])
-    page = client.get("/rapports/").content.decode()
+    client.force_login(user)
+    return client
+
+
+def test_the_report_groups_each_customer_under_its_own_policys_labels(world, gold, paris_noon):
+    _one_of_each(paris_noon, "p2")
+    page = _logged_in(world.users["staff"]).get("/rapports/").content.decode()
     assert "P2 majeur" in page and "élevé" in page
     assert TimelineEvent.objects.filter(kind="created").count() == 2
 
 
 def test_staff_pages_offer_each_incident_its_own_policys_priorities(world, gold, paris_noon):
-    _open("client-a", "REQ-1042", "high", paris_noon - timedelta(hours=2), now=paris_noon)
-    _open("client-b", "INC0010001", "p1", paris_noon - timedelta(hours=2), now=paris_noon)
-    client = Client()
-    client.force_login(world.users["staff"])
+    _one_of_each(paris_noon, "p1")
+    client = _logged_in(world.users["staff"])
     page = client.get("/incidents/INC0010001/").content.decode()
     assert 'value="p4"' in page and 'value="medium"' not in page
     dashboard = client.get("/tableau-de-bord/").content.decode()
     assert "INC0010001" in dashboard and "REQ-1042" in dashboard and "P1 critique" in dashboard
-    portal = Client()
-    portal.force_login(world.users["customer_b"])
-    mine = portal.get("/portail/").content.decode()
+    mine = _logged_in(world.users["customer_b"]).get("/portail/").content.decode()
     assert 'value="p2"' in mine and 'value="high"' not in mine
 
 

@@ -19,6 +19,9 @@ def pin(apps, schema_editor):
         if name in latest:
             Incident.objects.filter(customer__contract__policy=name).update(policy_version=latest[name])
     Incident.objects.filter(policy_version__isnull=True).update(policy_version=default)
+    # A contract naming a policy that is not loaded (the old default "hipcom" under another
+    # ESCALADE_DEFAULT_POLICY) follows the default one.
+    Contract.objects.exclude(policy__in=list(latest)).update(policy="")
 
 
 class Migration(migrations.Migration):
