@@ -410,3 +410,17 @@ def test_policy_render_refuses_to_print_a_pdf_it_cannot_write(tmp_path) -> None:
     result = subprocess.run([str(ESCALADE), "policy", "render", "--format", "pdf", "--output",
                              str(tmp_path / "missing" / "p.pdf")], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "fichier impossible à écrire" in result.stderr
+
+
+@pytest.mark.parametrize(("argv", "stored"), [
+    (["policy", "list"], True), (["policy", "load", "v2.toml"], True), (["policy", "show", "hipcom"], True),
+    (["policy", "diff", "hipcom", "1", "2"], True), (["policy", "export", "gold"], True),
+    (["policy", "apply", "hipcom", "--version", "2", "--open-incidents"], True),
+    (["policy", "show"], False), (["policy", "show", "--policy", "mine.toml"], False),
+    (["policy", "validate", "mine.toml"], False), (["policy", "render", "--format", "pdf"], False),
+    (["evaluate", "list"], False),
+])
+def test_policy_actions_on_stored_versions_go_to_the_database_the_others_read_a_file(argv, stored):
+    from escalade.cli import _stored_policy_action
+
+    assert _stored_policy_action(argv) is stored
