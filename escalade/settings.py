@@ -240,6 +240,11 @@ ESCALADE_ZAMMAD_WEBHOOK_SECRET = env("ESCALADE_ZAMMAD_WEBHOOK_SECRET")
 ESCALADE_ZAMMAD_NUMBER_PREFIX = env("ESCALADE_ZAMMAD_NUMBER_PREFIX", "ZAM-")
 ESCALADE_ZAMMAD_ORGANISATIONS = env("ESCALADE_ZAMMAD_ORGANISATIONS")  # organisation=customer,…
 ESCALADE_ZAMMAD_PRIORITIES = env("ESCALADE_ZAMMAD_PRIORITIES", "1 low=low,2 normal=medium,3 high=high")
+# Jira Service Management's admin webhooks (POST /api/v1/hooks/jira), signed with this secret (HMAC-SHA256)
+ESCALADE_JIRA_WEBHOOK_SECRET = env("ESCALADE_JIRA_WEBHOOK_SECRET")
+ESCALADE_JIRA_PROJECTS = env("ESCALADE_JIRA_PROJECTS")  # project key=customer,…
+ESCALADE_JIRA_PRIORITIES = env("ESCALADE_JIRA_PRIORITIES", "Highest=high,High=high,Medium=medium,Low=low,Lowest=low")
+ESCALADE_JIRA_WAITING_STATUSES = env("ESCALADE_JIRA_WAITING_STATUSES", "Waiting for customer,En attente du client")
 ESCALADE_SYNC_LAG_SECONDS = env_float("ESCALADE_SYNC_LAG_SECONDS", 600)  # /healthz: a sync older than this
 
 # -- operations: /healthz is 503 when no worker was seen for this long or a due notification waits

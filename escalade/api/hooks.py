@@ -16,8 +16,8 @@ from ninja import Status as Reply
 
 from escalade.api.schemas import InputSchema, Output, ProblemOut
 from escalade.errors import ServiceError
-from escalade.sync import services, snapshot, zammad
-from escalade.sync.conf import request_tracker, zammad_settings
+from escalade.sync import jira, services, snapshot, zammad
+from escalade.sync.conf import jira_settings, request_tracker, zammad_settings
 
 router = Router(tags=["hooks"])
 
@@ -77,11 +77,39 @@ def zammad_hook(request: HttpRequest) -> Reply:
     if not zammad.signature_ok(found.secret, request.body, request.headers.get("X-Hub-Signature", "")):
         raise ServiceError("hook_unauthorized", "Signature X-Hub-Signature absente ou invalide : rien n'est appliqué.",
                            status=401)
-    try:
-        payload = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
-        raise snapshot.PayloadError("Corps JSON illisible.") from None
-    ticket = zammad.snapshot(payload, found)
+    ticket = zammad.snapshot(_json(request), found)
     delivery = request.headers.get("X-Zammad-Delivery") or hashlib.sha256(request.body).hexdigest()
     applied = snapshot.apply_snapshot("zammad", delivery[:150], ticket, timezone.now())
+    return Reply(202, {"request_number": ticket.request_number, "applied": applied})
+
+
+def _json(request: HttpRequest) -> object:
+    try:
+        return json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        raise snapshot.PayloadError("Corps JSON illisible.") from None
+
+
+@router.post(
+    "/hooks/jira",
+    auth=None,
+    response={202: SnapshotHookOut, 404: ProblemOut},
+    summary="Jira Service Management : webhook d'administration",
+    description="Les événements `jira:issue_created` et `jira:issue_updated`, signés par `X-Hub-Signature` "
+    "(`sha256=` HMAC-SHA256 du corps avec ESCALADE_JIRA_WEBHOOK_SECRET) ; `X-Atlassian-Webhook-Identifier` identifie "
+    "la livraison (appliquée une seule fois). La clé du ticket (SUP-123) est le numéro de requête ; l'incident est "
+    "amené à l'état du ticket (catégorie de statut, statut d'attente du client, assigné).",
+)
+def jira_hook(request: HttpRequest) -> Reply:
+    found = jira_settings()
+    if found is None:
+        raise ServiceError("hook_not_configured", "Aucun webhook Jira n'est configuré ici.", status=404)
+    if not jira.signature_ok(found.secret, request.body, request.headers.get("X-Hub-Signature", "")):
+        raise ServiceError("hook_unauthorized", "Signature X-Hub-Signature absente ou invalide : rien n'est appliqué.",
+                           status=401)
+    ticket = jira.snapshot(_json(request), found)
+    if ticket is None:  # another event (a comment, a worklog): nothing to apply
+        return Reply(202, {"request_number": "", "applied": 0})
+    delivery = request.headers.get("X-Atlassian-Webhook-Identifier") or hashlib.sha256(request.body).hexdigest()
+    applied = snapshot.apply_snapshot("jira", delivery[:150], ticket, timezone.now())
     return Reply(202, {"request_number": ticket.request_number, "applied": applied})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from escalade.sync.jira import JiraSettings
 from escalade.sync.rt import RequestTracker, RTSettings, parse_mapping, parse_priorities
 from escalade.sync.zammad import ZammadSettings
 
@@ -29,3 +30,11 @@ def zammad_settings() -> ZammadSettings | None:
                           number_prefix=settings.ESCALADE_ZAMMAD_NUMBER_PREFIX,
                           organisations=parse_mapping(settings.ESCALADE_ZAMMAD_ORGANISATIONS),
                           priorities=parse_mapping(settings.ESCALADE_ZAMMAD_PRIORITIES))
+
+
+def jira_settings() -> JiraSettings | None:
+    if not settings.ESCALADE_JIRA_WEBHOOK_SECRET:
+        return None
+    waiting = tuple(s.strip() for s in settings.ESCALADE_JIRA_WAITING_STATUSES.split(",") if s.strip())
+    return JiraSettings(secret=settings.ESCALADE_JIRA_WEBHOOK_SECRET, projects=parse_mapping(settings.ESCALADE_JIRA_PROJECTS),
+                        priorities=parse_mapping(settings.ESCALADE_JIRA_PRIORITIES), waiting=waiting)
