@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -71,16 +72,7 @@ class SnapshotHookOut(Output):
     "(closed), rouvert.",
 )
 def zammad_hook(request: HttpRequest) -> Reply:
-    found = zammad_settings()
-    if found is None:
-        raise ServiceError("hook_not_configured", "Aucun webhook Zammad n'est configuré ici.", status=404)
-    if not zammad.signature_ok(found.secret, request.body, request.headers.get("X-Hub-Signature", "")):
-        raise ServiceError("hook_unauthorized", "Signature X-Hub-Signature absente ou invalide : rien n'est appliqué.",
-                           status=401)
-    ticket = zammad.snapshot(_json(request), found)
-    delivery = request.headers.get("X-Zammad-Delivery") or hashlib.sha256(request.body).hexdigest()
-    applied = snapshot.apply_snapshot("zammad", delivery[:150], ticket, timezone.now())
-    return Reply(202, {"request_number": ticket.request_number, "applied": applied})
+    return _snapshot_hook(request, "zammad", "Zammad", zammad_settings(), zammad, "X-Zammad-Delivery")
 
 
 def _json(request: HttpRequest) -> object:
@@ -101,15 +93,21 @@ def _json(request: HttpRequest) -> object:
     "amené à l'état du ticket (catégorie de statut, statut d'attente du client, assigné).",
 )
 def jira_hook(request: HttpRequest) -> Reply:
-    found = jira_settings()
+    return _snapshot_hook(request, "jira", "Jira", jira_settings(), jira, "X-Atlassian-Webhook-Identifier")
+
+
+def _snapshot_hook(request: HttpRequest, connector: str, product: str, found: Any, shape: Any,
+                   delivery_header: str) -> Reply:
+    """A helpdesk that sends the ticket as it is: configured, signed, read by its module (`shape`:
+    `signature_ok`, `snapshot`), then brought into the incident once per delivery."""
     if found is None:
-        raise ServiceError("hook_not_configured", "Aucun webhook Jira n'est configuré ici.", status=404)
-    if not jira.signature_ok(found.secret, request.body, request.headers.get("X-Hub-Signature", "")):
+        raise ServiceError("hook_not_configured", f"Aucun webhook {product} n'est configuré ici.", status=404)
+    if not shape.signature_ok(found.secret, request.body, request.headers.get("X-Hub-Signature", "")):
         raise ServiceError("hook_unauthorized", "Signature X-Hub-Signature absente ou invalide : rien n'est appliqué.",
                            status=401)
-    ticket = jira.snapshot(_json(request), found)
-    if ticket is None:  # another event (a comment, a worklog): nothing to apply
+    ticket = shape.snapshot(_json(request), found)
+    if ticket is None:  # an event about something else (a comment, a worklog): nothing to apply
         return Reply(202, {"request_number": "", "applied": 0})
-    delivery = request.headers.get("X-Atlassian-Webhook-Identifier") or hashlib.sha256(request.body).hexdigest()
-    applied = snapshot.apply_snapshot("jira", delivery[:150], ticket, timezone.now())
+    delivery = request.headers.get(delivery_header) or hashlib.sha256(request.body).hexdigest()
+    applied = snapshot.apply_snapshot(connector, delivery[:150], ticket, timezone.now())
     return Reply(202, {"request_number": ticket.request_number, "applied": applied})

@@ -5,13 +5,11 @@ with a secret signs the body with HMAC-SHA256 in `X-Hub-Signature` (`sha256=<hex
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from escalade.sync.snapshot import PayloadError, TicketSnapshot
+from escalade.sync.snapshot import PayloadError, TicketSnapshot, hub_signature_ok
 
 EVENTS = ("jira:issue_created", "jira:issue_updated")
 DEFAULT_PRIORITIES = {"Highest": "high", "High": "high", "Medium": "medium", "Low": "low", "Lowest": "low"}
@@ -27,8 +25,7 @@ class JiraSettings:
 
 
 def signature_ok(secret: str, body: bytes, header: str) -> bool:
-    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return bool(secret) and hmac.compare_digest(expected.encode(), header.strip().encode())
+    return hub_signature_ok(secret, body, header, "sha256")
 
 
 def _instant(value: object, name: str) -> datetime:

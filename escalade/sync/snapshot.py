@@ -5,6 +5,8 @@ resumed, resolved, reopened, priority changed. A delivery seen again changes not
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -76,3 +78,9 @@ class PayloadError(ServiceError):
 
     def __init__(self, detail: str) -> None:
         super().__init__("hook_payload_invalid", detail, status=422)
+
+
+def hub_signature_ok(secret: str, body: bytes, header: str, algorithm: str) -> bool:
+    """WebSub's `X-Hub-Signature: <algorithm>=<hex HMAC of the raw body>` (Zammad: sha1, Jira: sha256)."""
+    digest = hmac.new(secret.encode(), body, getattr(hashlib, algorithm)).hexdigest()
+    return bool(secret) and hmac.compare_digest(f"{algorithm}={digest}".encode(), header.strip().encode())

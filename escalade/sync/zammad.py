@@ -4,13 +4,11 @@ the ticket as it is now, signed with HMAC-SHA1 in `X-Hub-Signature` when the web
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from escalade.sync.snapshot import PayloadError, TicketSnapshot
+from escalade.sync.snapshot import PayloadError, TicketSnapshot, hub_signature_ok
 
 WAITING = ("pending reminder", "pending close")
 DONE = ("closed", "merged")
@@ -26,9 +24,7 @@ class ZammadSettings:
 
 
 def signature_ok(secret: str, body: bytes, header: str) -> bool:
-    """`X-Hub-Signature: sha1=<hex HMAC-SHA1 of the body>`."""
-    expected = "sha1=" + hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
-    return bool(secret) and hmac.compare_digest(expected.encode(), header.strip().encode())
+    return hub_signature_ok(secret, body, header, "sha1")
 
 
 def _instant(value: object, name: str) -> datetime:
