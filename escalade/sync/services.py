@@ -24,9 +24,10 @@ from django.utils import timezone
 from escalade.errors import ServiceError
 from escalade.escalations.models import Escalation
 from escalade.incidents.models import Channel, Incident, IncidentPause
-from escalade.incidents.services import IncidentInput, apply_event, upsert_incident
+from escalade.incidents.services import IncidentInput, upsert_incident
 from escalade.sync.models import AppliedChange, SyncState
 from escalade.sync.rt import RequestTracker, instant
+from escalade.sync.snapshot import record_fact
 
 log = logging.getLogger("escalade.sync")
 WAITING = ("stalled",)
@@ -87,7 +88,7 @@ def _change_of(rt: RequestTracker, ticket: dict[str, Any], number: str, txn: dic
         return _status_change(incident, str(txn.get("OldValue") or ""), str(txn.get("NewValue") or ""), at, now)
     if kind in ("Take", "Give", "Steal", "Force") or (kind == "Set" and fld == "Owner"):
         if incident.acknowledged_at is None:
-            return "propriétaire", lambda: _event(incident, "acknowledge", at, now)
+            return "propriétaire", lambda: record_fact(incident, "acknowledge", at, now)
         return None
     if kind == "Set" and fld == "Priority":
         wanted = rt.settings.priority_of(txn.get("NewValue"))
@@ -124,20 +125,15 @@ def _status_change(incident: Incident, old: str, new: str, at: datetime,
                 continue
             if kind == "resume" and not IncidentPause.objects.filter(incident=fresh, end__isnull=True).exists():
                 continue
-            _event(fresh, kind, at, now)
+            record_fact(fresh, kind, at, now)
 
     return f"statut {old} → {new}", apply
-
-
-def _event(incident: Incident, kind: str, at: datetime, now: datetime) -> None:
-    apply_event(incident, kind, user=None, channel=Channel.SYNC, now=now, at=max(at, incident.opened_at))
 
 
 def _priority(incident: Incident, wanted: str, at: datetime, now: datetime) -> None:
     if Incident.objects.filter(pk=incident.pk, priority=wanted).exists():
         return
-    apply_event(incident, "change_priority", user=None, channel=Channel.SYNC, now=now,
-                at=max(at, incident.opened_at), priority=wanted)
+    record_fact(incident, "change_priority", at, now, priority=wanted)
 
 
 def poll(rt: RequestTracker, now: datetime, since: datetime | None = None,

@@ -51,24 +51,26 @@ def apply_snapshot(connector: str, delivery: str, ticket: TicketSnapshot, now: d
         else:
             count = 0
             if incident.priority != ticket.priority:
-                steps.append(lambda i: _event(i, "change_priority", at, now, priority=ticket.priority))
+                steps.append(lambda i: record_fact(i, "change_priority", at, now, priority=ticket.priority))
         paused = IncidentPause.objects.filter(incident=incident, end__isnull=True).exists()
         if incident.resolved_at is not None and not ticket.done:
-            steps.append(lambda i: _event(i, "reopen", at, now))
+            steps.append(lambda i: record_fact(i, "reopen", at, now))
         if paused and not ticket.waiting:
-            steps.append(lambda i: _event(i, "resume", at, now))
+            steps.append(lambda i: record_fact(i, "resume", at, now))
         if ticket.taken and incident.acknowledged_at is None:
-            steps.append(lambda i: _event(i, "acknowledge", at, now))
+            steps.append(lambda i: record_fact(i, "acknowledge", at, now))
         if ticket.waiting and not paused and not ticket.done:
-            steps.append(lambda i: _event(i, "pause", at, now))
+            steps.append(lambda i: record_fact(i, "pause", at, now))
         if ticket.done and incident.resolved_at is None:
-            steps.append(lambda i: _event(i, "resolve", at, now))
+            steps.append(lambda i: record_fact(i, "resolve", at, now))
         for step in steps:
             step(Incident.objects.get(pk=incident.pk))
         return count + len(steps)
 
 
-def _event(incident: Incident, kind: str, at: datetime, now: datetime, **extra: object) -> None:
+def record_fact(incident: Incident, kind: str, at: datetime, now: datetime, **extra: object) -> None:
+    """One helpdesk fact as an incident event: in the system's name, channel `sync`, never before the
+    opening (a helpdesk's clock may be a second behind ours)."""
     apply_event(incident, kind, user=None, channel=Channel.SYNC, now=now, at=max(at, incident.opened_at),
                 **extra)  # type: ignore[arg-type]
 
