@@ -114,15 +114,18 @@ def check_request_number(policy: Policy, value: object) -> str:
 
 def request_number_candidates(policy: Policy, typed: str) -> tuple[str, ...]:
     """The request numbers a person typing `typed` may mean, most likely first: case and spaces
-    forgiven ("req 1003", "REQ - 1003" → "REQ-1003"), and digits alone completed with the prefix of
-    the policy's example ("1003" → "REQ-1003"). Only numbers of the policy's pattern; an integration
-    sends the exact number and gets no such help (`check_request_number`)."""
+    forgiven ("req 1003", "REQ - 1003" → "REQ-1003"), and digits alone also read without their
+    leading zeros or completed with the prefix of the policy's example ("1003" → "REQ-1003"). Only
+    numbers of the policy's pattern; an integration sends the exact number and gets no such help
+    (`check_request_number`)."""
     text = " ".join(typed.split()).upper()
     forms = [typed.strip(), text, text.replace(" - ", "-").replace(" -", "-").replace("- ", "-"), text.replace(" ", "-"),
              text.replace(" ", "")]
-    prefix = _example_prefix(policy.request_number_example)
-    if prefix and text.isdigit():
-        forms.append(prefix + text)
+    if text.isdigit():
+        forms.append(text.lstrip("0") or "0")  # GLPI's #0001042 is ticket 1042
+        prefix = _example_prefix(policy.request_number_example)
+        if prefix:
+            forms.append(prefix + text)
     found: list[str] = []
     for number in forms:
         if len(number) <= REQUEST_NUMBER_MAX and number not in found and policy.is_request_number(number):

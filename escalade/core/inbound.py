@@ -12,6 +12,13 @@ from escalade.core.policy import Policy
 # Words, possibly joined by dashes; "REQ - 1042" (spaces around the dash) is joined back below.
 _WORD = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
 _SPACED_DASH = re.compile(r"\b([A-Za-z][A-Za-z0-9]{0,15})\s*-\s*([0-9]{1,12})\b")
+# What announces a number written as digits alone, right before it: "#", "n°", "no.", "numéro",
+# "ticket", "demande", "requête", "request", "incident", "dossier", "réf."
+_NUMBER_MARK = re.compile(
+    r"(?:#|\bn[°o]\.?|\bnum(?:[ée]ro)?\.?|\b(?:ticket|demande|requ[êe]te|request|incident|dossier|case|"
+    r"r[ée]f(?:[ée]rence)?\.?)(?:\s+(?:n[°o]\.?|num(?:[ée]ro)?\.?|#))?)\s*[:#]?\s*$",
+    re.IGNORECASE,
+)
 _LEVEL = re.compile(r"\b(?:niveau|level|N)\s*([0-9])\b", re.IGNORECASE)
 # Where a reply's quoted original starts: "Le 2 déc. 2026 à 10:00, X a écrit :", "On … wrote:",
 # Outlook's "-----Original Message-----" or its "De : …" block.
@@ -26,13 +33,21 @@ AUTOMATIC_SENDERS = ("mailer-daemon", "postmaster", "noreply", "no-reply")
 
 def find_request_numbers(policy: Policy, *texts: str) -> list[str]:
     """Every request number of the policy's pattern in the texts, in upper case, once each, in the
-    order quoted ("req-1042" and "REQ - 1042" are REQ-1042)."""
+    order quoted ("req-1042" and "REQ - 1042" are REQ-1042). Digits alone count only where the
+    writer marks them as a number ("#1042", "n° 1042", "ticket 1042", Zammad's "[Ticket#1042]",
+    GLPI's "[GLPI #0001042]"): "depuis 2 heures", a date or a phone number are not requests. Such
+    a number is read without its leading zeros, as the helpdesks that number with digits count (GLPI
+    writes ticket 1042 as #0001042)."""
     found: list[str] = []
     for text in texts:
-        candidates = [m.group(0) for m in _WORD.finditer(text)]
-        candidates += [f"{m.group(1)}-{m.group(2)}" for m in _SPACED_DASH.finditer(text)]
-        for candidate in candidates:
+        candidates = [(m.start(), m.group(0)) for m in _WORD.finditer(text)]
+        candidates += [(m.start(), f"{m.group(1)}-{m.group(2)}") for m in _SPACED_DASH.finditer(text)]
+        for start, candidate in sorted(candidates):
             number = candidate.upper()
+            if number.isdigit():
+                if not _NUMBER_MARK.search(text, max(0, start - 32), start):
+                    continue
+                number = number.lstrip("0") or "0"
             if policy.is_request_number(number) and number not in found:
                 found.append(number)
     return found

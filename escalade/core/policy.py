@@ -107,6 +107,23 @@ class NotificationRules:
     ack_reminder_max: int = 3
 
 
+# The procedure's sections an interpretation can be attached to (core/render.py writes them).
+PROCEDURE_SECTIONS = ("principle", "classification", "thresholds", "contacts")
+
+
+@dataclass(frozen=True)
+class Interpretation:
+    """A choice the provider's document leaves open, shown as such in the procedure's section: the
+    policy's own words, with optional translations ({"en": "…"})."""
+
+    section: str
+    text: str
+    translations: Mapping[str, str] = field(default_factory=dict)
+
+    def text_in(self, language: str | None) -> str:
+        return self.translations.get(language or "", self.text)
+
+
 @dataclass(frozen=True)
 class Policy:
     organisation: str
@@ -124,6 +141,7 @@ class Policy:
     levels: tuple[int, ...] = ()
     # Numbers Escalade gives to the incidents customers and partners declare: prefix + sequence.
     declared_request_number_prefix: str = "DECL-"
+    interpretations: tuple[Interpretation, ...] = ()
 
     def declared_request_number(self, sequence: int) -> str:
         return f"{self.declared_request_number_prefix}{sequence:06d}"
@@ -166,6 +184,12 @@ class Policy:
 
 
 _TWENTY_FOUR_SEVEN = TwentyFourSeven()
+
+# The shapes helpdesks give their tickets, for a policy that does not narrow them (SPEC §3): digits
+# alone (GLPI, Zammad, Request Tracker), a prefix and a dash (iTop I-000123, Jira SUP-123,
+# REQ-1042), letters glued to at least four digits (ServiceNow INC0010001). Case is the caller's:
+# entry upper-cases what people type.
+DEFAULT_REQUEST_NUMBER_PATTERN = r"^(?:[0-9]{1,12}|[A-Z][A-Z0-9]{0,9}-[0-9]{1,12}|[A-Z]{2,5}[0-9]{4,12})$"
 
 _DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*min)?\s*(?:(\d+)\s*s)?\s*$")
 
@@ -265,12 +289,12 @@ def policy_from_mapping(raw: Mapping[str, Any]) -> Policy:
         r.fail("organisation.timezone", f"fuseau horaire inconnu « {tz_name} »")
         tz = ZoneInfo("UTC")
     region = r.text(org, "phone_region", "organisation", default="FR")
-    pattern_text = r.text(org, "request_number_pattern", "organisation")
+    pattern_text = r.text(org, "request_number_pattern", "organisation", default=DEFAULT_REQUEST_NUMBER_PATTERN)
     try:
-        pattern = re.compile(pattern_text or ".+")
+        pattern = re.compile(pattern_text or DEFAULT_REQUEST_NUMBER_PATTERN)
     except re.error as exc:
         r.fail("organisation.request_number_pattern", f"expression régulière invalide : {exc}")
-        pattern = re.compile(".+")
+        pattern = re.compile(DEFAULT_REQUEST_NUMBER_PATTERN)
     example = r.text(org, "request_number_example", "organisation", default="")
     if example and pattern.fullmatch(example) is None:
         r.fail("organisation.request_number_example", "l'exemple ne respecte pas le format")
@@ -286,6 +310,7 @@ def policy_from_mapping(raw: Mapping[str, Any]) -> Policy:
     tracks = _read_tracks(r, r.table(raw, "tracks", ""), region)
     contacts = _read_contacts(r, raw.get("contacts"), tracks, region, levels)
     notifications = _read_notifications(r, raw.get("notifications", {}), levels)
+    interpretations = _read_interpretations(r, raw.get("interpretations", []))
     if r.issues:
         raise PolicyError(r.issues)
     return Policy(
@@ -302,6 +327,7 @@ def policy_from_mapping(raw: Mapping[str, Any]) -> Policy:
         source=raw,
         levels=levels,
         declared_request_number_prefix=declared_prefix,
+        interpretations=interpretations,
     )
 
 
@@ -534,6 +560,31 @@ def _read_contacts(
             if not any(c.level == level and c.serves(track) for c in contacts):
                 r.fail("contacts", f"aucun contact de niveau {level} pour la filière « {track} »")
     return tuple(contacts)
+
+
+def _read_interpretations(r: _Reader, raw: object) -> tuple[Interpretation, ...]:
+    if not isinstance(raw, list):
+        r.fail("interpretations", "liste attendue ([[interpretations]])")
+        return ()
+    found: list[Interpretation] = []
+    for i, spec in enumerate(raw):
+        path = _join("interpretations", i)
+        if not isinstance(spec, Mapping):
+            r.fail(path, "interprétation invalide")
+            continue
+        section = spec.get("section")
+        if section not in PROCEDURE_SECTIONS:
+            r.fail(path + ".section", f"section attendue : {', '.join(PROCEDURE_SECTIONS)}")
+            continue
+        translations = spec.get("translations", {})
+        if not isinstance(translations, Mapping) or not all(
+                isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in translations.items()):
+            r.fail(path + ".translations", "table langue = texte attendue (en = \"…\")")
+            translations = {}
+        text = r.text(spec, "text", path)
+        if text:
+            found.append(Interpretation(str(section), text.strip(), dict(translations)))
+    return tuple(found)
 
 
 _RECIPIENTS = re.compile(r"^(level([1-9][0-9]*)|[^@\s]+@[^@\s]+)$")

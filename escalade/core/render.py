@@ -186,7 +186,19 @@ def _text(cell: Cell) -> str:
     return cell if isinstance(cell, str) else " · ".join(link.text for link in cell)
 
 
-Block = Heading | Paragraph | Table
+@dataclass(frozen=True)
+class Note:
+    """An interpretation: a choice the provider's document leaves open, marked as such."""
+
+    text: str
+
+
+Block = Heading | Paragraph | Table | Note
+
+
+def _notes(policy: Policy, section: str) -> list[Block]:
+    language = words.language()
+    return [Note(i.text_in(language)) for i in policy.interpretations if i.section == section]
 
 
 def _escalable(policy: Policy) -> list[PriorityRule]:
@@ -219,6 +231,7 @@ def procedure_blocks(policy: Policy) -> list[Block]:
         "L'escalade peut être déclenchée par le client final, le partenaire ou par une ressource "
         "interne {organisation}."
     ).format(organisation=org)))
+    blocks += _notes(policy, "principle")
 
     # §2 Classification
     priority_header = _("Niveau de priorité")
@@ -249,6 +262,7 @@ def procedure_blocks(policy: Policy) -> list[Block]:
     for name, calendar in policy.calendars.items():
         if name in used:
             blocks.append(Paragraph(calendar_sentence(calendar, tz)))
+    blocks += _notes(policy, "classification")
 
     # §3 Délai d'escalade
     blocks.append(Heading(2, _("3. Délai d'escalade")))
@@ -268,6 +282,7 @@ def procedure_blocks(policy: Policy) -> list[Block]:
                 for p in reversed(escalable)
             ),
         ))
+    blocks += _notes(policy, "thresholds")
 
     # §4 Contacts
     blocks.append(Heading(2, _("4. Contacts")))
@@ -293,6 +308,7 @@ def procedure_blocks(policy: Policy) -> list[Block]:
             (_("Filière"), _("Contact"), _("Fonction"), _("Téléphone"), _("E-mail")),
             tuple(_contact_row(policy, c) for c in contacts),
         ))
+    blocks += _notes(policy, "contacts")
     return blocks
 
 
@@ -320,6 +336,8 @@ def procedure_markdown(policy: Policy) -> str:
             out.append(f"{'#' * block.level} {block.text}")
         elif isinstance(block, Paragraph):
             out.append(f"**{block.text}**" if block.strong else block.text)
+        elif isinstance(block, Note):
+            out.append(f"> *{_note_label()}* {block.text}")
         else:
             lines = [
                 "| " + " | ".join(_md_cell(h) for h in block.headers) + " |",
@@ -340,6 +358,8 @@ def procedure_html_body(policy: Policy) -> str:
         elif isinstance(block, Paragraph):
             text = f"<strong>{esc(block.text)}</strong>" if block.strong else esc(block.text)
             out.append(f"<p>{text}</p>")
+        elif isinstance(block, Note):
+            out.append(f"<p class=\"interpretation\"><strong>{esc(_note_label())}</strong> {esc(block.text)}</p>")
         else:
             head = "".join(f"<th scope=\"col\">{esc(h)}</th>" for h in block.headers)
             # data-label: on a phone each row is a card, each cell named by its column
@@ -351,6 +371,10 @@ def procedure_html_body(policy: Policy) -> str:
             )
             out.append(f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>")
     return "\n".join(out) + "\n"
+
+
+def _note_label() -> str:
+    return _("Interprétation :")
 
 
 def _html_cell(cell: Cell) -> str:
@@ -368,6 +392,7 @@ _STYLE = (
     "th,td{border:1px solid #999;padding:.4rem .6rem;text-align:left;vertical-align:top}"
     "th{background:#eee}"
     ".nowrap{white-space:nowrap}"
+    ".interpretation{border-left:.3rem solid #8a5a00;background:#fdf6e3;padding:.4rem .75rem}"
     "@media (max-width:36rem){thead{display:none}tr,td{display:block}tr{margin-bottom:.75rem}"
     "td{border-width:0 1px 1px}tr td:first-child{border-top-width:1px}"
     "td[data-label]::before{content:attr(data-label);display:block;font-size:.8rem;color:#555}}"

@@ -21,6 +21,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from escalade.accounts.models import User
 from escalade.core.contract import FactsError
 from escalade.core.render import procedure_html_body
 from escalade.errors import ServiceError, incident_not_found
@@ -108,17 +109,22 @@ def home(request: HttpRequest) -> HttpResponse:
 PORTAL_ROWS = 50
 
 
+def _meant_number(user: User, typed: str) -> str | None:
+    """"1003" may be REQ-1003 or a helpdesk's 1003: the first of the numbers the person may mean that
+    is an incident they see (one query)."""
+    candidates = store.request_number_guesses(typed)
+    seen = set(Incident.objects.visible_to(user).filter(
+        request_number__in=candidates).values_list("request_number", flat=True))
+    return next((c for c in candidates if c in seen), None)
+
+
 @login_required
 @require_GET
 def portal(request: HttpRequest) -> HttpResponse:
     user = request.user
     form = LookupForm(request.GET or None)
     if form.is_bound and form.is_valid():
-        # "1003" may be REQ-1003: the first of the numbers the person may mean that is theirs.
-        candidates = store.request_number_guesses(form.data["request_number"])
-        mine = set(Incident.objects.visible_to(user).filter(  # type: ignore[arg-type]
-            request_number__in=candidates).values_list("request_number", flat=True))
-        number = next((c for c in candidates if c in mine), None)
+        number = _meant_number(user, form.data["request_number"])  # type: ignore[arg-type]
         if number is None:
             return not_found(request, form.cleaned_data["request_number"])
         return redirect("portal_incident", number=number)
@@ -412,7 +418,9 @@ def phone_escalation(request: HttpRequest) -> HttpResponse:
     try:
         outcome = request_escalation(
             user=request.user,  # type: ignore[arg-type]
-            request_number=data["request_number"], reason=data["reason"], level=data["level"],
+            # the number typed as staff see it ("1003" for REQ-1003), else the form's reading of it
+            request_number=_meant_number(request.user, request.POST["request_number"])  # type: ignore[arg-type]
+            or data["request_number"], reason=data["reason"], level=data["level"],
             now=timezone.now(), channel=Channel.PHONE, on_behalf_of=data["caller"],
         )
     except ServiceError as exc:

@@ -13,7 +13,7 @@ from web.support import make_incident
 
 from escalade.policies import file_policy
 
-from .conftest import log_in, shot
+from .conftest import SCREENSHOTS, log_in, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -102,4 +102,9 @@ def test_the_procedure_fits_a_phone_with_numbers_that_can_be_called(new_page, wo
     box = director.bounding_box()
     assert box is not None and box["height"] < 30, "a phone number on one line"
     assert page.locator('a[href="mailto:guillaume@hipcom.fr"]').count() == 1
+    # The choices the procedure leaves open are marked as Escalade's, in the page's language.
+    notes = page.locator(".procedure .interpretation")
+    assert notes.count() == 4
+    assert notes.first.inner_text().startswith("Interprétation :" if language == "fr" else "Interpretation:")
     shot(page, f"42-procedure-phone-{language}")
+    notes.nth(1).screenshot(path=str(SCREENSHOTS / f"42-procedure-phone-{language}-interpretation.png"))

@@ -176,7 +176,7 @@ def base(**changes: object) -> dict[str, object]:
         (base(pauses=[{"start": "2026-11-27T10:10:00"}]), "naive_instant"),
         (base(request_number=None), "request_number_required"),
         (base(request_number="  "), "request_number_required"),
-        (base(request_number="1042"), "invalid_request_number"),
+        (base(request_number="REQ 1042"), "invalid_request_number"),
         (base(request_number=1042), "invalid_request_number"),
         (base(gtr="oui"), "invalid_gtr"),
         (base(track="commercial"), "unknown_track"),
@@ -283,10 +283,11 @@ def test_evaluate_answers_an_instant_out_of_range_as_an_error_line(hipcom):
 @pytest.mark.parametrize(("typed", "meant"), [
     ("REQ-1042", ("REQ-1042",)),
     ("req-1042", ("REQ-1042",)),
-    ("REQ 1042", ("REQ-1042",)),
+    ("REQ 1042", ("REQ-1042", "REQ1042")),  # the dash first; glued is ServiceNow's shape
     ("  req  -  1042 ", ("REQ-1042",)),
-    ("1042", ("REQ-1042",)),  # digits alone: the example's prefix completes them
-    ("INC 2026001", ("INC-2026001",)),
+    ("1042", ("1042", "REQ-1042")),  # digits alone: a helpdesk's number, or the example's prefix completes them
+    ("0001042", ("0001042", "1042", "REQ-0001042")),  # GLPI's padding
+    ("INC 2026001", ("INC-2026001", "INC2026001")),
     ("pas un numéro", ()),
     ("REQ-", ()),
 ])

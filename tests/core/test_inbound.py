@@ -21,6 +21,22 @@ def test_request_numbers_are_found_forgiving_case_and_spaces(hipcom: Policy, tex
     assert inbound.find_request_numbers(hipcom, text) == expected
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("[Ticket#10010] Panne du lien", ["10010"]),  # Zammad's subject
+    ("[GLPI #0001042] Nouveau suivi", ["1042"]),  # GLPI pads its ticket ids
+    ("Merci d'escalader la demande n° 1003", ["1003"]),
+    ("Ticket : 77, toujours rien", ["77"]),
+    ("Escalade INC0010001 svp", ["INC0010001"]),  # ServiceNow
+    ("Escalade de I-000123", ["I-000123"]),  # iTop
+    ("SUP-123 bloque la production", ["SUP-123"]),  # Jira
+    ("coupure depuis 2 heures, rappelez le 01 23 45 67 89 avant le 03/12/2026 à 10:45", []),
+    ("escalade niveau 2 en N2 pour REQ-1042", ["REQ-1042"]),
+])
+def test_digits_alone_are_a_number_only_where_the_writer_marks_them(hipcom: Policy, text: str,
+                                                                    expected: list[str]) -> None:
+    assert inbound.find_request_numbers(hipcom, text) == expected
+
+
 def test_the_level_named_is_one_of_the_policys(hipcom: Policy) -> None:
     assert inbound.find_level("Merci d'escalader au niveau 2", hipcom.levels) == 2
     assert inbound.find_level("escalate to level 3", hipcom.levels) == 3

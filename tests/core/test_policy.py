@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import time, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -133,11 +134,21 @@ def test_tracks_and_their_general_lines(hipcom: Policy) -> None:
     assert hipcom.tracks["production"].phone == "+33426780478"
 
 
-def test_request_number_pattern(hipcom: Policy) -> None:
-    assert hipcom.is_request_number("REQ-1042")
-    assert hipcom.is_request_number("INC-2026001")
-    assert not hipcom.is_request_number("1042")
-    assert not hipcom.is_request_number("req-1042")
+@pytest.mark.parametrize("number", ["REQ-1042", "INC-2026001", "1042", "I-000123", "INC0010001", "SUP-123",
+                                    "DECL-000001"])
+def test_the_default_pattern_takes_the_shapes_helpdesks_use(hipcom: Policy, number: str) -> None:
+    assert hipcom.is_request_number(number)  # HIPCOM's procedure fixes no format: the default one
+
+
+@pytest.mark.parametrize("number", ["req-1042", "N2", "H24", "2026-12-03", "REQ-", "1234567890123", "REQ 1042"])
+def test_the_default_pattern_refuses_what_is_no_ticket_number(hipcom: Policy, number: str) -> None:
+    assert not hipcom.is_request_number(number)
+
+
+def test_a_policy_narrows_the_pattern() -> None:
+    gold = policy_from_toml(Path("escalade/policies/example-gold.toml").read_text())
+    assert gold.is_request_number("INC0010001")
+    assert not gold.is_request_number("1042")
 
 
 # -- durations ---------------------------------------------------------------------------------------
@@ -322,3 +333,15 @@ def test_values_of_the_wrong_type_are_refused_with_their_field(hipcom_text, orig
     with pytest.raises(PolicyError) as refused:
         policy_from_toml(hipcom_text.replace(original, broken, 1))
     assert any(path in str(issue) for issue in refused.value.issues), refused.value.issues
+
+
+@pytest.mark.parametrize(("entry", "path", "message"), [
+    ('section = "annexes"\ntext = "x"', "interpretations[0].section", "section attendue : principle, classification"),
+    ('section = "contacts"', "interpretations[0].text", "texte obligatoire"),
+    ('section = "contacts"\ntext = "x"\ntranslations = { en = 3 }', "interpretations[0].translations", "table"),
+])
+def test_a_broken_interpretation_is_refused_with_its_path(entry: str, path: str, message: str) -> None:
+    text = Path("escalade/policies/hipcom.toml").read_text().split("\n[[interpretations]]")[0]
+    with pytest.raises(PolicyError) as caught:
+        policy_from_toml(text + "\n[[interpretations]]\n" + entry + "\n")
+    assert any(i.path == path and message in i.message for i in caught.value.issues), caught.value.issues

@@ -276,3 +276,39 @@ def test_the_procedure_in_english_keeps_the_policys_own_words(policy: Policy) ->
     with words.installed(*language_words("fr")):
         assert "# Procédure d'escalade — HIPCOM" in render.procedure_markdown(policy)
     assert words.language() == before  # the translator that was there before is back
+
+
+def _section_of(md: str, text: str) -> str:
+    """The '## ' heading above `text` in the markdown."""
+    return [line for line in md[:md.index(text)].splitlines() if line.startswith("## ")][-1]
+
+
+def test_the_interpretations_are_marked_in_their_sections(policy: Policy) -> None:
+    md = render.procedure_markdown(policy)
+    assert md.count("> *Interprétation :*") == len(policy.interpretations) == 4
+    assert _section_of(md, "> *Interprétation :* Un incident déclaré") == "## 1. Principe"
+    assert _section_of(md, "> *Interprétation :* « En heures et jours ouvrés »") == "## 2. Classification des incidents"
+    assert _section_of(md, "> *Interprétation :* Le niveau 1 est le contact") == "## 4. Contacts"
+    body = render.procedure_html_body(policy)
+    assert body.count('<p class="interpretation"><strong>Interprétation :</strong> ') == 4
+    assert "de 9\u00a0h à 18\u00a0h (heure de Paris), hors jours fériés, lundi de Pentecôte compris." in body
+
+
+def test_the_interpretations_in_english_are_the_policys_translation(policy: Policy) -> None:
+    from escalade.core import words
+    from escalade.policies.publish import language_words
+
+    with words.installed(*language_words("en")):
+        md = render.procedure_markdown(policy)
+    assert "> *Interpretation:* Level 1 is the contact of the incident's track: Service Support by default" in md
+    assert "Interprétation" not in md
+
+
+def test_an_interpretation_without_a_translation_keeps_the_policys_words() -> None:
+    from escalade.core import words
+    from escalade.policies.publish import language_words
+
+    text = policy_text() + '\n[[interpretations]]\nsection = "thresholds"\ntext = "Seuils comptés en 24/7."\n'
+    with words.installed(*language_words("en")):
+        md = render.procedure_markdown(policy_from_toml(text))
+    assert _section_of(md, "> *Interpretation:* Seuils comptés en 24/7.") == "## 3. When to escalate"

@@ -71,6 +71,18 @@ def test_the_level_named_in_the_message_is_the_one_asked(world: Any, smtp: SMTPS
     assert Escalation.objects.get().level == 1
 
 
+def test_a_zammad_ticket_number_in_the_subject_is_the_request_and_the_body_s_numbers_are_not(
+    world: Any, smtp: SMTPSink, mail_settings: Any
+) -> None:
+    now = now_utc()
+    open_incident(world.customer_a, "10010", now - timedelta(minutes=65), now=now)  # Zammad numbers with digits
+    inbound = _send(message(sender="a@client-a.fr", subject="Re: [Ticket#10010] Panne du lien",
+                            body="Coupé depuis 2 heures, rappelez-moi au 01 23 45 67 89.",
+                            message_id="<zammad@client-a.fr>"), now)
+    assert inbound.decision == Decision.GRANTED and inbound.request_number == "10010"
+    assert Escalation.objects.get().incident.request_number == "10010"
+
+
 def test_a_second_request_answers_with_the_existing_escalation(world: Any, smtp: SMTPSink, mail_settings: Any) -> None:
     now = now_utc()
     open_incident(world.customer_a, "REQ-1042", now - timedelta(minutes=65), now=now)

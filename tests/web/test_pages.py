@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from .support import log_in
+from .support import log_in, make_incident
 
 ROLES = ["customer_a", "customer_b", "partner_a", "partner_none", "staff", "admin"]
 SEES_A = {"customer_a", "partner_a", "staff", "admin"}
@@ -87,6 +87,33 @@ def test_the_number_is_found_whatever_its_case_spaces_or_missing_prefix(incident
     response = login("customer_a").get("/portail/", {"request_number": typed})
     assert response.status_code == 302
     assert response["Location"] == "/portail/incidents/REQ-1001/"
+
+
+@pytest.mark.parametrize(("number", "typed"), [
+    ("1042", "1042"), ("10010", " 10010 "), ("1042", "0001042"),  # GLPI, Zammad; GLPI pads its ids
+    ("I-000123", "i-000123"), ("INC0010001", "inc 0010001"), ("SUP-123", "sup - 123"),  # iTop, ServiceNow, Jira
+])
+def test_the_shapes_other_helpdesks_give_are_found(incidents, login, number, typed):
+    make_incident(number, "client-a", "medium", timedelta(minutes=20))
+    response = login("customer_a").get("/portail/", {"request_number": typed})
+    assert response.status_code == 302
+    assert response["Location"] == f"/portail/incidents/{number}/"
+
+
+def test_digits_alone_are_the_helpdesks_number_first_and_the_prefix_completes_them_otherwise(incidents, login):
+    make_incident("1001", "client-a", "medium", timedelta(minutes=20))  # a GLPI ticket beside REQ-1001
+    client = login("customer_a")
+    assert client.get("/portail/", {"request_number": "1001"})["Location"] == "/portail/incidents/1001/"
+    assert client.get("/portail/", {"request_number": "1002"})["Location"] == "/portail/incidents/REQ-1002/"
+
+
+def test_a_phone_escalation_finds_the_number_the_caller_gives_without_its_prefix(incidents, login):
+    from escalade.escalations.models import Escalation
+
+    response = login("staff").post("/tableau-de-bord/telephone/", {
+        "request_number": "2001", "caller": "M. Dupont, Client B", "reason": "Appel : VPN coupé"})
+    assert response.status_code == 302
+    assert Escalation.objects.get(incident__request_number="REQ-2001").channel == "phone"
 
 
 def test_a_forgiven_number_of_someone_else_is_still_unknown(incidents, login):
