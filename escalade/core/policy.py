@@ -89,6 +89,7 @@ class Contact:
     email: str
     team: str = ""
     apprise_urls: tuple[str, ...] = ()
+    language: str = ""  # of the alerts they receive; "" is the product's default (French)
 
     def serves(self, track: str) -> bool:
         return self.track in (ALL_TRACKS, track)
@@ -106,6 +107,9 @@ class NotificationRules:
     ack_reminder_after: timedelta = timedelta(minutes=15)
     ack_reminder_max: int = 3
 
+
+# The languages of the catalogue (settings.LANGUAGES, kept in step by a test): a contact's alerts.
+LANGUAGES = ("fr", "en")
 
 # The procedure's sections an interpretation can be attached to (core/render.py writes them).
 PROCEDURE_SECTIONS = ("principle", "classification", "thresholds", "contacts")
@@ -543,6 +547,10 @@ def _read_contacts(
         email = r.text(spec, "email", path)
         if email and not _EMAIL.match(email):
             r.fail(path + ".email", f"adresse e-mail invalide « {email} »")
+        language = spec.get("language", "")
+        if language != "" and language not in LANGUAGES:
+            r.fail(path + ".language", f"langue attendue : {', '.join(LANGUAGES)}")
+            language = ""
         contacts.append(
             Contact(
                 level=level,
@@ -553,6 +561,7 @@ def _read_contacts(
                 email=email,
                 team=str(spec.get("team", "")),
                 apprise_urls=tuple(str(u) for u in spec.get("apprise", [])),
+                language=str(language),
             )
         )
     for level in levels:

@@ -1,7 +1,9 @@
-"""The French words of every notification: subject, plain text, HTML and the short SMS/chat text.
+"""The words of every notification: subject, plain text, HTML and the short SMS/chat text.
 
 Rendered at delivery time from the row's kind and objects, so a message shows the clocks as they
-are when it leaves (a retried breach alert shows the overdue at the retry, not at the crossing).
+are when it leaves (a retried breach alert shows the overdue at the retry, not at the crossing). In
+the recipient's language, from the catalogue: the row's `context["language"]` (a contact's
+`language` in the policy, a requester's own choice), else French.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from typing import Any
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.html import escape
+from django.utils.translation import gettext as _
 
 from escalade.core.messages import (
     commitment_label,
@@ -64,20 +68,22 @@ def _subject(notification: Notification, request_number: str, level: int) -> str
     commitment = commitment_label(str(ctx.get("commitment", "")))
     escalation = notification.escalation
     if kind == NotificationKind.ESCALATION:
-        text = f"escalade niveau {level} à prendre en compte"
+        text = _("escalade niveau {level} à prendre en compte").format(level=level)
     elif kind == NotificationKind.ESCALATION_INFO:
-        text = f"escalade niveau {level}, pour information"
+        text = _("escalade niveau {level}, pour information").format(level=level)
     elif kind == NotificationKind.CONFIRMATION:
         number = escalation.number if escalation else ""
-        text = f"votre demande d'escalade niveau {level} est enregistrée ({number})"
+        text = _("votre demande d'escalade niveau {level} est enregistrée ({number})").format(
+            level=level, number=number)
     elif kind == NotificationKind.REMINDER:
-        text = f"relance {ctx.get('reminder', '')} : escalade niveau {level} non prise en compte"
+        text = _("relance {reminder} : escalade niveau {level} non prise en compte").format(
+            reminder=ctx.get("reminder", ""), level=level)
     elif kind == NotificationKind.WARNING:
-        text = f"délai de {commitment} bientôt dépassé"
+        text = _("délai de {commitment} bientôt dépassé").format(commitment=commitment)
     elif kind == NotificationKind.BREACH:
-        text = f"délai de {commitment} dépassé"
+        text = _("délai de {commitment} dépassé").format(commitment=commitment)
     else:
-        text = f"escalade de niveau {level} désormais possible"
+        text = _("escalade de niveau {level} désormais possible").format(level=level)
     return f"[Escalade] {request_number} — {text}"
 
 
@@ -99,7 +105,7 @@ def context(notification: Notification, now: datetime) -> dict[str, Any]:
             {
                 "label": commitment_label(status.kind.value),
                 "target": format_duration(status.target),
-                "due_at": format_instant(status.due_at, tz) if status.due_at else "suspendue (pause)",
+                "due_at": format_instant(status.due_at, tz) if status.due_at else _("suspendue (pause)"),
                 "state": state_label(status.state.value),
                 "overdue": format_duration(status.overdue) if status.overdue else "",
             }
@@ -133,10 +139,14 @@ def context(notification: Notification, now: datetime) -> dict[str, Any]:
         "allowed_level": evaluation.escalation.level,
         "decision": evaluation.escalation.message,
         "escalation": escalation,
+        "escalation_number": escalation.number if escalation else "",
+        "granted_at": format_instant(escalation.granted_at, tz) if escalation else "",
         "reminder": notification.context.get("reminder"),
         "contacts": [_contact(c, policy) for c in _contacts(policy, incident.track, level)],
         "ack_url": ack_url,
         "organisation": policy.organisation,
+        "language": translation.get_language() or settings.LANGUAGE_CODE,
+        "colon": _(" :"),  # "Nom : 04…" in French, "Name: 04…" in English
     }
 
 
@@ -153,6 +163,17 @@ def render(notification: Notification, now: datetime) -> Message:
         return Message(subject=str(notification.context.get("subject", "")), text=text,
                        html=f"<pre style=\"white-space:pre-wrap;font-family:inherit\">{escape(text)}</pre>",
                        short=text[:300], headers=thread, sender=settings.ESCALADE_MAIL_ADDRESS)
+    with translation.override(language_of(notification)):
+        return _render(notification, now)
+
+
+def language_of(notification: Notification) -> str:
+    """The recipient's language, recorded with the row; French (the default) when none was."""
+    chosen = str(notification.context.get("language") or "")
+    return chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+
+def _render(notification: Notification, now: datetime) -> Message:
     ctx = context(notification, now)
     if notification.channel == DeliveryChannel.APPRISE:
         short = " ".join(render_to_string("notifications/short.txt", ctx).split())

@@ -68,6 +68,14 @@ def _addresses(contacts: Iterable[Contact]) -> Iterable[tuple[Contact, str, str]
             yield contact, DeliveryChannel.APPRISE, url
 
 
+def _for(contact: Contact, context: dict[str, object]) -> dict[str, object]:
+    """The row's context: the cause's, the contact's level, and the language they read."""
+    own: dict[str, object] = {"contact_level": contact.level}
+    if contact.language:
+        own["language"] = contact.language
+    return {**context, **own}
+
+
 def enqueue_for_contacts(
     contacts: Iterable[Contact],
     *,
@@ -82,7 +90,7 @@ def enqueue_for_contacts(
     rows = [
         enqueue(kind=kind, key=key, recipient=address, channel=channel, recipient_name=contact.name,
                 incident=incident, escalation=escalation,
-                context={**(context or {}), "contact_level": contact.level}, now=now)
+                context=_for(contact, context or {}), now=now)
         for contact, channel, address in _addresses(contacts)
     ]
     return [row for row in rows if row is not None]
@@ -95,7 +103,7 @@ def rows_for_contacts(
     """The rows `enqueue_for_contacts` would write, unsaved, for a bulk insert (`enqueue_rows`)."""
     return [
         Notification(kind=kind, channel=channel, recipient=address, recipient_name=contact.name[:200],
-                     incident=incident, context={**context, "contact_level": contact.level},
+                     incident=incident, context=_for(contact, context),
                      idempotency_key=f"{key}:{channel}:{address}"[:200], created_at=now, next_attempt_at=now)
         for contact, channel, address in _addresses(contacts) if address
     ]
@@ -155,5 +163,6 @@ def notify_escalation_granted(policy: Policy, escalation: Escalation, requester:
             recipient_name=requester.get_full_name() or requester.username,
             incident=incident,
             escalation=escalation,
+            context={"language": requester.language} if requester.language else None,
             now=now,
         )

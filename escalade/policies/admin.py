@@ -8,6 +8,7 @@ import difflib
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -83,6 +84,8 @@ class ContactsForm(forms.Form):
     phones = forms.CharField(label=_("téléphones"), help_text=_("séparés par des virgules"))
     email = forms.EmailField(label=_("e-mail"))
     apprise = forms.CharField(label=_("URL apprise"), required=False, help_text=_("séparées par des espaces"))
+    language = forms.ChoiceField(label=_("langue des alertes"), required=False,
+                                 choices=[("", _("par défaut (français)"))] + list(settings.LANGUAGES))
 
 
 ContactsFormSet = forms.formset_factory(ContactsForm, extra=1, can_delete=True)

@@ -49,7 +49,7 @@ def save_version(name: str, text: str, *, user: Any = None, label: str = "", com
     return version, policy, True
 
 
-CONTACT_KEYS = ("level", "track", "name", "role", "team", "phones", "email", "apprise")
+CONTACT_KEYS = ("level", "track", "name", "role", "team", "phones", "email", "apprise", "language")
 
 
 def with_contacts(text: str, contacts: list[dict[str, Any]]) -> str:

@@ -143,3 +143,56 @@ def test_an_acknowledged_escalation_is_not_reminded(world: Any, smtp: SMTPSink) 
     clock.advance(timedelta(minutes=20))
     Watcher(clock).tick()
     assert not [m for m in smtp.to("vincent@hipcom.fr") if "relance" in m["Subject"]]
+
+
+@pytest.mark.django_db
+def test_each_contact_and_requester_reads_the_alert_in_their_own_language(
+    world: Any, smtp: SMTPSink, tmp_path: Any
+) -> None:
+    from escalade.policies import services, store
+
+    before = store.text_of(store.latest())
+    english = before.replace('email = "vincent@hipcom.fr"', 'email = "vincent@hipcom.fr"\nlanguage = "en"')
+    services.save_version(store.default_name(), english, label="test")
+    requester = world.users["customer_a"]
+    requester.language = "en"
+    requester.save(update_fields=["language"])
+    try:
+        _incident, escalation, now = _escalated(world, timedelta(minutes=95))  # level 2
+        Watcher(FakeClock(now)).tick()
+    finally:
+        services.save_version(store.default_name(), before, label="test")
+
+    [mail] = smtp.to("vincent@hipcom.fr")  # level 2 contact, who reads English
+    assert mail["Subject"] == "[Escalade] REQ-1042 — level 2 escalation to acknowledge"
+    text = mail.get_body(("plain",)).get_content()
+    html = mail.get_body(("html",)).get_content()
+    for expected in ("Hello Vincent BLUSSEAU,", "Incident REQ-1042 is escalated to you at level 2.",
+                     "Customer: Client A", "take-charge (30 min): due", "exceeded by 1 h 05",
+                     f"Escalation {escalation.number} — level 2, requested by", "Reason: Coupure totale du site",
+                     "Level 2 contacts:", "Vincent BLUSSEAU — Responsable d'Exploitation: 04 56 40 60 74",
+                     "Acknowledge this escalation (one click, then confirm):", "HIPCOM escalation procedure"):
+        assert expected in text, expected
+    for french in ("Bonjour", "échéance", "dépassé", "Motif", "niveau"):
+        assert french not in text, french
+    assert '<html lang="en">' in html and "Acknowledge the escalation</a>" in html
+    [info] = [m for m in smtp.to("escalade@hipcom.fr") if "pour information" in m["Subject"]]  # level 1: French
+    assert info["Subject"] == "[Escalade] REQ-1042 — escalade niveau 2, pour information"
+    assert "Bonjour" in info.get_body(("plain",)).get_content()
+    [confirmation] = smtp.to("a@client-a.fr")  # the requester chose English on the pages
+    assert confirmation["Subject"] == (
+        f"[Escalade] REQ-1042 — your level 2 escalation request is recorded ({escalation.number})")
+    assert "The people in charge at this level have been told" in confirmation.get_body(("plain",)).get_content()
+
+
+def test_a_contacts_language_is_one_of_the_catalogues() -> None:
+    from django.conf import settings
+
+    from escalade.core.policy import LANGUAGES, PolicyError, policy_from_toml
+    from escalade.policies import policy_text
+
+    assert LANGUAGES == tuple(code for code, _name in settings.LANGUAGES)
+    broken = policy_text().replace('email = "vincent@hipcom.fr"', 'email = "vincent@hipcom.fr"\nlanguage = "de"')
+    with pytest.raises(PolicyError) as caught:
+        policy_from_toml(broken)
+    assert any(i.path == "contacts[2].language" and "fr, en" in i.message for i in caught.value.issues)
