@@ -85,7 +85,7 @@ class ContactsForm(forms.Form):
     email = forms.EmailField(label=_("e-mail"))
     apprise = forms.CharField(label=_("URL apprise"), required=False, help_text=_("séparées par des espaces"))
     language = forms.ChoiceField(label=_("langue des alertes"), required=False,
-                                 choices=[("", _("par défaut (français)"))] + list(settings.LANGUAGES))
+                                 choices=[("", _("par défaut (français)")), *settings.LANGUAGES])
 
 
 ContactsFormSet = forms.formset_factory(ContactsForm, extra=1, can_delete=True)

@@ -191,7 +191,7 @@ def test_a_contacts_language_is_one_of_the_catalogues() -> None:
     from escalade.core.policy import LANGUAGES, PolicyError, policy_from_toml
     from escalade.policies import policy_text
 
-    assert LANGUAGES == tuple(code for code, _name in settings.LANGUAGES)
+    assert tuple(code for code, _name in settings.LANGUAGES) == LANGUAGES
     broken = policy_text().replace('email = "vincent@hipcom.fr"', 'email = "vincent@hipcom.fr"\nlanguage = "de"')
     with pytest.raises(PolicyError) as caught:
         policy_from_toml(broken)
