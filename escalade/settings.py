@@ -245,6 +245,16 @@ ESCALADE_JIRA_WEBHOOK_SECRET = env("ESCALADE_JIRA_WEBHOOK_SECRET")
 ESCALADE_JIRA_PROJECTS = env("ESCALADE_JIRA_PROJECTS")  # project key=customer,…
 ESCALADE_JIRA_PRIORITIES = env("ESCALADE_JIRA_PRIORITIES", "Highest=high,High=high,Medium=medium,Low=low,Lowest=low")
 ESCALADE_JIRA_WAITING_STATUSES = env("ESCALADE_JIRA_WAITING_STATUSES", "Waiting for customer,En attente du client")
+# GLPI 11's webhooks (POST /api/v1/hooks/glpi), signed with the webhook's secret (X-GLPI-signature)
+ESCALADE_GLPI_WEBHOOK_SECRET = env("ESCALADE_GLPI_WEBHOOK_SECRET")
+ESCALADE_GLPI_NUMBER_PREFIX = env("ESCALADE_GLPI_NUMBER_PREFIX")  # "": the ticket id, as customers see it
+ESCALADE_GLPI_ENTITIES = env("ESCALADE_GLPI_ENTITIES")  # entity name=customer,…
+ESCALADE_GLPI_PRIORITIES = env("ESCALADE_GLPI_PRIORITIES", "6=high,5=high,4=high,3=medium,2=low,1=low")
+# iTop's webhook actions (POST /api/v1/hooks/itop), with this bearer token in a custom header
+ESCALADE_ITOP_WEBHOOK_TOKEN = env("ESCALADE_ITOP_WEBHOOK_TOKEN")
+ESCALADE_ITOP_TIMEZONE = env("ESCALADE_ITOP_TIMEZONE", "Europe/Paris")  # the zone iTop writes its dates in
+ESCALADE_ITOP_ORGANISATIONS = env("ESCALADE_ITOP_ORGANISATIONS")  # organisation=customer,…
+ESCALADE_ITOP_PRIORITIES = env("ESCALADE_ITOP_PRIORITIES", "1=high,2=high,3=medium,4=low")
 ESCALADE_SYNC_LAG_SECONDS = env_float("ESCALADE_SYNC_LAG_SECONDS", 600)  # /healthz: a sync older than this
 
 # -- operations: /healthz is 503 when no worker was seen for this long or a due notification waits

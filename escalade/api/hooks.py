@@ -4,7 +4,6 @@ once (by its transaction id)."""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 from typing import Any
@@ -17,8 +16,8 @@ from ninja import Status as Reply
 
 from escalade.api.schemas import InputSchema, Output, ProblemOut
 from escalade.errors import ServiceError
-from escalade.sync import jira, services, snapshot, zammad
-from escalade.sync.conf import jira_settings, request_tracker, zammad_settings
+from escalade.sync import glpi, itop, jira, services, snapshot, zammad
+from escalade.sync.conf import glpi_settings, itop_settings, jira_settings, request_tracker, zammad_settings
 
 router = Router(tags=["hooks"])
 
@@ -72,7 +71,7 @@ class SnapshotHookOut(Output):
     "(closed), rouvert.",
 )
 def zammad_hook(request: HttpRequest) -> Reply:
-    return _snapshot_hook(request, "zammad", "Zammad", zammad_settings(), zammad, "X-Zammad-Delivery")
+    return _snapshot_hook(request, "zammad", "Zammad", zammad_settings(), zammad)
 
 
 def _json(request: HttpRequest) -> object:
@@ -93,21 +92,48 @@ def _json(request: HttpRequest) -> object:
     "amené à l'état du ticket (catégorie de statut, statut d'attente du client, assigné).",
 )
 def jira_hook(request: HttpRequest) -> Reply:
-    return _snapshot_hook(request, "jira", "Jira", jira_settings(), jira, "X-Atlassian-Webhook-Identifier")
+    return _snapshot_hook(request, "jira", "Jira", jira_settings(), jira)
 
 
-def _snapshot_hook(request: HttpRequest, connector: str, product: str, found: Any, shape: Any,
-                   delivery_header: str) -> Reply:
-    """A helpdesk that sends the ticket as it is: configured, signed, read by its module (`shape`:
-    `signature_ok`, `snapshot`), then brought into the incident once per delivery."""
+@router.post(
+    "/hooks/glpi",
+    auth=None,
+    response={202: SnapshotHookOut, 404: ProblemOut},
+    summary="GLPI : webhook d'un ticket",
+    description="Le corps par défaut des webhooks GLPI 11 sur les tickets (`event` et l'objet `item` de l'API), signé par "
+    "`X-GLPI-signature` (HMAC-SHA256 du corps suivi de `X-GLPI-timestamp`, avec ESCALADE_GLPI_WEBHOOK_SECRET) ; une "
+    "livraison répétée par GLPI est appliquée une seule fois. L'identifiant du ticket est le numéro de requête ; "
+    "l'incident est amené à l'état du ticket (en cours, en attente, résolu ou clos, rouvert).",
+)
+def glpi_hook(request: HttpRequest) -> Reply:
+    return _snapshot_hook(request, "glpi", "GLPI", glpi_settings(), glpi)
+
+
+@router.post(
+    "/hooks/itop",
+    auth=None,
+    response={202: SnapshotHookOut, 404: ProblemOut},
+    summary="iTop : action webhook sur un incident",
+    description="Le modèle de charge utile publié dans docs/helpdesks.md (`ref`, `status`, `priority`, `org_name`, "
+    "`start_date`, `last_update`…), avec `Authorization: Bearer <ESCALADE_ITOP_WEBHOOK_TOKEN>` ; un même corps reçu "
+    "deux fois est appliqué une seule fois. La référence (I-000123) est le numéro de requête.",
+)
+def itop_hook(request: HttpRequest) -> Reply:
+    return _snapshot_hook(request, "itop", "iTop", itop_settings(), itop)
+
+
+def _snapshot_hook(request: HttpRequest, connector: str, product: str, found: Any, shape: Any) -> Reply:
+    """A helpdesk that sends the ticket as it is: configured, authenticated and read by its module
+    (`shape`: `verified`, `CREDENTIAL`, `snapshot`, `delivery_key`), then brought into the incident
+    once per delivery."""
     if found is None:
         raise ServiceError("hook_not_configured", f"Aucun webhook {product} n'est configuré ici.", status=404)
-    if not shape.signature_ok(found.secret, request.body, request.headers.get("X-Hub-Signature", "")):
-        raise ServiceError("hook_unauthorized", "Signature X-Hub-Signature absente ou invalide : rien n'est appliqué.",
+    if not shape.verified(found, request.body, request.headers):
+        raise ServiceError("hook_unauthorized", f"{shape.CREDENTIAL} absente ou invalide : rien n'est appliqué.",
                            status=401)
     ticket = shape.snapshot(_json(request), found)
     if ticket is None:  # an event about something else (a comment, a worklog): nothing to apply
         return Reply(202, {"request_number": "", "applied": 0})
-    delivery = request.headers.get(delivery_header) or hashlib.sha256(request.body).hexdigest()
+    delivery = shape.delivery_key(request.headers, request.body)
     applied = snapshot.apply_snapshot(connector, delivery[:150], ticket, timezone.now())
     return Reply(202, {"request_number": ticket.request_number, "applied": applied})

@@ -1,4 +1,5 @@
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.apps import AppConfig
 from django.conf import settings
@@ -14,6 +15,12 @@ class OpsConfig(AppConfig):
     verbose_name = _("Exploitation")
 
     def ready(self) -> None:
+        if settings.ESCALADE_ITOP_WEBHOOK_TOKEN:  # iTop's dates carry no offset: their zone must exist
+            try:
+                ZoneInfo(settings.ESCALADE_ITOP_TIMEZONE)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ImproperlyConfigured(
+                    f"ESCALADE_ITOP_TIMEZONE: unknown time zone {settings.ESCALADE_ITOP_TIMEZONE!r}") from None
         if not getattr(settings, "_wrapped", settings).__dict__.get("SECRET_KEY"):
             raise ImproperlyConfigured("ESCALADE_SECRET_KEY must be set in production (ESCALADE_DEV=0)")
         # The embedded database's folder, made when Django starts rather than when settings are read.

@@ -5,11 +5,12 @@ with a secret signs the body with HMAC-SHA256 in `X-Hub-Signature` (`sha256=<hex
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from escalade.sync.snapshot import PayloadError, TicketSnapshot, hub_signature_ok
+from escalade.sync.snapshot import PayloadError, TicketSnapshot, body_digest, hub_signature_ok
 
 EVENTS = ("jira:issue_created", "jira:issue_updated")
 DEFAULT_PRIORITIES = {"Highest": "high", "High": "high", "Medium": "medium", "Low": "low", "Lowest": "low"}
@@ -24,8 +25,15 @@ class JiraSettings:
     waiting: tuple[str, ...] = DEFAULT_WAITING  # status names that wait for the customer
 
 
-def signature_ok(secret: str, body: bytes, header: str) -> bool:
-    return hub_signature_ok(secret, body, header, "sha256")
+CREDENTIAL = "Signature X-Hub-Signature"
+
+
+def verified(found: JiraSettings, body: bytes, headers: Mapping[str, str]) -> bool:
+    return hub_signature_ok(found.secret, body, headers.get("X-Hub-Signature", ""), "sha256")
+
+
+def delivery_key(headers: Mapping[str, str], body: bytes) -> str:
+    return headers.get("X-Atlassian-Webhook-Identifier") or body_digest(body)
 
 
 def _instant(value: object, name: str) -> datetime:

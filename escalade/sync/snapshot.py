@@ -1,4 +1,4 @@
-"""Helpdesks whose webhooks send the ticket as it is now (Zammad, and later GLPI, Jira, iTop): the
+"""Helpdesks whose webhooks send the ticket as it is now (Zammad, Jira, GLPI, iTop): the
 incident is brought to that state through the incident services, each step once. The difference
 with the incident is what happened: first taken in charge, waiting for the customer (a pause),
 resumed, resolved, reopened, priority changed. A delivery seen again changes nothing."""
@@ -86,3 +86,8 @@ def hub_signature_ok(secret: str, body: bytes, header: str, algorithm: str) -> b
     """WebSub's `X-Hub-Signature: <algorithm>=<hex HMAC of the raw body>` (Zammad: sha1, Jira: sha256)."""
     digest = hmac.new(secret.encode(), body, getattr(hashlib, algorithm)).hexdigest()
     return bool(secret) and hmac.compare_digest(f"{algorithm}={digest}".encode(), header.strip().encode())
+
+
+def body_digest(body: bytes) -> str:
+    """A delivery's identity where the helpdesk gives none: the same body is the same call."""
+    return hashlib.sha256(body).hexdigest()

@@ -4,11 +4,12 @@ the ticket as it is now, signed with HMAC-SHA1 in `X-Hub-Signature` when the web
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from escalade.sync.snapshot import PayloadError, TicketSnapshot, hub_signature_ok
+from escalade.sync.snapshot import PayloadError, TicketSnapshot, body_digest, hub_signature_ok
 
 WAITING = ("pending reminder", "pending close")
 DONE = ("closed", "merged")
@@ -23,8 +24,15 @@ class ZammadSettings:
     priorities: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PRIORITIES))
 
 
-def signature_ok(secret: str, body: bytes, header: str) -> bool:
-    return hub_signature_ok(secret, body, header, "sha1")
+CREDENTIAL = "Signature X-Hub-Signature"
+
+
+def verified(found: ZammadSettings, body: bytes, headers: Mapping[str, str]) -> bool:
+    return hub_signature_ok(found.secret, body, headers.get("X-Hub-Signature", ""), "sha1")
+
+
+def delivery_key(headers: Mapping[str, str], body: bytes) -> str:
+    return headers.get("X-Zammad-Delivery") or body_digest(body)
 
 
 def _instant(value: object, name: str) -> datetime:

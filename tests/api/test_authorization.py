@@ -33,6 +33,8 @@ ENDPOINTS = {
     "RT webhook (not configured)": ("POST", "/hooks/rt", {"ticket": 1}, {a: 404 for a in ACTORS}),
     "Zammad webhook (not configured)": ("POST", "/hooks/zammad", {"ticket": {}}, {a: 404 for a in ACTORS}),
     "Jira webhook (not configured)": ("POST", "/hooks/jira", {"issue": {}}, {a: 404 for a in ACTORS}),
+    "GLPI webhook (not configured)": ("POST", "/hooks/glpi", {"item": {}}, {a: 404 for a in ACTORS}),
+    "iTop webhook (not configured)": ("POST", "/hooks/itop", {"ref": ""}, {a: 404 for a in ACTORS}),
     "incident detail": ("GET", "/incidents/REQ-1001", None, SEES_A),
     "incident timeline": ("GET", "/incidents/REQ-1001/timeline", None, SEES_A),
     "incident record": ("GET", "/incidents/REQ-1001/record", None, SEES_A),

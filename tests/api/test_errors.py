@@ -197,7 +197,7 @@ def test_openapi_document_and_docs_are_served(client):
         "/api/v1/incidents/{request_number}/events",
         "/api/v1/escalations", "/api/v1/escalations/{escalation_id}",
         "/api/v1/escalations/{escalation_id}/ack", "/api/v1/policy", "/api/v1/hooks/rt", "/api/v1/hooks/zammad",
-        "/api/v1/hooks/jira",
+        "/api/v1/hooks/jira", "/api/v1/hooks/glpi", "/api/v1/hooks/itop",
     }
     assert doc["paths"]["/api/v1/escalations"]["post"]["summary"] == "Demander une escalade"
     assert client.get("/api/v1/docs").status_code == 200
