@@ -10,7 +10,7 @@ import copy
 import hashlib
 import hmac
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +53,8 @@ def test_the_recorded_body_opens_the_incident_taken_in_charge(world):
     incident = Incident.objects.get(request_number="1042")  # GLPI's ticket id: digits, as the customer sees it
     assert (incident.customer.code, incident.priority, incident.title) == (
         "client-a", "high", "Coupure du lien fibre du site de Lyon")
-    assert incident.opened_at == datetime(2026, 12, 3, 8, 2, 11, tzinfo=timezone.utc)
-    assert incident.acknowledged_at == datetime(2026, 12, 3, 8, 17, 40, tzinfo=timezone.utc)  # "assigned"
+    assert incident.opened_at == datetime(2026, 12, 3, 8, 2, 11, tzinfo=UTC)
+    assert incident.acknowledged_at == datetime(2026, 12, 3, 8, 17, 40, tzinfo=UTC)  # "assigned"
     assert set(incident.timeline.values_list("channel", flat=True)) == {Channel.SYNC}
 
 

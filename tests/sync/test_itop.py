@@ -4,7 +4,6 @@ incident through its statuses; the bearer token and malformed bodies refused wit
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from datetime import UTC, datetime, timedelta
