@@ -4,6 +4,7 @@ incident is `services`'."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +13,8 @@ import httpx2
 import rt.rest2
 
 TRANSACTION_FIELDS = "Type,Field,OldValue,NewValue,Created,Creator"
+TICKET_FIELDS = "Subject,Status,Queue,Priority,InitialPriority,Created,LastUpdated"
+PAGE = 100  # tickets, and transactions, per REST call: a back-fill reads RT in a few hundred calls
 
 
 @dataclass(frozen=True)
@@ -63,10 +66,24 @@ def instant(text: str | None) -> datetime | None:
 
 
 class _Client(rt.rest2.Rt):
+    def _paged(self, selector: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        return self._Rt__paged_request(selector, params=params, per_page=PAGE)  # type: ignore[attr-defined,no-any-return]
+
     def transactions(self, ticket_id: int) -> list[dict[str, Any]]:
         # The package's get_ticket_history leaves out Field/OldValue/NewValue, which say what changed.
-        return list(self._Rt__paged_request(f"ticket/{ticket_id}/history",  # type: ignore[attr-defined]
-                                            params={"fields": TRANSACTION_FIELDS, "fields[Creator]": "Name"}))
+        return list(self._paged(f"ticket/{ticket_id}/history",
+                                {"fields": TRANSACTION_FIELDS, "fields[Creator]": "Name"}))
+
+    def tickets(self, query: str) -> Iterator[dict[str, Any]]:
+        """The tickets of a TicketSQL query with the fields the sync reads, oldest change first."""
+        return self._paged("tickets", {"query": query, "orderby": "LastUpdated", "order": "ASC",
+                                       "fields": TICKET_FIELDS, "fields[Queue]": "Name"})
+
+    def transactions_of(self, ticket_ids: Iterable[int]) -> Iterator[dict[str, Any]]:
+        """Every transaction of these tickets, in one TransactionSQL search."""
+        ids = " OR ".join(f"ObjectId = {int(i)}" for i in ticket_ids)
+        return self._paged("transactions", {"query": f"ObjectType = 'RT::Ticket' AND ({ids})", "orderby": "id",
+                                            "fields": TRANSACTION_FIELDS + ",ObjectId", "fields[Creator]": "Name"})
 
 
 class RequestTracker:
@@ -83,8 +100,33 @@ class RequestTracker:
         """Ids of the tickets changed at or after `cursor` (all of them when None), oldest change
         first. RT reads the instant in its own zone: written in UTC, a zone east of UTC only widens
         the window, and a change seen twice is recognised by its transaction id."""
-        query = "id > 0" if cursor is None else f"LastUpdated >= '{cursor.astimezone(UTC):%Y-%m-%d %H:%M:%S}'"
-        return [int(t["id"]) for t in self.client.search(raw_query=query, order="LastUpdated", query_format="i")]
+        return [int(t["id"]) for t in self.client.search(raw_query=self._since(cursor), order="LastUpdated",
+                                                          query_format="i")]
+
+    @staticmethod
+    def _since(cursor: datetime | None) -> str:
+        return "id > 0" if cursor is None else f"LastUpdated >= '{cursor.astimezone(UTC):%Y-%m-%d %H:%M:%S}'"
+
+    def changed(self, cursor: datetime | None) -> Iterator[list[dict[str, Any]]]:
+        """The tickets changed at or after `cursor` (`changed_since`), a page at a time, each with
+        its queue's name in `QueueName`."""
+        page: list[dict[str, Any]] = []
+        for found in self.client.tickets(self._since(cursor)):
+            queue = found.get("Queue")
+            found["QueueName"] = str(queue.get("Name") or "") if isinstance(queue, dict) else ""
+            page.append(found)
+            if len(page) == PAGE:
+                yield page
+                page = []
+        if page:
+            yield page
+
+    def histories(self, ticket_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+        """The transactions of each of these tickets (a page of `changed`)."""
+        found: dict[int, list[dict[str, Any]]] = {i: [] for i in ticket_ids}
+        for txn in self.client.transactions_of(ticket_ids):
+            found.setdefault(int(txn["ObjectId"]), []).append(txn)
+        return found
 
     def ticket(self, ticket_id: int) -> dict[str, Any]:
         """The ticket, its queue's name in `QueueName`."""

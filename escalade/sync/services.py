@@ -55,12 +55,14 @@ def _once(connector: str, key: str, number: str, summary: str, apply: Callable[[
     return True
 
 
-def sync_ticket(rt: RequestTracker, ticket_id: int, now: datetime) -> int:
-    """Apply every transaction of the ticket not applied yet, oldest first; returns how many."""
-    ticket = rt.ticket(ticket_id)
+def sync_ticket(rt: RequestTracker, ticket_id: int, now: datetime, ticket: dict[str, Any] | None = None,
+                history: list[dict[str, Any]] | None = None) -> int:
+    """Apply every transaction of the ticket not applied yet, oldest first; returns how many. The
+    poll passes the ticket and its transactions it read by page; the webhook reads them here."""
+    ticket = ticket if ticket is not None else rt.ticket(ticket_id)
     number = f"{rt.settings.number_prefix}{ticket_id}"
     applied = 0
-    for txn in sorted(rt.transactions(ticket_id), key=lambda t: int(t["id"])):
+    for txn in sorted(history if history is not None else rt.transactions(ticket_id), key=lambda t: int(t["id"])):
         change = _change_of(rt, ticket, number, txn, now)
         if change is None:
             continue
@@ -145,19 +147,23 @@ def poll(rt: RequestTracker, now: datetime, since: datetime | None = None,
     cursor = since or state.cursor
     report = SyncReport()
     started = now
-    try:
-        ids = rt.changed_since(cursor)
-    except Exception as exc:  # the helpdesk is unreachable: the lag grows, nothing moves
+    try:  # by pages: a hundred tickets, then all their transactions, in two or three REST calls
+        for page in rt.changed(cursor):
+            histories = rt.histories([int(t["id"]) for t in page])
+            for ticket in page:
+                ticket_id = int(ticket["id"])
+                try:
+                    report.applied += sync_ticket(rt, ticket_id, now, ticket, histories[ticket_id])
+                except ServiceError as exc:
+                    report.errors.append(f"ticket {ticket_id} : {exc.detail}")
+                report.tickets += 1
+                if progress:
+                    progress(1)
+    except ServiceError:
+        raise
+    except Exception as exc:  # the helpdesk is unreachable: the lag grows, the cursor stays
         _failed(state, f"{rt.name} injoignable : {exc}", now)
         raise
-    for ticket_id in ids:
-        try:
-            report.applied += sync_ticket(rt, ticket_id, now)
-        except ServiceError as exc:
-            report.errors.append(f"ticket {ticket_id} : {exc.detail}")
-        report.tickets += 1
-        if progress:
-            progress(1)
     report.comments = write_comments(rt, now)
     state.cursor = started - OVERLAP
     state.last_success_at = now
