@@ -16,8 +16,12 @@ from ninja import Status as Reply
 
 from escalade.api.schemas import InputSchema, Output, ProblemOut
 from escalade.errors import ServiceError
-from escalade.sync import glpi, itop, jira, services, snapshot, zammad
+from escalade.sync import services, snapshot
 from escalade.sync.conf import glpi_settings, itop_settings, jira_settings, request_tracker, zammad_settings
+from escalade.sync.glpi import GLPI
+from escalade.sync.itop import ITop
+from escalade.sync.jira import Jira
+from escalade.sync.zammad import Zammad
 
 router = Router(tags=["hooks"])
 
@@ -71,7 +75,7 @@ class SnapshotHookOut(Output):
     "(closed), rouvert.",
 )
 def zammad_hook(request: HttpRequest) -> Reply:
-    return _snapshot_hook(request, "zammad", "Zammad", zammad_settings(), zammad)
+    return _snapshot_hook(request, Zammad, zammad_settings())
 
 
 def _json(request: HttpRequest) -> object:
@@ -92,7 +96,7 @@ def _json(request: HttpRequest) -> object:
     "amené à l'état du ticket (catégorie de statut, statut d'attente du client, assigné).",
 )
 def jira_hook(request: HttpRequest) -> Reply:
-    return _snapshot_hook(request, "jira", "Jira", jira_settings(), jira)
+    return _snapshot_hook(request, Jira, jira_settings())
 
 
 @router.post(
@@ -106,7 +110,7 @@ def jira_hook(request: HttpRequest) -> Reply:
     "l'incident est amené à l'état du ticket (en cours, en attente, résolu ou clos, rouvert).",
 )
 def glpi_hook(request: HttpRequest) -> Reply:
-    return _snapshot_hook(request, "glpi", "GLPI", glpi_settings(), glpi)
+    return _snapshot_hook(request, GLPI, glpi_settings())
 
 
 @router.post(
@@ -119,21 +123,21 @@ def glpi_hook(request: HttpRequest) -> Reply:
     "deux fois est appliqué une seule fois. La référence (I-000123) est le numéro de requête.",
 )
 def itop_hook(request: HttpRequest) -> Reply:
-    return _snapshot_hook(request, "itop", "iTop", itop_settings(), itop)
+    return _snapshot_hook(request, ITop, itop_settings())
 
 
-def _snapshot_hook(request: HttpRequest, connector: str, product: str, found: Any, shape: Any) -> Reply:
-    """A helpdesk that sends the ticket as it is: configured, authenticated and read by its module
-    (`shape`: `verified`, `CREDENTIAL`, `snapshot`, `delivery_key`), then brought into the incident
-    once per delivery."""
+def _snapshot_hook(request: HttpRequest, kind: type[snapshot.WebhookConnector], found: Any) -> Reply:
+    """A helpdesk that sends the ticket as it is: configured (`found`: its settings), authenticated and
+    read by its connector, then brought into the incident once per delivery."""
     if found is None:
-        raise ServiceError("hook_not_configured", f"Aucun webhook {product} n'est configuré ici.", status=404)
-    if not shape.verified(found, request.body, request.headers):
-        raise ServiceError("hook_unauthorized", f"{shape.CREDENTIAL} absente ou invalide : rien n'est appliqué.",
+        raise ServiceError("hook_not_configured", f"Aucun webhook {kind.product} n'est configuré ici.", status=404)
+    connector = kind(found)
+    if not connector.verified(request.body, request.headers):
+        raise ServiceError("hook_unauthorized", f"{connector.credential} : rien n'est appliqué.",
                            status=401)
-    ticket = shape.snapshot(_json(request), found)
-    if ticket is None:  # an event about something else (a comment, a worklog): nothing to apply
+    ticket = connector.snapshot(_json(request))
+    if ticket is None:  # an event about something else (a comment, a deleted ticket): nothing to apply
         return Reply(202, {"request_number": "", "applied": 0})
-    delivery = shape.delivery_key(request.headers, request.body)
-    applied = snapshot.apply_snapshot(connector, delivery[:150], ticket, timezone.now())
+    delivery = connector.delivery_key(request.headers, request.body)
+    applied = snapshot.apply_snapshot(connector.name, delivery[:150], ticket, timezone.now())
     return Reply(202, {"request_number": ticket.request_number, "applied": applied})

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from escalade.sync.snapshot import PayloadError, TicketSnapshot
+from escalade.sync.snapshot import PayloadError, TicketSnapshot, WebhookConnector
 
 # GLPI's ticket statuses (CommonITILObject): 1 new, 2 processing (assigned), 3 processing (planned),
 # 4 pending, 5 solved, 6 closed.
@@ -25,7 +25,6 @@ STATUSES = (1, 2, 3, 4, 5, 6)
 # GLPI's priority: 1 very low … 5 very high, 6 major.
 DEFAULT_PRIORITIES = {"6": "high", "5": "high", "4": "high", "3": "medium", "2": "low", "1": "low"}
 EVENTS = ("new", "update")
-CREDENTIAL = "Signature X-GLPI-signature"
 
 
 @dataclass(frozen=True)
@@ -34,17 +33,6 @@ class GLPISettings:
     number_prefix: str = ""  # GLPI's ticket id is the number customers see ("1042")
     entities: dict[str, str] = field(default_factory=dict)  # entity name → customer code
     priorities: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PRIORITIES))
-
-
-def verified(found: GLPISettings, body: bytes, headers: Mapping[str, str]) -> bool:
-    timestamp = headers.get("X-GLPI-timestamp", "").strip()
-    expected = hmac.new(found.secret.encode(), body + timestamp.encode(), hashlib.sha256).hexdigest()
-    given = headers.get("X-GLPI-signature", "").strip()
-    return bool(found.secret and timestamp) and hmac.compare_digest(expected.encode(), given.encode())
-
-
-def delivery_key(headers: Mapping[str, str], body: bytes) -> str:
-    return headers.get("X-GLPI-signature", "").strip()  # verified: the body and its timestamp
 
 
 def _instant(value: object, name: str) -> datetime:
@@ -92,3 +80,21 @@ def snapshot(payload: Any, settings: GLPISettings) -> TicketSnapshot | None:
         waiting=status == PENDING,
         done=status in DONE,
     )
+
+
+class GLPI(WebhookConnector):
+    name, product, credential = "glpi", "GLPI", "Signature X-GLPI-signature absente ou invalide"
+    settings: GLPISettings
+
+    def verified(self, body: bytes, headers: Mapping[str, str]) -> bool:
+        timestamp = headers.get("X-GLPI-timestamp", "").strip()
+        expected = hmac.new(self.settings.secret.encode(), body + timestamp.encode(), hashlib.sha256).hexdigest()
+        given = headers.get("X-GLPI-signature", "").strip()
+        return bool(self.settings.secret and timestamp) and hmac.compare_digest(expected.encode(), given.encode())
+
+    def snapshot(self, payload: Any) -> TicketSnapshot | None:
+        return snapshot(payload, self.settings)
+
+    def delivery_key(self, headers: Mapping[str, str], body: bytes) -> str:
+        return headers.get("X-GLPI-signature", "").strip()  # verified: the body and its timestamp
+

@@ -17,12 +17,11 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from escalade.sync.snapshot import PayloadError, TicketSnapshot, body_digest
+from escalade.sync.snapshot import PayloadError, TicketSnapshot, WebhookConnector
 
 TAKEN = ("assigned", "escalated_ttr", "waiting_for_approval", "pending", "resolved", "closed")
 STATUSES = ("new", "escalated_tto", *TAKEN)
 DEFAULT_PRIORITIES = {"1": "high", "2": "high", "3": "medium", "4": "low"}
-CREDENTIAL = "Jeton Authorization: Bearer"
 FIELDS = ("ref", "status", "priority", "org_name", "start_date", "last_update")
 
 
@@ -32,15 +31,6 @@ class ITopSettings:
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Paris"))
     organisations: dict[str, str] = field(default_factory=dict)  # organisation name → customer code
     priorities: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PRIORITIES))
-
-
-def verified(found: ITopSettings, body: bytes, headers: Mapping[str, str]) -> bool:
-    given = headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    return bool(found.token) and hmac.compare_digest(given.encode(), found.token.encode())
-
-
-def delivery_key(headers: Mapping[str, str], body: bytes) -> str:
-    return body_digest(body)  # each change has its own last_update: the same body is the same call
 
 
 def _instant(value: object, name: str, zone: ZoneInfo) -> datetime:
@@ -79,3 +69,17 @@ def snapshot(payload: Any, settings: ITopSettings) -> TicketSnapshot:
         waiting=status == "pending",
         done=status in ("resolved", "closed"),
     )
+
+
+class ITop(WebhookConnector):
+    name, product, credential = "itop", "iTop", "Jeton Authorization: Bearer absent ou invalide"
+    settings: ITopSettings
+
+    def verified(self, body: bytes, headers: Mapping[str, str]) -> bool:
+        given = headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        return bool(self.settings.token) and hmac.compare_digest(given.encode(), self.settings.token.encode())
+
+    def snapshot(self, payload: Any) -> TicketSnapshot | None:
+        return snapshot(payload, self.settings)
+    # each change has its own last_update: the same body is the same call (the default delivery key)
+

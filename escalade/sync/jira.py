@@ -10,7 +10,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from escalade.sync.snapshot import PayloadError, TicketSnapshot, body_digest, hub_signature_ok
+from escalade.sync.snapshot import (
+    PayloadError,
+    TicketSnapshot,
+    WebhookConnector,
+    body_digest,
+    hub_signature_ok,
+)
 
 EVENTS = ("jira:issue_created", "jira:issue_updated")
 DEFAULT_PRIORITIES = {"Highest": "high", "High": "high", "Medium": "medium", "Low": "low", "Lowest": "low"}
@@ -25,15 +31,6 @@ class JiraSettings:
     waiting: tuple[str, ...] = DEFAULT_WAITING  # status names that wait for the customer
 
 
-CREDENTIAL = "Signature X-Hub-Signature"
-
-
-def verified(found: JiraSettings, body: bytes, headers: Mapping[str, str]) -> bool:
-    return hub_signature_ok(found.secret, body, headers.get("X-Hub-Signature", ""), "sha256")
-
-
-def delivery_key(headers: Mapping[str, str], body: bytes) -> str:
-    return headers.get("X-Atlassian-Webhook-Identifier") or body_digest(body)
 
 
 def _instant(value: object, name: str) -> datetime:
@@ -85,3 +82,18 @@ def snapshot(payload: Any, settings: JiraSettings) -> TicketSnapshot | None:
         waiting=status["name"] in settings.waiting,
         done=category == "done",
     )
+
+
+class Jira(WebhookConnector):
+    name, product, credential = "jira", "Jira", "Signature X-Hub-Signature absente ou invalide"
+    settings: JiraSettings
+
+    def verified(self, body: bytes, headers: Mapping[str, str]) -> bool:
+        return hub_signature_ok(self.settings.secret, body, headers.get("X-Hub-Signature", ""), "sha256")
+
+    def snapshot(self, payload: Any) -> TicketSnapshot | None:
+        return snapshot(payload, self.settings)
+
+    def delivery_key(self, headers: Mapping[str, str], body: bytes) -> str:
+        return headers.get("X-Atlassian-Webhook-Identifier") or body_digest(body)
+

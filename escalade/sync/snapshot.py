@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, ClassVar
 
 from django.db import transaction
 
@@ -91,3 +92,26 @@ def hub_signature_ok(secret: str, body: bytes, header: str, algorithm: str) -> b
 def body_digest(body: bytes) -> str:
     """A delivery's identity where the helpdesk gives none: the same body is the same call."""
     return hashlib.sha256(body).hexdigest()
+
+
+class WebhookConnector:
+    """A helpdesk whose webhook sends the ticket as it is now, as a small class (healthchecks'
+    transports are the model): how a call is authenticated, what the ticket is, what identifies a
+    delivery. `api.hooks` does the rest, the same for every helpdesk."""
+
+    name: ClassVar[str]
+    product: ClassVar[str]
+    credential: ClassVar[str]  # the 401's detail: what a refused call lacked ("Signature … absente ou invalide")
+
+    def __init__(self, settings: Any) -> None:
+        self.settings = settings
+
+    def verified(self, body: bytes, headers: Mapping[str, str]) -> bool:
+        raise NotImplementedError
+
+    def snapshot(self, payload: Any) -> TicketSnapshot | None:
+        """The ticket in the body; None for an event about something else (nothing to apply)."""
+        raise NotImplementedError
+
+    def delivery_key(self, headers: Mapping[str, str], body: bytes) -> str:
+        return body_digest(body)

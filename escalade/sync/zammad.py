@@ -9,7 +9,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from escalade.sync.snapshot import PayloadError, TicketSnapshot, body_digest, hub_signature_ok
+from escalade.sync.snapshot import (
+    PayloadError,
+    TicketSnapshot,
+    WebhookConnector,
+    body_digest,
+    hub_signature_ok,
+)
 
 WAITING = ("pending reminder", "pending close")
 DONE = ("closed", "merged")
@@ -24,15 +30,6 @@ class ZammadSettings:
     priorities: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PRIORITIES))
 
 
-CREDENTIAL = "Signature X-Hub-Signature"
-
-
-def verified(found: ZammadSettings, body: bytes, headers: Mapping[str, str]) -> bool:
-    return hub_signature_ok(found.secret, body, headers.get("X-Hub-Signature", ""), "sha1")
-
-
-def delivery_key(headers: Mapping[str, str], body: bytes) -> str:
-    return headers.get("X-Zammad-Delivery") or body_digest(body)
 
 
 def _instant(value: object, name: str) -> datetime:
@@ -75,3 +72,18 @@ def snapshot(payload: Any, settings: ZammadSettings) -> TicketSnapshot:
         waiting=state in WAITING,
         done=state in DONE,
     )
+
+
+class Zammad(WebhookConnector):
+    name, product, credential = "zammad", "Zammad", "Signature X-Hub-Signature absente ou invalide"
+    settings: ZammadSettings
+
+    def verified(self, body: bytes, headers: Mapping[str, str]) -> bool:
+        return hub_signature_ok(self.settings.secret, body, headers.get("X-Hub-Signature", ""), "sha1")
+
+    def snapshot(self, payload: Any) -> TicketSnapshot | None:
+        return snapshot(payload, self.settings)
+
+    def delivery_key(self, headers: Mapping[str, str], body: bytes) -> str:
+        return headers.get("X-Zammad-Delivery") or body_digest(body)
+
