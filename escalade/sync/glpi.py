@@ -12,10 +12,9 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
-from escalade.sync.snapshot import PayloadError, TicketSnapshot, WebhookConnector
+from escalade.sync.snapshot import PayloadError, TicketSnapshot, WebhookConnector, instant
 
 # GLPI's ticket statuses (CommonITILObject): 1 new, 2 processing (assigned), 3 processing (planned),
 # 4 pending, 5 solved, 6 closed.
@@ -33,16 +32,6 @@ class GLPISettings:
     number_prefix: str = ""  # GLPI's ticket id is the number customers see ("1042")
     entities: dict[str, str] = field(default_factory=dict)  # entity name → customer code
     priorities: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PRIORITIES))
-
-
-def _instant(value: object, name: str) -> datetime:
-    try:
-        found = datetime.fromisoformat(str(value))
-    except ValueError:
-        raise PayloadError(f"item.{name} : instant RFC 3339 attendu, reçu « {value} ».") from None
-    if found.tzinfo is None:
-        raise PayloadError(f"item.{name} : l'instant n'indique pas de décalage horaire.")
-    return found.astimezone(UTC)
 
 
 def _assigned(team: object) -> bool:
@@ -74,8 +63,8 @@ def snapshot(payload: Any, settings: GLPISettings) -> TicketSnapshot | None:
         customer=settings.entities.get(name, settings.entities.get(str(entity.get("completename", "")), name)),
         priority=settings.priorities[priority],
         title=str(item.get("name") or "")[:300],
-        opened_at=_instant(item["date"], "date"),
-        changed_at=_instant(item["date_mod"], "date_mod"),
+        opened_at=instant(item["date"], "item.date"),
+        changed_at=instant(item["date_mod"], "item.date_mod"),
         taken=status != NEW or _assigned(item.get("team")),
         waiting=status == PENDING,
         done=status in DONE,

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from escalade.sync.snapshot import (
@@ -16,6 +15,7 @@ from escalade.sync.snapshot import (
     WebhookConnector,
     body_digest,
     hub_signature_ok,
+    instant,
 )
 
 EVENTS = ("jira:issue_created", "jira:issue_updated")
@@ -29,19 +29,6 @@ class JiraSettings:
     projects: dict[str, str] = field(default_factory=dict)  # project key → customer code
     priorities: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PRIORITIES))
     waiting: tuple[str, ...] = DEFAULT_WAITING  # status names that wait for the customer
-
-
-
-
-def _instant(value: object, name: str) -> datetime:
-    """Jira writes '2026-11-27T12:00:00.000+0100'."""
-    try:
-        found = datetime.fromisoformat(str(value))
-    except ValueError:
-        raise PayloadError(f"issue.fields.{name} : instant ISO-8601 attendu, reçu « {value} ».") from None
-    if found.tzinfo is None:
-        raise PayloadError(f"issue.fields.{name} : l'instant n'indique pas de décalage horaire.")
-    return found.astimezone(UTC)
 
 
 def _named(fields: dict[str, Any], key: str) -> dict[str, Any]:
@@ -76,8 +63,8 @@ def snapshot(payload: Any, settings: JiraSettings) -> TicketSnapshot | None:
         customer=settings.projects.get(project["key"], project["key"]),
         priority=settings.priorities[priority["name"]],
         title=str(fields.get("summary") or "")[:300],
-        opened_at=_instant(fields["created"], "created"),
-        changed_at=_instant(fields["updated"], "updated"),
+        opened_at=instant(fields["created"], "issue.fields.created"),
+        changed_at=instant(fields["updated"], "issue.fields.updated"),
         taken=category != "new" or bool(fields.get("assignee")),
         waiting=status["name"] in settings.waiting,
         done=category == "done",

@@ -9,7 +9,7 @@ import hashlib
 import hmac
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from django.db import transaction
@@ -87,6 +87,18 @@ def hub_signature_ok(secret: str, body: bytes, header: str, algorithm: str) -> b
     """WebSub's `X-Hub-Signature: <algorithm>=<hex HMAC of the raw body>` (Zammad: sha1, Jira: sha256)."""
     digest = hmac.new(secret.encode(), body, getattr(hashlib, algorithm)).hexdigest()
     return bool(secret) and hmac.compare_digest(f"{algorithm}={digest}".encode(), header.strip().encode())
+
+
+def instant(value: object, path: str) -> datetime:
+    """A webhook's instant: ISO 8601 with its offset (Zammad's 'Z', Jira's '+0100', GLPI's RFC 3339),
+    in UTC; else a 422 naming the field."""
+    try:
+        found = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise PayloadError(f"{path} : instant ISO-8601 attendu, reçu « {value} ».") from None
+    if found.tzinfo is None:
+        raise PayloadError(f"{path} : l'instant n'indique pas de décalage horaire.")
+    return found.astimezone(UTC)
 
 
 def body_digest(body: bytes) -> str:

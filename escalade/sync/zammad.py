@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from escalade.sync.snapshot import (
@@ -15,6 +14,7 @@ from escalade.sync.snapshot import (
     WebhookConnector,
     body_digest,
     hub_signature_ok,
+    instant,
 )
 
 WAITING = ("pending reminder", "pending close")
@@ -28,18 +28,6 @@ class ZammadSettings:
     number_prefix: str = "ZAM-"
     organisations: dict[str, str] = field(default_factory=dict)  # organisation name → customer code
     priorities: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PRIORITIES))
-
-
-
-
-def _instant(value: object, name: str) -> datetime:
-    try:
-        found = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        raise PayloadError(f"ticket.{name} : instant ISO-8601 attendu, reçu « {value} ».") from None
-    if found.tzinfo is None:
-        raise PayloadError(f"ticket.{name} : l'instant n'indique pas de décalage horaire.")
-    return found.astimezone(UTC)
 
 
 def _name(value: object) -> str:
@@ -66,8 +54,8 @@ def snapshot(payload: Any, settings: ZammadSettings) -> TicketSnapshot:
         customer=settings.organisations.get(organisation, organisation),
         priority=settings.priorities[priority_name],
         title=str(ticket.get("title") or "")[:300],
-        opened_at=_instant(ticket["created_at"], "created_at"),
-        changed_at=_instant(ticket["updated_at"], "updated_at"),
+        opened_at=instant(ticket["created_at"], "ticket.created_at"),
+        changed_at=instant(ticket["updated_at"], "ticket.updated_at"),
         taken=state != "new" or (isinstance(owner, int) and owner > 1),  # owner 1: Zammad's "-" (nobody)
         waiting=state in WAITING,
         done=state in DONE,
