@@ -18,6 +18,8 @@ import holidays as holidays_lib
 import numpy as np
 import numpy.typing as npt
 
+from escalade.core.words import _
+
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 US = 1_000_000
 TWENTY_FOUR_SEVEN = "24/7"
@@ -368,7 +370,7 @@ def parse_range(text: str) -> OpeningRange:
         start = time.fromisoformat(left)
         end = None if right == "24:00" else time.fromisoformat(right)
     except ValueError as exc:
-        raise ValueError(f"plage horaire invalide « {text} » (attendu HH:MM-HH:MM)") from exc
+        raise ValueError(_("plage horaire invalide « {text} » (attendu HH:MM-HH:MM)").format(text=text)) from exc
     if end is not None and end <= start:
-        raise ValueError(f"plage horaire invalide « {text} » : la fin doit suivre le début")
+        raise ValueError(_("plage horaire invalide « {text} » : la fin doit suivre le début").format(text=text))
     return OpeningRange(start, end)

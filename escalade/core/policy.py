@@ -28,6 +28,7 @@ from escalade.core.calendar import (
     TwentyFourSeven,
     parse_range,
 )
+from escalade.core.words import _
 
 ALL_TRACKS = "all"
 
@@ -38,7 +39,7 @@ class PolicyIssue:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path} : {self.message}"
+        return _("{path} : {message}").format(path=self.path, message=self.message)
 
 
 class PolicyError(ValueError):
@@ -201,16 +202,16 @@ _DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*min)?\
 def parse_duration(value: object) -> timedelta:
     """'30min', '4h', '1h30min', '2d', or a whole number of minutes."""
     if isinstance(value, bool):
-        raise ValueError("durée invalide")
+        raise ValueError(_("durée invalide"))
     if isinstance(value, int):
         if value < 0:
-            raise ValueError("une durée ne peut pas être négative")
+            raise ValueError(_("une durée ne peut pas être négative"))
         return timedelta(minutes=value)
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"durée invalide « {value} » (exemples : 30min, 4h, 1h30min)")
+        raise ValueError(_("durée invalide « {value} » (exemples : 30min, 4h, 1h30min)").format(value=value))
     match = _DURATION.fullmatch(value)
     if match is None or not any(match.groups()):
-        raise ValueError(f"durée invalide « {value} » (exemples : 30min, 4h, 1h30min)")
+        raise ValueError(_("durée invalide « {value} » (exemples : 30min, 4h, 1h30min)").format(value=value))
     d, h, m, s = (int(g) if g else 0 for g in match.groups())
     return timedelta(days=d, hours=h, minutes=m, seconds=s)
 
@@ -227,21 +228,21 @@ class _Reader:
     def table(self, raw: Mapping[str, Any], key: str, path: str) -> Mapping[str, Any]:
         value = raw.get(key)
         if not isinstance(value, Mapping):
-            self.fail(_join(path, key), "section manquante ou invalide")
+            self.fail(_join(path, key), _("section manquante ou invalide"))
             return {}
         return value
 
     def text(self, raw: Mapping[str, Any], key: str, path: str, default: str | None = None) -> str:
         value = raw.get(key, default)
         if not isinstance(value, str) or (default is None and not value.strip()):
-            self.fail(_join(path, key), "texte obligatoire")
+            self.fail(_join(path, key), _("texte obligatoire"))
             return ""
         return value
 
     def flag(self, raw: Mapping[str, Any], key: str, path: str, default: bool) -> bool:
         value = raw.get(key, default)
         if not isinstance(value, bool):
-            self.fail(_join(path, key), "attendu true ou false")
+            self.fail(_join(path, key), _("attendu true ou false"))
             return default
         return value
 
@@ -260,7 +261,7 @@ class _Reader:
         except phonenumbers.NumberParseException:
             number = None
         if number is None or not phonenumbers.is_valid_number(number):
-            self.fail(path, f"numéro de téléphone invalide « {value} »")
+            self.fail(path, _("numéro de téléphone invalide « {value} »").format(value=value))
             return ""
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
@@ -290,22 +291,22 @@ def policy_from_mapping(raw: Mapping[str, Any]) -> Policy:
     try:
         tz = ZoneInfo(tz_name) if tz_name else ZoneInfo("UTC")
     except (ZoneInfoNotFoundError, ValueError):
-        r.fail("organisation.timezone", f"fuseau horaire inconnu « {tz_name} »")
+        r.fail("organisation.timezone", _("fuseau horaire inconnu « {name} »").format(name=tz_name))
         tz = ZoneInfo("UTC")
     region = r.text(org, "phone_region", "organisation", default="FR")
     pattern_text = r.text(org, "request_number_pattern", "organisation", default=DEFAULT_REQUEST_NUMBER_PATTERN)
     try:
         pattern = re.compile(pattern_text or DEFAULT_REQUEST_NUMBER_PATTERN)
     except re.error as exc:
-        r.fail("organisation.request_number_pattern", f"expression régulière invalide : {exc}")
+        r.fail("organisation.request_number_pattern", _("expression régulière invalide : {error}").format(error=exc))
         pattern = re.compile(DEFAULT_REQUEST_NUMBER_PATTERN)
     example = r.text(org, "request_number_example", "organisation", default="")
     if example and pattern.fullmatch(example) is None:
-        r.fail("organisation.request_number_example", "l'exemple ne respecte pas le format")
+        r.fail("organisation.request_number_example", _("l'exemple ne respecte pas le format"))
     declared_prefix = r.text(org, "declared_request_number_prefix", "organisation", default="DECL-")
     if pattern.fullmatch(f"{declared_prefix}000001") is None:
         r.fail("organisation.declared_request_number_prefix",
-               f"« {declared_prefix}000001 » ne respecte pas le format des numéros de requête")
+               _("« {number} » ne respecte pas le format des numéros de requête").format(number=f"{declared_prefix}000001"))
 
     calendars = _read_calendars(r, r.table(raw, "calendars", ""), tz)
     clocks = {TWENTY_FOUR_SEVEN, *calendars}
@@ -339,13 +340,13 @@ def _levels_of(r: _Reader, priorities: Mapping[str, PriorityRule]) -> tuple[int,
     """Every escalable priority opens the same levels, one per threshold (the shipped policy: three)."""
     counts = {len(p.thresholds) for p in priorities.values() if p.escalable}
     if len(counts) > 1:
-        r.fail("priorities", "les priorités escaladables doivent avoir le même nombre de seuils (un par niveau)")
+        r.fail("priorities", _("les priorités escaladables doivent avoir le même nombre de seuils (un par niveau)"))
     return tuple(range(1, max(counts, default=0) + 1))
 
 
 def _read_ranges(r: _Reader, value: object, path: str) -> tuple[OpeningRange, ...]:
     if not isinstance(value, list):
-        r.fail(path, "liste de plages attendue, par exemple [\"09:00-18:00\"]")
+        r.fail(path, _("liste de plages attendue, par exemple [\"09:00-18:00\"]"))
         return ()
     ranges: list[OpeningRange] = []
     for i, item in enumerate(value):
@@ -356,7 +357,7 @@ def _read_ranges(r: _Reader, value: object, path: str) -> tuple[OpeningRange, ..
     ordered = sorted(ranges, key=lambda o: o.start)
     for before, after in itertools.pairwise(ordered):
         if before.end is None or before.end > after.start:
-            r.fail(path, "les plages d'une même journée se chevauchent")
+            r.fail(path, _("les plages d'une même journée se chevauchent"))
             return ()
     return tuple(ordered)
 
@@ -368,9 +369,9 @@ def _read_dates(r: _Reader, value: object, path: str) -> list[tuple[int, date]]:
         try:
             out.append((i, raw_date if isinstance(raw_date, date) else date.fromisoformat(str(raw_date))))
         except (TypeError, ValueError):
-            r.fail(_join(path, i), f"date invalide « {raw_date} » (attendu AAAA-MM-JJ)")
+            r.fail(_join(path, i), _("date invalide « {value} » (attendu AAAA-MM-JJ)").format(value=raw_date))
     if value is not None and not isinstance(value, list):
-        r.fail(path, "liste de dates attendue")
+        r.fail(path, _("liste de dates attendue"))
     return out
 
 
@@ -381,36 +382,36 @@ def _read_calendars(
     for key, spec in raw.items():
         path = f"calendars.{key}"
         if key == TWENTY_FOUR_SEVEN:
-            r.fail(path, "« 24/7 » est réservé à l'horloge continue")
+            r.fail(path, _("« 24/7 » est réservé à l'horloge continue"))
             continue
         if not isinstance(spec, Mapping):
-            r.fail(path, "section invalide")
+            r.fail(path, _("section invalide"))
             continue
         hours = r.table(spec, "hours", path)
         weekly: dict[int, tuple[OpeningRange, ...]] = {}
         for index, day in enumerate(WEEKDAYS):
             weekly[index] = _read_ranges(r, hours.get(day, []), f"{path}.hours.{day}")
         for extra in set(hours) - set(WEEKDAYS):
-            r.fail(f"{path}.hours.{extra}", "jour inconnu (mon, tue, wed, thu, fri, sat, sun)")
+            r.fail(f"{path}.hours.{extra}", _("jour inconnu (mon, tue, wed, thu, fri, sat, sun)"))
         country = spec.get("country") or None
         subdivision = spec.get("subdivision") or None
         if country is not None and not isinstance(country, str):
-            r.fail(f"{path}.country", "code de pays attendu (ex. « FR »)")
+            r.fail(f"{path}.country", _("code de pays attendu (ex. « FR »)"))
             country = None
         if subdivision is not None and not isinstance(subdivision, str):
-            r.fail(f"{path}.subdivision", "code de subdivision attendu (ex. « 75 »)")
+            r.fail(f"{path}.subdivision", _("code de subdivision attendu (ex. « 75 »)"))
             subdivision = None
         if country is not None:
             # Checked for no year in particular: the tables are built per year when counted.
             try:
                 holidays_lib.country_holidays(country, years=[])
             except NotImplementedError:
-                r.fail(f"{path}.country", f"pays inconnu pour les jours fériés « {country} »")
+                r.fail(f"{path}.country", _("pays inconnu pour les jours fériés « {country} »").format(country=country))
             else:
                 try:
                     holidays_lib.country_holidays(country, subdiv=subdivision, years=[])
                 except (NotImplementedError, ValueError):
-                    r.fail(f"{path}.subdivision", f"subdivision inconnue « {subdivision} »")
+                    r.fail(f"{path}.subdivision", _("subdivision inconnue « {subdivision} »").format(subdivision=subdivision))
         closed = frozenset(d for _, d in _read_dates(r, spec.get("closed_dates", []), path + ".closed_dates"))
         open_dates: dict[date, tuple[OpeningRange, ...]] = {}
         raw_open = spec.get("open_dates", [])
@@ -418,11 +419,11 @@ def _read_calendars(
             item = raw_open[i]
             ranges = item.get("hours") if isinstance(item, Mapping) else None
             if ranges is None:
-                r.fail(_join(path + ".open_dates", i), "indiquer les plages : {date=…, hours=[…]}")
+                r.fail(_join(path + ".open_dates", i), _("indiquer les plages : date et hours"))
                 continue
             open_dates[open_day] = _read_ranges(r, ranges, _join(path + ".open_dates", i) + ".hours")
         if not any(weekly.values()):
-            r.fail(f"{path}.hours", "le calendrier n'ouvre aucun jour de la semaine")
+            r.fail(f"{path}.hours", _("le calendrier n'ouvre aucun jour de la semaine"))
         calendars[key] = BusinessCalendar(
             name=key,
             tz=tz,
@@ -440,7 +441,7 @@ def _read_commitment(
     r: _Reader, spec: object, path: str, clocks: set[str]
 ) -> CommitmentRule | None:
     if not isinstance(spec, Mapping):
-        r.fail(path, "engagement attendu : { target = \"4h\", clock = \"24/7\" }")
+        r.fail(path, _("engagement attendu : target et clock, par exemple target = \"4h\", clock = \"24/7\""))
         return None
     try:
         target = parse_duration(spec.get("target"))
@@ -448,11 +449,11 @@ def _read_commitment(
         r.fail(path + ".target", str(exc))
         return None
     if target <= timedelta(0):
-        r.fail(path + ".target", "le délai doit être positif")
+        r.fail(path + ".target", _("le délai doit être positif"))
     clock = spec.get("clock")
     if clock not in clocks:
         known = ", ".join(sorted(clocks))
-        r.fail(path + ".clock", f"horloge inconnue « {clock} » (connues : {known})")
+        r.fail(path + ".clock", _("horloge inconnue « {clock} » (connues : {known})").format(clock=clock, known=known))
         return None
     return CommitmentRule(target, str(clock), r.flag(spec, "requires_gtr", path, False))
 
@@ -462,11 +463,11 @@ def _read_priorities(
 ) -> dict[str, PriorityRule]:
     priorities: dict[str, PriorityRule] = {}
     if not raw:
-        r.fail("priorities", "aucune priorité définie")
+        r.fail("priorities", _("aucune priorité définie"))
     for key, spec in raw.items():
         path = f"priorities.{key}"
         if not isinstance(spec, Mapping):
-            r.fail(path, "section invalide")
+            r.fail(path, _("section invalide"))
             continue
         escalable = r.flag(spec, "escalable", path, False)
         take_charge = _read_commitment(r, spec.get("take_charge"), path + ".take_charge", clocks)
@@ -476,7 +477,7 @@ def _read_priorities(
         thresholds: list[timedelta] = []
         raw_thresholds = spec.get("escalation_thresholds", [])
         if escalable and (not isinstance(raw_thresholds, list) or not raw_thresholds):
-            r.fail(path + ".escalation_thresholds", "au moins un seuil attendu (un par niveau d'escalade)")
+            r.fail(path + ".escalation_thresholds", _("au moins un seuil attendu (un par niveau d'escalade)"))
         for i, value in enumerate(raw_thresholds if isinstance(raw_thresholds, list) else []):
             try:
                 thresholds.append(parse_duration(value))
@@ -486,7 +487,7 @@ def _read_priorities(
             if thresholds[i] <= thresholds[i - 1]:
                 r.fail(
                     _join(path + ".escalation_thresholds", i),
-                    "les seuils doivent croître strictement d'un niveau au suivant",
+                    _("les seuils doivent croître strictement d'un niveau au suivant"),
                 )
         if take_charge is None:
             continue
@@ -508,7 +509,7 @@ def _read_tracks(r: _Reader, raw: Mapping[str, Any], region: str) -> dict[str, T
     for key, spec in raw.items():
         path = f"tracks.{key}"
         if key == ALL_TRACKS or not isinstance(spec, Mapping):
-            r.fail(path, "filière invalide")
+            r.fail(path, _("filière invalide"))
             continue
         tracks[key] = Track(
             key=key,
@@ -517,7 +518,7 @@ def _read_tracks(r: _Reader, raw: Mapping[str, Any], region: str) -> dict[str, T
             default=r.flag(spec, "default", path, False),
         )
     if sum(t.default for t in tracks.values()) != 1:
-        r.fail("tracks", "une et une seule filière doit avoir default = true")
+        r.fail("tracks", _("une et une seule filière doit avoir default = true"))
     return tracks
 
 
@@ -525,31 +526,31 @@ def _read_contacts(
     r: _Reader, raw: object, tracks: Mapping[str, Track], region: str, levels: tuple[int, ...]
 ) -> tuple[Contact, ...]:
     if not isinstance(raw, list) or not raw:
-        r.fail("contacts", "liste de contacts attendue ([[contacts]])")
+        r.fail("contacts", _("liste de contacts attendue ([[contacts]])"))
         return ()
     contacts: list[Contact] = []
     for i, spec in enumerate(raw):
         path = _join("contacts", i)
         if not isinstance(spec, Mapping):
-            r.fail(path, "contact invalide")
+            r.fail(path, _("contact invalide"))
             continue
         level = spec.get("level")
         if isinstance(level, bool) or level not in levels:
-            r.fail(path + ".level", f"niveau attendu : {_levels_fr(levels)}")
+            r.fail(path + ".level", _("niveau attendu : {levels}").format(levels=_levels_fr(levels)))
             continue
         track = spec.get("track", ALL_TRACKS)
         if not isinstance(track, str) or (track != ALL_TRACKS and track not in tracks):
-            r.fail(path + ".track", f"filière inconnue « {track} »")
+            r.fail(path + ".track", _("filière inconnue « {track} »").format(track=track))
         phones = spec.get("phones", [])
         if not isinstance(phones, list) or not phones:
-            r.fail(path + ".phones", "au moins un numéro de téléphone")
+            r.fail(path + ".phones", _("au moins un numéro de téléphone"))
             phones = []
         email = r.text(spec, "email", path)
         if email and not _EMAIL.match(email):
-            r.fail(path + ".email", f"adresse e-mail invalide « {email} »")
+            r.fail(path + ".email", _("adresse e-mail invalide « {email} »").format(email=email))
         language = spec.get("language", "")
         if language != "" and language not in LANGUAGES:
-            r.fail(path + ".language", f"langue attendue : {', '.join(LANGUAGES)}")
+            r.fail(path + ".language", _("langue attendue : {languages}").format(languages=", ".join(LANGUAGES)))
             language = ""
         contacts.append(
             Contact(
@@ -567,28 +568,28 @@ def _read_contacts(
     for level in levels:
         for track in tracks:
             if not any(c.level == level and c.serves(track) for c in contacts):
-                r.fail("contacts", f"aucun contact de niveau {level} pour la filière « {track} »")
+                r.fail("contacts", _("aucun contact de niveau {level} pour la filière « {track} »").format(level=level, track=track))
     return tuple(contacts)
 
 
 def _read_interpretations(r: _Reader, raw: object) -> tuple[Interpretation, ...]:
     if not isinstance(raw, list):
-        r.fail("interpretations", "liste attendue ([[interpretations]])")
+        r.fail("interpretations", _("liste attendue ([[interpretations]])"))
         return ()
     found: list[Interpretation] = []
     for i, spec in enumerate(raw):
         path = _join("interpretations", i)
         if not isinstance(spec, Mapping):
-            r.fail(path, "interprétation invalide")
+            r.fail(path, _("interprétation invalide"))
             continue
         section = spec.get("section")
         if section not in PROCEDURE_SECTIONS:
-            r.fail(path + ".section", f"section attendue : {', '.join(PROCEDURE_SECTIONS)}")
+            r.fail(path + ".section", _("section attendue : {sections}").format(sections=", ".join(PROCEDURE_SECTIONS)))
             continue
         translations = spec.get("translations", {})
         if not isinstance(translations, Mapping) or not all(
                 isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in translations.items()):
-            r.fail(path + ".translations", "table langue = texte attendue (en = \"…\")")
+            r.fail(path + ".translations", _("table langue = texte attendue (en = \"…\")"))
             translations = {}
         text = r.text(spec, "text", path)
         if text:
@@ -603,13 +604,13 @@ def _levels_fr(levels: Sequence[int]) -> str:
     """'1, 2 ou 3'."""
     names = [str(level) for level in levels]
     if not names:  # no threshold opens a level (reported on its own): no level is expected
-        return "aucun (aucun seuil d'escalade valide)"
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " ou " + names[-1]
+        return _("aucun (aucun seuil d'escalade valide)")
+    return names[0] if len(names) == 1 else _("{items} ou {last}").format(items=", ".join(names[:-1]), last=names[-1])
 
 
 def _read_notifications(r: _Reader, raw: object, levels: tuple[int, ...]) -> NotificationRules:
     if not isinstance(raw, Mapping):
-        r.fail("notifications", "section invalide")
+        r.fail("notifications", _("section invalide"))
         return NotificationRules()
     base = NotificationRules()
     path = "notifications"
@@ -622,13 +623,13 @@ def _read_notifications(r: _Reader, raw: object, levels: tuple[int, ...]) -> Not
 
         if not isinstance(value, list) or not all(known(v) for v in value):
             names = ", ".join(f"« level{level} »" for level in levels)
-            r.fail(_join(path, key), f"liste attendue de {names} ou d'e-mails")
+            r.fail(_join(path, key), _("liste attendue de {names} ou d'e-mails").format(names=names))
             return default
         return tuple(value)
 
     reminder_max = raw.get("ack_reminder_max", base.ack_reminder_max)
     if not isinstance(reminder_max, int) or isinstance(reminder_max, bool) or reminder_max < 0:
-        r.fail(_join(path, "ack_reminder_max"), "nombre entier positif ou nul attendu")
+        r.fail(_join(path, "ack_reminder_max"), _("nombre entier positif ou nul attendu"))
         reminder_max = base.ack_reminder_max
     return NotificationRules(
         inform_lower_levels=r.flag(raw, "inform_lower_levels", path, base.inform_lower_levels),

@@ -345,3 +345,19 @@ def test_a_broken_interpretation_is_refused_with_its_path(entry: str, path: str,
     with pytest.raises(PolicyError) as caught:
         policy_from_toml(text + "\n[[interpretations]]\n" + entry + "\n")
     assert any(i.path == path and message in i.message for i in caught.value.issues), caught.value.issues
+
+
+def test_the_validators_messages_come_in_the_readers_language() -> None:
+    from escalade.core import words
+    from escalade.policies.publish import language_words
+
+    broken = Path("escalade/policies/hipcom.toml").read_text().replace('target = "30min"', 'target = "demi-heure"')
+    with words.installed(*language_words("en")):
+        with pytest.raises(PolicyError) as caught:
+            policy_from_toml(broken)
+        shown = [str(i) for i in caught.value.issues]
+    assert shown == [
+        "priorities.high.take_charge.target: invalid duration “demi-heure” (examples: 30min, 4h, 1h30min)"]
+    with pytest.raises(PolicyError) as caught:  # the core alone (escalade policy validate): French
+        policy_from_toml(broken)
+    assert str(caught.value.issues[0]).endswith(" : durée invalide « demi-heure » (exemples : 30min, 4h, 1h30min)")

@@ -42,6 +42,18 @@ def test_an_invalid_edit_is_refused_with_the_message_at_its_path_and_nothing_is_
     assert PolicyVersion.objects.count() == 1
 
 
+def test_an_invalid_edit_is_refused_in_the_editors_language(admin_client):
+    broken = _text().replace('escalation_thresholds = ["30min", "1h", "2h"]', 'escalation_thresholds = ["1h", "30min", "2h"]')
+    broken = broken.replace('timezone = "Europe/Paris"', 'timezone = "Europe/Lyon"')
+    response = admin_client.post(ADD, {"name": "hipcom", "text": broken, "comment": "", "confirmed": "on"},
+                                 HTTP_ACCEPT_LANGUAGE="en")
+    page = response.content.decode()
+    assert "priorities.high.escalation_thresholds[1]: thresholds must strictly increase from one level" in page
+    assert "organisation.timezone: unknown time zone “Europe/Lyon”" in page
+    assert "croître" not in page and "fuseau" not in page
+    assert PolicyVersion.objects.count() == 1
+
+
 def test_a_valid_edit_shows_the_diff_then_saves_a_version_in_the_editors_name(admin_client, world):
     edited = _text().replace('take_charge = { target = "30min", clock = "24/7" }',
                              'take_charge = { target = "20min", clock = "24/7" }')
