@@ -325,6 +325,28 @@ def test_dashboard_filters(incidents, login, query, shown, hidden):
         assert f">{number}<" not in page
 
 
+def test_the_dashboard_pages_its_open_incidents_most_urgent_first_keeping_the_filters(incidents, login):
+    import re
+
+    from escalade.web.views import DASHBOARD_ROWS
+
+    for n in range(DASHBOARD_ROWS + 5):  # medium, 20 mn old: the least urgent of the scene
+        make_incident(f"REQ-3{n:03d}", "client-b", "medium", timedelta(minutes=20))
+    client = login("staff")
+    first = client.get("/tableau-de-bord/", {"customer": "client-b"}).content.decode()
+    rows = re.findall(r'<a href="/incidents/(REQ-\d+)/">', first)
+    assert len(rows) == DASHBOARD_ROWS and rows[0] == "REQ-2001"  # breached first
+    assert f"Incidents 1 à {DASHBOARD_ROWS} sur {DASHBOARD_ROWS + 6}" in first
+    assert '<a href="?customer=client-b&amp;page=2" rel="next">' in first and 'rel="prev"' not in first
+    second = client.get("/tableau-de-bord/", {"customer": "client-b", "page": "2"}).content.decode()
+    assert len(re.findall(r'<a href="/incidents/(REQ-\d+)/">', second)) == 6
+    assert f"Incidents {DASHBOARD_ROWS + 1} à {DASHBOARD_ROWS + 6}" in second and 'rel="prev"' in second
+    # the live refresh keeps the page; a page out of range or not a number is the nearest one
+    assert "page=2" in re.search(r'<tbody id="rows" hx-get="([^"]+)"', second).group(1)
+    assert client.get("/tableau-de-bord/", {"page": "99"}).status_code == 200
+    assert client.get("/tableau-de-bord/", {"page": "deux"}).status_code == 200
+
+
 def test_the_incident_page_explains_a_business_time_deadline(incidents, login):
     page = login("staff").get("/incidents/REQ-1004/").content.decode()
     assert "Pourquoi cette échéance" in page and "09:00–" in page
