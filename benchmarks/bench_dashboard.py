@@ -3,7 +3,8 @@
 Bulk-inserts N open incidents (cached deadlines as `refresh` stores them, `next_due_at` included)
 and as many resolved ones, then measures, in process (Django's test client, a staff session):
 
-  - the dashboard page (`/tableau-de-bord/`, the 200 most urgent rows and the total),
+  - the dashboard page (`/tableau-de-bord/`, its first page of the most urgent rows, `DASHBOARD_ROWS`,
+    and the total),
   - the urgency query alone, as stored today (`next_due_at`, partial index) and as computed before
     (the nested CASE over every open incident), on the same data,
   - a trivial page of the same server (`/procedure/`, no database) as the baseline.

@@ -70,6 +70,16 @@ class RTServer:
                 "RT_SITE_CONFIG_DIR": str(self.home / "RT_SiteConfig.d")}
 
     def configure(self) -> None:
+        self.write_config()
+        subprocess.run([RT_SETUP, "--action", "init", "--skip-create"], env=self.env(), cwd=self.home, check=True,
+                       capture_output=True, timeout=300)
+        if self.webhook:
+            (self.home / "scrip.pl").write_text(WEBHOOK_SCRIP, encoding="utf-8")
+            subprocess.run([RT_SETUP, "--action", "insert", "--datafile", str(self.home / "scrip.pl"), "--skip-create"],
+                           env=self.env(), cwd=self.home, check=True, capture_output=True, timeout=300)
+
+    def write_config(self) -> None:
+        """RT's site configuration in the home: its database there, on this port."""
         (self.home / "RT_SiteConfig.d").mkdir(parents=True, exist_ok=True)
         for sub in ("mason", "session"):
             (self.home / sub).mkdir(exist_ok=True)
@@ -93,12 +103,6 @@ Set($LogToFile, '');
 Set($Timezone, 'Europe/Paris');
 """ + (f"Set($EscaladeWebhookURL, '{self.webhook[0]}');\nSet($EscaladeWebhookToken, '{self.webhook[1]}');\n"
        if self.webhook else "") + "1;\n", encoding="utf-8")
-        subprocess.run([RT_SETUP, "--action", "init", "--skip-create"], env=self.env(), cwd=self.home, check=True,
-                       capture_output=True, timeout=300)
-        if self.webhook:
-            (self.home / "scrip.pl").write_text(WEBHOOK_SCRIP, encoding="utf-8")
-            subprocess.run([RT_SETUP, "--action", "insert", "--datafile", str(self.home / "scrip.pl"), "--skip-create"],
-                           env=self.env(), cwd=self.home, check=True, capture_output=True, timeout=300)
 
     def start(self) -> None:
         log = (self.home / "server.log").open("ab")
