@@ -5,16 +5,13 @@ with a secret signs the body with HMAC-SHA256 in `X-Hub-Signature` (`sha256=<hex
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from escalade.sync.snapshot import (
+    HubSignatureConnector,
     PayloadError,
     TicketSnapshot,
-    WebhookConnector,
-    body_digest,
-    hub_signature_ok,
     instant,
 )
 
@@ -71,16 +68,9 @@ def snapshot(payload: Any, settings: JiraSettings) -> TicketSnapshot | None:
     )
 
 
-class Jira(WebhookConnector):
-    name, product, credential = "jira", "Jira", "Signature X-Hub-Signature absente ou invalide"
+class Jira(HubSignatureConnector):
+    name, product, algorithm, delivery_header = "jira", "Jira", "sha256", "X-Atlassian-Webhook-Identifier"
     settings: JiraSettings
-
-    def verified(self, body: bytes, headers: Mapping[str, str]) -> bool:
-        return hub_signature_ok(self.settings.secret, body, headers.get("X-Hub-Signature", ""), "sha256")
 
     def snapshot(self, payload: Any) -> TicketSnapshot | None:
         return snapshot(payload, self.settings)
-
-    def delivery_key(self, headers: Mapping[str, str], body: bytes) -> str:
-        return headers.get("X-Atlassian-Webhook-Identifier") or body_digest(body)
-

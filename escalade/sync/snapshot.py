@@ -127,3 +127,17 @@ class WebhookConnector:
 
     def delivery_key(self, headers: Mapping[str, str], body: bytes) -> str:
         return body_digest(body)
+
+
+class HubSignatureConnector(WebhookConnector):
+    """A helpdesk that signs with WebSub's `X-Hub-Signature` and names each delivery in a header."""
+
+    algorithm: ClassVar[str]
+    delivery_header: ClassVar[str]
+    credential = "Signature X-Hub-Signature absente ou invalide"
+
+    def verified(self, body: bytes, headers: Mapping[str, str]) -> bool:
+        return hub_signature_ok(self.settings.secret, body, headers.get("X-Hub-Signature", ""), self.algorithm)
+
+    def delivery_key(self, headers: Mapping[str, str], body: bytes) -> str:
+        return headers.get(self.delivery_header) or body_digest(body)

@@ -4,16 +4,13 @@ the ticket as it is now, signed with HMAC-SHA1 in `X-Hub-Signature` when the web
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from escalade.sync.snapshot import (
+    HubSignatureConnector,
     PayloadError,
     TicketSnapshot,
-    WebhookConnector,
-    body_digest,
-    hub_signature_ok,
     instant,
 )
 
@@ -62,16 +59,9 @@ def snapshot(payload: Any, settings: ZammadSettings) -> TicketSnapshot:
     )
 
 
-class Zammad(WebhookConnector):
-    name, product, credential = "zammad", "Zammad", "Signature X-Hub-Signature absente ou invalide"
+class Zammad(HubSignatureConnector):
+    name, product, algorithm, delivery_header = "zammad", "Zammad", "sha1", "X-Zammad-Delivery"
     settings: ZammadSettings
-
-    def verified(self, body: bytes, headers: Mapping[str, str]) -> bool:
-        return hub_signature_ok(self.settings.secret, body, headers.get("X-Hub-Signature", ""), "sha1")
 
     def snapshot(self, payload: Any) -> TicketSnapshot | None:
         return snapshot(payload, self.settings)
-
-    def delivery_key(self, headers: Mapping[str, str], body: bytes) -> str:
-        return headers.get("X-Zammad-Delivery") or body_digest(body)
-
