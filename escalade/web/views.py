@@ -467,9 +467,10 @@ def _dashboard_with_phone_form(request: HttpRequest, form: PhoneEscalationForm, 
                                refusal: str = "", refused_number: str = "") -> HttpResponse:
     """The dashboard again with the operator's form as it was sent, its errors or the refusal
     beside it (the page opens at the form: its action carries the #phone-title anchor)."""
-    _f, rows, total = _dashboard_rows(request)
+    _f, rows, page = _dashboard_rows(request)
     return render(request, "web/dashboard.html", {
-        "filter": DashboardFilter(customers=[]), "rows": rows, "total": total, "feed": _feed(request),
+        "filter": DashboardFilter(customers=[]), "rows": rows, "total": page.total, "rows_page": page,
+        "feed": _feed(request),
         "phone_form": form, "now": timezone.now(), "phone_refusal": refusal, "phone_refused_number": refused_number,
     }, status=status)
 

@@ -14,7 +14,7 @@ from escalade.policies import policy_text
 
 BROKEN = {
     "toml_syntax": (lambda text: text + "\n[[[ pas du toml\n", "TOML"),
-    "bad_regex": (lambda text: text.replace('request_number_pattern = "', 'request_number_pattern = "(', 1),
+    "bad_regex": (lambda text: text.replace('request_number_example = ', 'request_number_pattern = "(REQ"\nrequest_number_example = ', 1),
                   "organisation.request_number_pattern"),
     "negative_target": (lambda text: text.replace('target = "30min"', 'target = "-30min"', 1),
                         "priorities.high.take_charge"),
