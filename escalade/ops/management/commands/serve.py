@@ -45,6 +45,9 @@ class Command(PolicyRequired):
             sys.executable, "-m", "gunicorn", "escalade.wsgi:application",
             "--bind", bind, "--workers", str(options["workers"]), "--threads", str(options["threads"]),
             "--graceful-timeout", "10", "--access-logfile", "-",
+            # gunicorn 27's control socket has one default path per user: a second `serve` on the
+            # same machine fought the first for it and stopped answering. Escalade does not use it.
+            "--no-control-socket",
         ])
         self.stdout.write(f"Escalade sur http://{bind}/ (arrêt : Ctrl+C)")
 
