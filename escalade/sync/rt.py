@@ -96,20 +96,15 @@ class RequestTracker:
                               http_timeout=int(settings.timeout))
         self._queues: dict[str, str] = {}
 
-    def changed_since(self, cursor: datetime | None) -> list[int]:
-        """Ids of the tickets changed at or after `cursor` (all of them when None), oldest change
-        first. RT reads the instant in its own zone: written in UTC, a zone east of UTC only widens
-        the window, and a change seen twice is recognised by its transaction id."""
-        return [int(t["id"]) for t in self.client.search(raw_query=self._since(cursor), order="LastUpdated",
-                                                          query_format="i")]
-
     @staticmethod
     def _since(cursor: datetime | None) -> str:
         return "id > 0" if cursor is None else f"LastUpdated >= '{cursor.astimezone(UTC):%Y-%m-%d %H:%M:%S}'"
 
     def changed(self, cursor: datetime | None) -> Iterator[list[dict[str, Any]]]:
-        """The tickets changed at or after `cursor` (`changed_since`), a page at a time, each with
-        its queue's name in `QueueName`."""
+        """The tickets changed at or after `cursor` (all of them when None), oldest change first, a
+        page at a time, each with its queue's name in `QueueName`. RT reads the instant in its own
+        zone: written in UTC, a zone east of UTC only widens the window, and a change seen twice is
+        recognised by its transaction id."""
         page: list[dict[str, Any]] = []
         for found in self.client.tickets(self._since(cursor)):
             queue = found.get("Queue")
