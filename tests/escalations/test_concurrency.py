@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -17,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
+from notifications.support import free_port
 
 N = 50
 
@@ -34,11 +34,6 @@ def post(url: str, token: str, body: dict) -> tuple[int, dict]:
     except OSError as exc:  # connection refused or reset: counted as a failed answer
         return 0, {"error": repr(exc)}
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import random
 import socket
 import threading
 import time
@@ -20,9 +21,19 @@ from aiosmtpd.controller import Controller
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A free port below Linux's ephemeral range (32768–60999): a port the kernel hands out with
+    bind(0) can be taken by any outgoing connection (a worker's to PostgreSQL, say) before the
+    server the test starts binds it, and that server then never answers."""
+    rnd = random.Random()
+    for _ in range(200):
+        port = rnd.randrange(20000, 32768)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port between 20000 and 32767")
 
 
 class _Collect:

@@ -132,12 +132,14 @@ def test_two_web_and_three_worker_processes_alert_and_escalate_exactly_once_thro
         for port in ports:
             processes.append(subprocess.Popen([ESCALADE, "serve", "--workers", "1", "--port", str(port)], env=env,
                                               stdout=log, stderr=log))
+        bases = [f"http://127.0.0.1:{p}" for p in ports]
+        # The web processes answer before the workers start: on two cores, three workers recording
+        # thousands of crossings starved their start-up past a minute (seen in CI).
+        for base, server in zip(bases, processes, strict=True):
+            wait_for(lambda b=base, s=server: _up(b, s, tmp_path / "processes.log"), 120, f"{base} to answer")
         workers = [subprocess.Popen([ESCALADE, "worker", "--interval", "0.5"], env=env, stdout=log, stderr=log)
                    for _ in range(3)]
         processes.extend(workers)
-        bases = [f"http://127.0.0.1:{p}" for p in ports]
-        for base in bases:
-            wait_for(lambda b=base: _up(b), 60, f"{base} to answer")
         load = Load(bases, seconds=45)
         load.start()
 
@@ -198,7 +200,11 @@ def test_two_web_and_three_worker_processes_alert_and_escalate_exactly_once_thro
     assert duplicates <= 100  # at most the killed worker's batch in flight
 
 
-def _up(base: str) -> bool:
+def _up(base: str, server: subprocess.Popen[bytes], log: Path) -> bool:
+    """Whether the server answers; a server that stopped fails the test with what it wrote."""
+    if server.poll() is not None:
+        tail = log.read_text(errors="replace")[-4000:]
+        raise AssertionError(f"{base} stopped with code {server.returncode}:\n{tail}")
     try:
         with urllib.request.urlopen(base + "/healthz", timeout=2) as response:
             return response.status in (200, 503)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -17,16 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from notifications.support import free_port
 
 RT_SERVER = "/usr/share/request-tracker5/libexec/rt-server"
 RT_SETUP = "/usr/sbin/rt-setup-database-5"
 ROOT_PASSWORD = "password"  # RT's initial root password (rt-setup-database's initial data)
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # An RT scrip that calls Escalade's webhook after each change (at the end of RT's request, once the

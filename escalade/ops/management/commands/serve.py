@@ -5,6 +5,7 @@ It refuses to start on a policy it cannot read (every page and call would depend
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import signal
@@ -37,10 +38,10 @@ class Command(PolicyRequired):
             raise CommandError(f"Port invalide : {options['port']}.")
         if options["workers"] < 1 or options["threads"] < 1:
             raise CommandError("--workers et --threads doivent valoir au moins 1.")
-        call_command("collectstatic", interactive=False, verbosity=0)
+        self._collect_static()
         worker = self._start_worker() if options["with_worker"] else None
         bind = f"{options['host']}:{options['port']}"
-        self._share_metrics()
+        self._share_metrics(bind)
         server = subprocess.Popen([
             sys.executable, "-m", "gunicorn", "escalade.wsgi:application",
             "--bind", bind, "--workers", str(options["workers"]), "--threads", str(options["threads"]),
@@ -68,14 +69,25 @@ class Command(PolicyRequired):
         if code not in (0, -signal.SIGTERM, -signal.SIGINT):
             raise CommandError(f"gunicorn s'est arrêté avec le code {code}.", returncode=1)
 
-    def _share_metrics(self) -> None:
+    def _collect_static(self) -> None:
+        """Several `serve` on one machine share STATIC_ROOT: one collects at a time (a lock file
+        beside it), the next finds the files there and only checks them."""
+        root = Path(settings.STATIC_ROOT)
+        root.parent.mkdir(parents=True, exist_ok=True)
+        with (root.parent / f".{root.name}.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            call_command("collectstatic", interactive=False, verbosity=0)
+
+    def _share_metrics(self, bind: str) -> None:
         """The gunicorn processes write their API latency to one directory that /metrics reads
-        (prometheus-client's multiprocess mode); emptied at each start, as that mode requires."""
+        (prometheus-client's multiprocess mode), emptied at each start as that mode requires: one
+        directory per listening address, so that a second `serve` sharing the data directory does
+        not empty the first one's."""
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             return
-        directory = Path(settings.DATA_DIR) / "prometheus"
+        directory = Path(settings.DATA_DIR) / "prometheus" / bind.replace(":", "_").replace("/", "_")
         shutil.rmtree(directory, ignore_errors=True)
-        directory.mkdir(parents=True)
+        directory.mkdir(parents=True, exist_ok=True)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
 
     def _start_worker(self) -> subprocess.Popen[bytes] | None:
