@@ -57,17 +57,19 @@ def burst(run: str, count: int, t0: datetime, spread: float) -> None:
     from escalade.incidents.audit import append_to_timeline
     from escalade.incidents.evaluation import cache_evaluation
     from escalade.incidents.models import Customer, Incident
-    from escalade.policies import active_policy
+    from escalade.policies import store
     from escalade.worker import crossing_entry
 
-    policy = active_policy()
+    version = store.latest()  # the default policy's, as an incident of a contract without one
+    policy = store.policy_of(version.id)
     now = datetime.now(UTC)
     customer, _ = Customer.objects.get_or_create(code="burst", defaults={"name": "Client panne massive"})
     incidents, warned = [], []
     for i in range(count):
         opened = t0 + timedelta(seconds=spread * i / count) - policy.priorities["high"].take_charge.target
         incident = Incident(request_number=f"BURST-{run}-{i + 1}", customer=customer, priority="high",
-                            track=policy.default_track, opened_at=opened, created_at=now, updated_at=now)
+                            track=policy.default_track, opened_at=opened, created_at=now, updated_at=now,
+                            policy_version_id=version.id)
         evaluation = evaluate(policy, incident.facts(), now)
         implied = crossings(policy, evaluation)
         cache_evaluation(incident, evaluation, now, implied=implied)

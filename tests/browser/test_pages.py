@@ -227,24 +227,54 @@ def test_an_email_from_an_unverified_address_is_confirmed_from_the_link_and_staf
     assert InboundMessage.objects.get().confirmed_at is not None
 
 
-def test_the_card_updates_itself_when_the_take_charge_deadline_passes(world, new_page):
-    """Opened 29 min 52 s ago at high priority: the take-charge deadline passes 8 s into the test.
-    The badge, the message and the heading change on their own, the page is not reloaded, and the
-    reason being typed stays."""
+class DrivenClock:
+    """The time the test says, for the live server (same process) and the page alike: the server's
+    `timezone.now` and Chromium's clock (Playwright's) move forward together."""
+
+    def __init__(self, monkeypatch, page) -> None:
+        self.offset = timedelta(0)
+        self.page = page
+        real = timezone.now
+        monkeypatch.setattr(timezone, "now", lambda: real() + self.offset)
+        page.clock.install()  # the page's Date and timers, running at their natural pace until moved
+
+    def forward(self, by: timedelta) -> None:
+        self.offset += by
+        self.page.clock.fast_forward(int(by.total_seconds() * 1000))
+
+
+def test_the_card_updates_itself_across_a_breach_and_level_openings_on_a_driven_clock(world, new_page, monkeypatch):
+    """High priority opened 20 mn ago: the test moves the clock past the take-charge deadline, then
+    to level 1 and level 2 (procedure §3: 30 mn and 1 h past it). Each time the badge, the message,
+    the heading and the form change on their own, the page is never reloaded, and the reason being
+    typed stays."""
     page = new_page()
-    log_in(page, "cust-a", "pw-a-12345")  # first: logging in must not eat the seconds before the deadline
-    make_incident("REQ-1050", "client-a", "high", timedelta(minutes=29, seconds=52))
+    log_in(page, "cust-a", "pw-a-12345")
+    clock = DrivenClock(monkeypatch, page)
+    make_incident("REQ-1050", "client-a", "high", timedelta(minutes=20))
     page.goto("/portail/incidents/REQ-1050/")
     card = page.locator("#live .card")
     assert "en cours" in card.locator(".commitment").first.inner_text()
     assert "Aucun engagement de délai n'est dépassé" in card.inner_text()
     page.evaluate("window.notReloaded = true")
-    page.locator("#live .commitment .state", has_text="dépassé").first.wait_for(timeout=20_000)
-    text = page.locator("#live .card").inner_text()
+
+    clock.forward(timedelta(minutes=10, seconds=5))  # the deadline passed 5 s ago
+    page.locator("#live .commitment .state", has_text="dépassé").first.wait_for()
+    text = card.inner_text()
     assert "Le délai de prise en charge est dépassé de 0 mn" in text
     assert "Escalade pas encore possible" in text and "Le niveau 1 s'ouvre dans 29 mn" in text
-    assert page.evaluate("window.notReloaded") is True
     shot(page, "43-card-updated-by-itself")
+
+    clock.forward(timedelta(minutes=30))  # 30 mn 05 s late: level 1
+    page.locator("#live", has_text="Escalade possible : niveau 1").wait_for()
+    reason = page.locator("#live textarea[name=reason]")
+    reason.fill("Site coupé depuis ce matin.")
+
+    clock.forward(timedelta(minutes=30))  # 1 h 00 mn 05 s late: level 2
+    page.locator("#live", has_text="Escalade possible : niveau 2").wait_for()
+    assert reason.input_value() == "Site coupé depuis ce matin."
+    assert page.evaluate("window.notReloaded") is True
+    shot(page, "43-card-level-2-by-itself")
 
 
 def test_on_a_phone_the_escalations_to_acknowledge_come_first(scene, new_page):

@@ -18,7 +18,9 @@
   }
 
   // A part of the page that changes at a known instant (a deadline, a level opening) is fetched
-  // again then, state, message, contacts and form together; at most once every 5 s.
+  // again then, state, message, contacts and form together; at most once every 5 s. Through the
+  // part's own trigger ("escalade:due"), so that its hx-sync keeps one request at a time: a second
+  // swap of the part already replaced lost the reason being typed (hx-preserve's pantry).
   var lastRefresh = 0;
   function refreshDue(now) {
     var parts = document.querySelectorAll("[data-refresh-at][hx-get]");
@@ -26,7 +28,7 @@
       var at = Date.parse(parts[i].getAttribute("data-refresh-at"));
       if (!isNaN(at) && now >= at + 500 && Date.now() - lastRefresh > 5000 && window.htmx) {
         lastRefresh = Date.now();
-        window.htmx.ajax("GET", parts[i].getAttribute("hx-get"), {target: parts[i], swap: "outerHTML"});
+        window.htmx.trigger(parts[i], "escalade:due");
       }
     }
   }
