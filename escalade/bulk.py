@@ -1,4 +1,5 @@
-"""Inserting many rows at load speed: PostgreSQL's COPY, one executemany on SQLite.
+"""Writing many rows at load speed: inserts by PostgreSQL's COPY (one executemany on SQLite), updates
+by one parameterised UPDATE run with executemany.
 
 Django's `bulk_create` compiles every value of every row through the query compiler; a large import
 spent 60% of its time there. Here each column's conversion is chosen once per batch and the rows go
@@ -81,6 +82,25 @@ def insert(model: type[models.Model], objects: Sequence[models.Model]) -> None:
     for obj in objects:
         obj._state.adding = False
         obj._state.db = connection.alias
+
+
+def update(model: type[models.Model], objects: Sequence[models.Model], names: Sequence[str]) -> None:
+    """Write the fields `names` of `objects` (saved rows of `model`): one parameterised UPDATE run
+    with executemany. Django's `bulk_update` builds a CASE per column whose cost grows with the
+    square of the batch (56 rows/s measured in an import; 16 % of a worker's time in a burst)."""
+    if not objects:
+        return
+    meta = model._meta
+    assert meta.pk is not None
+    fields = [meta.get_field(name) for name in names]
+    quote = connection.ops.quote_name
+    sql = (f"UPDATE {quote(meta.db_table)} SET "
+           + ", ".join(f"{quote(f.column)} = %s" for f in fields)  # type: ignore[union-attr]
+           + f" WHERE {quote(meta.pk.column)} = %s")
+    rows = [[f.get_db_prep_save(getattr(o, f.attname), connection) for f in fields] + [o.pk]  # type: ignore[union-attr]
+            for o in objects]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def _reserve_ids(cursor: Any, table: str, column: str, count: int) -> list[int]:

@@ -41,6 +41,7 @@ from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction
 
+from escalade import bulk
 from escalade.core.escalation import Crossing, CrossingKind, crossings
 from escalade.core.messages import auto_escalation_reason
 from escalade.escalations.models import Escalation
@@ -224,7 +225,7 @@ def act_on_batch(incidents: list[Incident], now: datetime, report: TickReport) -
     with transaction.atomic():
         append_to_timeline(events)
         report.alerts += enqueue_rows(alerts)
-        Incident.objects.bulk_update(incidents, [*CACHE_FIELDS, "updated_at"])
+        bulk.update(Incident, incidents, [*CACHE_FIELDS, "updated_at"])
     for incident, crossing, allowed in escalate:
         _auto_escalate(incident, crossing, allowed, now, report)
     report.crossings.extend(acted)

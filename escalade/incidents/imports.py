@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 
 from escalade import bulk
 from escalade.core.escalation import crossings, evaluate
@@ -230,22 +230,6 @@ def import_rows(checked: Checked, now: datetime, channel: str = Channel.IMPORT,
     return Imported(created, updated)
 
 
-def _update_many(incidents: list[Incident], names: list[str]) -> None:
-    """One parameterised UPDATE run with executemany: Django's bulk_update builds a CASE per column
-    whose cost grows with the square of the batch (56 rows/s measured); this runs thousands."""
-    if not incidents:
-        return
-    fields = [Incident._meta.get_field(name) for name in names]
-    quote = connection.ops.quote_name
-    sql = (f"UPDATE {quote(Incident._meta.db_table)} SET "
-           + ", ".join(f"{quote(f.column)} = %s" for f in fields)  # type: ignore[union-attr]
-           + f" WHERE {quote(Incident._meta.pk.column)} = %s")  # type: ignore[union-attr]
-    rows = [[f.get_db_prep_save(getattr(i, f.attname), connection) for f in fields] + [i.pk]  # type: ignore[union-attr]
-            for i in incidents]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
-
-
 def _write_batch(batch: list[tuple[int, CheckedInput, Customer]], now: datetime, channel: str) -> tuple[int, int]:
     existing = {
         i.request_number: i
@@ -277,7 +261,7 @@ def _write_batch(batch: list[tuple[int, CheckedInput, Customer]], now: datetime,
         (to_create if created else to_update).append(incident)
         events.extend(implied)
     bulk.insert(Incident, to_create)
-    _update_many(to_update, ["priority", "track", "gtr", "opened_at", "title", "acknowledged_at",
+    bulk.update(Incident, to_update, ["priority", "track", "gtr", "opened_at", "title", "acknowledged_at",
                              "resolved_at", "reopenings", *CACHE_FIELDS, "updated_at"])
     append_to_timeline(events)
     return len(to_create), len(to_update)
