@@ -1,5 +1,5 @@
-"""Writing many rows at load speed: inserts by PostgreSQL's COPY (one executemany on SQLite), updates
-by one parameterised UPDATE run with executemany.
+"""Many rows at load speed: inserts by PostgreSQL's COPY (one executemany on SQLite), updates by one
+parameterised UPDATE run with executemany, and counts that do not read a million rows (`count_of`).
 
 Django's `bulk_create` compiles every value of every row through the query compiler; a large import
 spent 60% of its time there. Here each column's conversion is chosen once per batch and the rows go
@@ -16,7 +16,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection, models, transaction
+from django.db.models import QuerySet
 
+EXACT_UP_TO = 10_000  # counts above this are PostgreSQL's planner estimate
 SMALL = 100  # below this, one more query to reserve the ids costs more than the compiler saves
 
 
@@ -115,3 +117,23 @@ def _reserve_ids(cursor: Any, table: str, column: str, count: int) -> list[int]:
                    f"COALESCE(MAX({quote(column)}), 0)) FROM {quote(table)}", [table])
     first = cursor.fetchone()[0] + 1
     return list(range(first, first + count))
+
+
+def count_of(queryset: QuerySet[Any]) -> tuple[int, bool]:
+    """(count, exact): exact up to EXACT_UP_TO (a count over a bounded subquery, on the same index as
+    the page shown); beyond, PostgreSQL's planner estimate, never below the bound. An exact COUNT(*)
+    reads every row: 60 % of an API list's first page at a million incidents, and what made the
+    dashboard grow with the open incidents."""
+    unordered = queryset.order_by()
+    bounded = unordered[: EXACT_UP_TO + 1].count()
+    if bounded <= EXACT_UP_TO:
+        return bounded, True
+    if connection.vendor != "postgresql":
+        return unordered.count(), True  # the embedded database has no estimator
+    sql, params = unordered.values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return max(int(plan[0]["Plan"]["Plan Rows"]), EXACT_UP_TO + 1), False

@@ -122,13 +122,13 @@ def test_list_filters_and_paginates(api, make_incident):
 
 
 def test_a_long_list_counts_exactly_up_to_the_bound_then_estimates(api, make_incident, monkeypatch):
-    from escalade.api import paging
+    from escalade import bulk
 
     for i in range(6):
         make_incident(f"REQ-10{i}", ago=timedelta(hours=i + 1))
-    monkeypatch.setattr(paging, "EXACT_UP_TO", 6)
+    monkeypatch.setattr(bulk, "EXACT_UP_TO", 6)
     assert (api("GET", "/incidents").body["count"], api("GET", "/incidents").body["count_exact"]) == (6, True)
-    monkeypatch.setattr(paging, "EXACT_UP_TO", 4)
+    monkeypatch.setattr(bulk, "EXACT_UP_TO", 4)
     body = api("GET", "/incidents").body
     if connection.vendor == "postgresql":  # the planner's estimate, never below the bound it passed
         assert body["count_exact"] is False and body["count"] >= 5

@@ -3,6 +3,7 @@ pages → 404 for customers and partners (they do not exist for them)."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -345,6 +346,27 @@ def test_the_dashboard_pages_its_open_incidents_most_urgent_first_keeping_the_fi
     assert "page=2" in re.search(r'<tbody id="rows" hx-get="([^"]+)"', second).group(1)
     assert client.get("/tableau-de-bord/", {"page": "99"}).status_code == 200
     assert client.get("/tableau-de-bord/", {"page": "deux"}).status_code == 200
+
+
+def test_beyond_the_exact_bound_the_dashboard_gives_postgresqls_estimate_as_such(incidents, login, monkeypatch):
+    """Counting 200,000 open incidents exactly read them all: above the bound the count is the
+    planner's estimate, said as one; the embedded database has none and counts."""
+    from django.db import connection
+
+    from escalade import bulk
+
+    for n in range(6):
+        make_incident(f"REQ-3{n:03d}", "client-b", "medium", timedelta(minutes=20))
+    client = login("staff")
+    monkeypatch.setattr(bulk, "EXACT_UP_TO", 3)
+    page = client.get("/tableau-de-bord/", {"customer": "client-b"}).content.decode()
+    if connection.vendor == "postgresql":
+        assert re.search(r"Environ \d+ incidents ouverts", page)
+    else:
+        assert "7 incidents ouverts" in page and "Environ" not in page
+    monkeypatch.setattr(bulk, "EXACT_UP_TO", 10)
+    page = client.get("/tableau-de-bord/", {"customer": "client-b"}).content.decode()
+    assert "7 incidents ouverts" in page and "Environ" not in page
 
 
 def test_the_incident_page_explains_a_business_time_deadline(incidents, login):
