@@ -64,7 +64,7 @@ lint: install
 
 # The whole suite on the embedded SQLite database (plus lint).
 test: install browser dovecot pango axe rt lint
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=15
 
 # Core only: no database, no browser (seconds).
 test-fast: install
@@ -72,7 +72,7 @@ test-fast: install
 
 # The database-backed suite against PostgreSQL.
 test-postgres: install browser dovecot pango axe rt
-	ESCALADE_TEST_DATABASE_URL=$${ESCALADE_TEST_DATABASE_URL:-$(PG_URL)} $(BIN)/pytest -m "not browser" tests --ignore=tests/core
+	ESCALADE_TEST_DATABASE_URL=$${ESCALADE_TEST_DATABASE_URL:-$(PG_URL)} $(BIN)/pytest -m "not browser" tests --ignore=tests/core --durations=15
 
 # The larger fuzzing campaign (`make test` runs the same tests, bounded): schemathesis over every
 # operation and role with a stateful phase, the API's bodies, `escalade evaluate` input, the policy loader.
