@@ -74,6 +74,9 @@ def test_a_breach_alerts_the_level_1_contact_of_the_incidents_track(world: Any, 
     assert mail["Subject"] == "[Escalade] REQ-7 — délai de prise en charge dépassé"
     text = mail.get_body(("plain",)).get_content()
     assert "Adrien Bourdon" in text and "04 26 78 04 78" in text and "dépassé de 1 mn" in text
+    # the state once, then the overdue (issue 11: not "dépassé, dépassé de 1 mn")
+    assert "prise en charge (30 mn) : échéance" in text and "dépassé — 1 mn de retard" in text
+    assert "dépassé, dépassé" not in text
     assert smtp.to("escalade@hipcom.fr") == []  # the support line is not this incident's track
 
 
@@ -168,7 +171,7 @@ def test_each_contact_and_requester_reads_the_alert_in_their_own_language(
     text = mail.get_body(("plain",)).get_content()
     html = mail.get_body(("html",)).get_content()
     for expected in ("Hello Vincent BLUSSEAU,", "Incident REQ-1042 is escalated to you at level 2.",
-                     "Customer: Client A", "take-charge (30 min): due", "exceeded by 1 h 05",
+                     "Customer: Client A", "take-charge (30 min): due", "exceeded by 1 h 05", " — 1 h 05 late",
                      f"Escalation {escalation.number} — level 2, requested by", "Reason: Coupure totale du site",
                      "Level 2 contacts:", "Vincent BLUSSEAU — Responsable d'Exploitation: 04 56 40 60 74",
                      "Acknowledge this escalation (one click, then confirm):", "HIPCOM escalation procedure"):
