@@ -77,6 +77,7 @@ def test_a_breach_alerts_the_level_1_contact_of_the_incidents_track(world: Any, 
     # the state once, then the overdue (issue 11: not "dépassé, dépassé de 1 mn")
     assert "prise en charge (30 mn) : échéance" in text and "dépassé — 1 mn de retard" in text
     assert "dépassé, dépassé" not in text
+    assert "\n\n\n" not in text  # one blank line between the parts, never two
     assert smtp.to("escalade@hipcom.fr") == []  # the support line is not this incident's track
 
 
