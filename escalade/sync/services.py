@@ -19,6 +19,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from escalade.errors import ServiceError
@@ -182,17 +184,15 @@ def _failed(state: SyncState, message: str, now: datetime) -> None:
 
 def write_comments(rt: RequestTracker, now: datetime) -> int:
     """What the escalation decided, on the ticket: each granted escalation and each acknowledgement,
-    once (recorded after the helpdesk accepted it)."""
+    once (recorded after the helpdesk accepted it). The database gives only the escalations with a
+    comment still to write, rather than every escalation of every pass."""
     written = 0
-    escalations = (Escalation.objects.select_related("incident")
-                   .filter(incident__request_number__startswith=rt.settings.number_prefix))
-    done = set(AppliedChange.objects.filter(connector=rt.name, key__startswith="comment:").values_list("key", flat=True))
-    for escalation in escalations:
+    for escalation in _awaiting_comments(rt):
         ticket_id = rt.ticket_id(escalation.incident.request_number)
         if ticket_id is None:
             continue
         for key, text in _comments(escalation):
-            if key in done:
+            if AppliedChange.objects.filter(connector=rt.name, key=key).exists():
                 continue
             rt.comment(ticket_id, text)
             AppliedChange.objects.get_or_create(connector=rt.name, key=key,
@@ -202,19 +202,31 @@ def write_comments(rt: RequestTracker, now: datetime) -> int:
     return written
 
 
+def _awaiting_comments(rt: RequestTracker) -> QuerySet[Escalation]:
+    def commented(step: str) -> Exists:
+        key = Concat(Value("comment:"), Cast(OuterRef("pk"), CharField()), Value(f":{step}"))
+        return Exists(AppliedChange.objects.filter(connector=rt.name, key=key))
+
+    return (Escalation.objects.select_related("incident")
+            .filter(incident__request_number__startswith=rt.settings.number_prefix)
+            .filter(~commented("granted") | (Q(acknowledged_at__isnull=False) & ~commented("acknowledged")))
+            .order_by("pk"))
+
+
 def _comments(escalation: Escalation) -> list[tuple[str, str]]:
     incident = escalation.incident
-    contacts = ", ".join(f"{c.name} ({c.email})" for c in incident.policy.contacts_for(escalation.level, incident.track))
+    policy = incident.policy
+    contacts = ", ".join(f"{c.name} ({c.email})" for c in policy.contacts_for(escalation.level, incident.track))
     found = [(f"comment:{escalation.pk}:granted",
               f"Escalade de niveau {escalation.level} accordée le "
-              f"{timezone.localtime(escalation.granted_at):%d/%m/%Y à %H:%M}.\n"
+              f"{timezone.localtime(escalation.granted_at, policy.timezone):%d/%m/%Y à %H:%M}.\n"
               f"Demandée par : {escalation.requester_label or 'système'}\nMotif : {escalation.reason}\n"
               f"Contacts prévenus : {contacts}")]
     if escalation.acknowledged_at is not None:
         found.append((f"comment:{escalation.pk}:acknowledged",
                       f"Escalade de niveau {escalation.level} prise en compte le "
-                      f"{timezone.localtime(escalation.acknowledged_at):%d/%m/%Y à %H:%M} par "
-                      f"{escalation.acknowledged_label or 'l équipe'}."))
+                      f"{timezone.localtime(escalation.acknowledged_at, policy.timezone):%d/%m/%Y à %H:%M} par "
+                      f"{escalation.acknowledged_label or "l'équipe"}."))
     return found
 
 
