@@ -71,7 +71,7 @@ class Command(PolicyRequired):
 
     def _collect_static(self) -> None:
         """Several `serve` on one machine share STATIC_ROOT: one collects at a time (a lock file
-        beside it), the next finds the files there and only checks them."""
+        beside it), rather than two deleting and writing the same files together."""
         root = Path(settings.STATIC_ROOT)
         root.parent.mkdir(parents=True, exist_ok=True)
         with (root.parent / f".{root.name}.lock").open("w") as lock:
