@@ -191,8 +191,9 @@ def write_comments(rt: RequestTracker, now: datetime) -> int:
         ticket_id = rt.ticket_id(escalation.incident.request_number)
         if ticket_id is None:
             continue
+        done = {step for step in COMMENT_STEPS if getattr(escalation, f"{step}_commented")}
         for key, text in _comments(escalation):
-            if AppliedChange.objects.filter(connector=rt.name, key=key).exists():
+            if key.rsplit(":", 1)[1] in done:
                 continue
             rt.comment(ticket_id, text)
             AppliedChange.objects.get_or_create(connector=rt.name, key=key,
@@ -202,14 +203,20 @@ def write_comments(rt: RequestTracker, now: datetime) -> int:
     return written
 
 
+COMMENT_STEPS = ("granted", "acknowledged")  # the last part of a comment's key (`_comments`)
+
+
 def _awaiting_comments(rt: RequestTracker) -> QuerySet[Escalation]:
+    """The escalations with a comment still to write, each annotated with which ones are written
+    (`granted_commented`, `acknowledged_commented`): one query."""
     def commented(step: str) -> Exists:
         key = Concat(Value("comment:"), Cast(OuterRef("pk"), CharField()), Value(f":{step}"))
         return Exists(AppliedChange.objects.filter(connector=rt.name, key=key))
 
     return (Escalation.objects.select_related("incident")
             .filter(incident__request_number__startswith=rt.settings.number_prefix)
-            .filter(~commented("granted") | (Q(acknowledged_at__isnull=False) & ~commented("acknowledged")))
+            .annotate(**{f"{step}_commented": commented(step) for step in COMMENT_STEPS})
+            .filter(Q(granted_commented=False) | Q(acknowledged_at__isnull=False, acknowledged_commented=False))
             .order_by("pk"))
 
 
