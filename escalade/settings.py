@@ -161,6 +161,7 @@ INSTALLED_APPS = [
     "escalade.notifications",
     "escalade.mail",
     "escalade.sync",
+    "escalade.reports",
     "escalade.api",
     "escalade.web",
     "escalade.ops",

@@ -58,11 +58,14 @@ from escalade.notifications.outbox import (
     recipients_named,
     rows_for_contacts,
 )
+from escalade.policies import store
+from escalade.reports import summary
 
 logger = logging.getLogger("escalade.worker")
 # Seconds between tries while the database is unreachable (doubling from the first to the last).
 DATABASE_RETRY_FIRST, DATABASE_RETRY_MAX = 0.5, 5.0
 HEARTBEAT_EVERY = 5.0  # seconds between two heartbeats of a running worker
+SEAL_EVERY = 3600.0  # seconds between two sealings of the reports' ended months
 
 Clock = Callable[[], datetime]
 
@@ -402,6 +405,7 @@ class Watcher:
         self.senders: Senders | None = None
         self.started_at = clock()
         self.last_beat: float | None = None
+        self.last_seal: float | None = None
         self.totals = {name: 0 for name in TOTALS}
 
     def beat(self) -> None:
@@ -414,6 +418,14 @@ class Watcher:
                       "seen_at": self.clock(), **self.totals},
         )
         self.last_beat = time.monotonic()
+
+    def seal_reports(self) -> None:
+        """Keep the reports' ended months sealed, at most every SEAL_EVERY seconds (a month changed
+        since is read from its incidents until then: slower, never wrong)."""
+        if self.last_seal is not None and time.monotonic() - self.last_seal < SEAL_EVERY:
+            return
+        self.last_seal = time.monotonic()
+        summary.seal_ended(self.clock(), store.default_policy().timezone)
 
     def tick(self) -> TickReport:
         report = TickReport()
@@ -516,6 +528,7 @@ class Watcher:
                 report = self.tick()
                 if not once:
                     self.beat()
+                    self.seal_reports()
             except (OperationalError, InterfaceError) as exc:
                 if once or connection.in_atomic_block:
                     raise

@@ -105,7 +105,7 @@ def test_months_are_the_policys_months_whatever_the_servers_default_zone(world, 
 
     from escalade.incidents.models import Incident
     from escalade.incidents.services import IncidentInput, upsert_incident
-    from escalade.web import reports
+    from escalade.reports import compute as reports
 
     settings.TIME_ZONE = "UTC"
     opened = datetime(2026, 4, 30, 22, 30, tzinfo=UTC)
@@ -133,7 +133,7 @@ def test_postgresql_reads_the_incidents_once_for_counts_means_and_percentiles(hi
     from django.test.utils import CaptureQueriesContext
 
     from escalade.incidents.models import Incident
-    from escalade.web import reports
+    from escalade.reports import compute as reports
 
     with CaptureQueriesContext(connection) as queries:
         rows = reports.report(Incident.objects.all(), timezone.now(), (1, 2, 3))
@@ -159,7 +159,7 @@ def test_the_charts_sum_each_month_and_the_table_shows_a_page_at_a_time(history,
     assert html.count('class="label">') == 2  # one bar label per month and chart, not one per row
     second = client.get("/rapports/", {"months": "3", "page": "2"})
     assert [r.priority for r in second.context["rows"]] == ["medium"] and 'rel="prev"' in second.content.decode()
-    [month] = __import__("escalade.web.reports", fromlist=["by_month"]).by_month(
+    [month] = __import__("escalade.reports.compute", fromlist=["by_month"]).by_month(
         list(first.context["page"].paginator.object_list))
     assert month.incidents == 22 and month.escalations == (2, 0, 0)
     assert month.take_charge_met_pct == round(100 * 6 / 22, 1)  # 6 met of 20 high and 2 breached medium

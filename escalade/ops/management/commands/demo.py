@@ -30,6 +30,7 @@ from escalade.incidents.services import IncidentInput, apply_event, upsert_incid
 from escalade.notifications.models import DeliveryStatus, Notification
 from escalade.ops.generate import generate
 from escalade.policies import store
+from escalade.reports import summary
 
 H, M = timedelta(hours=1), timedelta(minutes=1)
 
@@ -138,6 +139,9 @@ class Command(BaseCommand):
             f"{made.incidents} incidents générés ({made.open} ouverts, {made.pauses} pauses, "
             f"{made.escalations} escalades, {made.timeline} entrées de chronologie) pour "
             f"{len(made.customers)} clients, en {seconds:.1f} s ({made.incidents / seconds:.0f} incidents/s).")
+        started = time.monotonic()
+        sealed = summary.seal_ended(now, store.default_policy().timezone)  # as the worker would within the hour
+        self.stdout.write(f"{sealed} mois de rapport scellés en {time.monotonic() - started:.1f} s.")
 
     def organisations(self) -> None:
         partner, _ = Partner.objects.get_or_create(code="telco-partner", defaults={"name": "Telco Partenaire"})

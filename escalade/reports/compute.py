@@ -1,5 +1,8 @@
 """Compliance reports, computed in SQL over the stored deadlines: per month, customer and priority.
 
+`cells` gives each group's counts and durations as the database sums them (what a sealed month
+keeps, `escalade.reports.summary`); `row` words a cell for people (percentages, minutes).
+
 Durations are seconds between two stored instants (`epoch` below, per database). The 95th percentile
 is PERCENTILE_CONT on PostgreSQL, in the same GROUP BY as the counts (one read of the incidents);
 elsewhere (SQLite) the same continuous percentile from the two rows around its rank, found with
@@ -68,7 +71,7 @@ def resolution_seconds() -> Any:
     return Epoch("resolved_at") - Epoch("opened_at")
 
 
-GROUP = ("month", "customer__code", "customer__name", "priority")
+GROUP = ("month", "customer_id", "customer__code", "customer__name", "priority")
 
 
 def _month(field: str) -> TruncMonth:
@@ -154,13 +157,13 @@ def escalation_counts(incidents: QuerySet[Incident]) -> dict[tuple, dict[int, in
     rows = (
         Escalation.objects.filter(incident__in=incidents)
         .annotate(month=_month("incident__opened_at"))
-        .values("month", "incident__customer__code", "incident__customer__name", "incident__priority", "level")
+        .values("month", "incident__customer_id", "incident__priority", "level")
         .annotate(count=Count("id"))
         .order_by()
     )
     out: dict[tuple, dict[int, int]] = {}
     for r in rows:
-        key = (r["month"], r["incident__customer__code"], r["incident__customer__name"], r["incident__priority"])
+        key = (r["month"], r["incident__customer_id"], r["incident__priority"])
         out.setdefault(key, {})[r["level"]] = r["count"]
     return out
 
@@ -193,7 +196,29 @@ def _minutes(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds / 60.0, 1)
 
 
-def report(incidents: QuerySet[Incident], now: datetime, policy_levels: tuple[int, ...]) -> list[ReportRow]:
+@dataclass(frozen=True)
+class Cell:
+    """A group's figures as the database gives them: counts, and durations in seconds."""
+
+    month: datetime  # the month's first instant, in the policy's zone
+    customer_id: int
+    customer_code: str
+    customer_name: str
+    priority: str
+    incidents: int
+    take_charge_judged: int
+    take_charge_met: int
+    resolution_judged: int
+    resolution_met: int
+    take_charge_mean: float | None
+    take_charge_p95: float | None
+    resolution_mean: float | None
+    resolution_p95: float | None
+    escalations: dict[int, int]  # per level
+
+
+def cells(incidents: QuerySet[Incident], now: datetime) -> list[Cell]:
+    """Every group of `incidents`, newest month first, then by customer code and priority."""
     one_pass = connection.vendor == "postgresql"
     grouped = main_rows(incidents, now, with_percentiles=one_pass)
     tc_p95: dict[tuple, float] = {}
@@ -202,24 +227,39 @@ def report(incidents: QuerySet[Incident], now: datetime, policy_levels: tuple[in
         tc_p95 = percentile_window(incidents, take_charge_seconds(), TAKEN)
         res_p95 = percentile_window(incidents, resolution_seconds(), RESOLVED)
     escalations = escalation_counts(incidents)
-    rows = []
+    out = []
     for r in grouped:
         key = tuple(r[k] for k in GROUP)
-        levels = escalations.get(key, {})
-        rows.append(ReportRow(
-            month=r["month"], customer_code=r["customer__code"], customer_name=r["customer__name"],
-            priority=r["priority"], incidents=r["incidents"],
-            take_charge_met_pct=_pct(r["tc_met"], r["tc_judged"]),
-            resolution_met_pct=_pct(r["res_met"], r["res_judged"]),
-            escalations=tuple(levels.get(level, 0) for level in policy_levels),
-            take_charge_met=r["tc_met"], take_charge_judged=r["tc_judged"],
-            resolution_met=r["res_met"], resolution_judged=r["res_judged"],
-            take_charge_mean_min=_minutes(r["tc_mean"]),
-            take_charge_p95_min=_minutes(r["tc_p95"] if one_pass else tc_p95.get(key)),
-            resolution_mean_min=_minutes(r["res_mean"]),
-            resolution_p95_min=_minutes(r["res_p95"] if one_pass else res_p95.get(key)),
+        out.append(Cell(
+            month=r["month"], customer_id=r["customer_id"], customer_code=r["customer__code"],
+            customer_name=r["customer__name"], priority=r["priority"], incidents=r["incidents"],
+            take_charge_judged=r["tc_judged"], take_charge_met=r["tc_met"],
+            resolution_judged=r["res_judged"], resolution_met=r["res_met"],
+            take_charge_mean=r["tc_mean"], resolution_mean=r["res_mean"],
+            take_charge_p95=r["tc_p95"] if one_pass else tc_p95.get(key),
+            resolution_p95=r["res_p95"] if one_pass else res_p95.get(key),
+            escalations=escalations.get((r["month"], r["customer_id"], r["priority"]), {}),
         ))
-    return rows
+    return out
+
+
+def row(cell: Cell, policy_levels: tuple[int, ...]) -> ReportRow:
+    return ReportRow(
+        month=cell.month, customer_code=cell.customer_code, customer_name=cell.customer_name,
+        priority=cell.priority, incidents=cell.incidents,
+        take_charge_met_pct=_pct(cell.take_charge_met, cell.take_charge_judged),
+        resolution_met_pct=_pct(cell.resolution_met, cell.resolution_judged),
+        escalations=tuple(cell.escalations.get(level, 0) for level in policy_levels),
+        take_charge_met=cell.take_charge_met, take_charge_judged=cell.take_charge_judged,
+        resolution_met=cell.resolution_met, resolution_judged=cell.resolution_judged,
+        take_charge_mean_min=_minutes(cell.take_charge_mean), take_charge_p95_min=_minutes(cell.take_charge_p95),
+        resolution_mean_min=_minutes(cell.resolution_mean), resolution_p95_min=_minutes(cell.resolution_p95),
+    )
+
+
+def report(incidents: QuerySet[Incident], now: datetime, policy_levels: tuple[int, ...]) -> list[ReportRow]:
+    """The report computed from the incidents themselves (no sealed month)."""
+    return [row(cell, policy_levels) for cell in cells(incidents, now)]
 
 
 @dataclass(frozen=True)
