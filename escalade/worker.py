@@ -66,6 +66,9 @@ logger = logging.getLogger("escalade.worker")
 DATABASE_RETRY_FIRST, DATABASE_RETRY_MAX = 0.5, 5.0
 HEARTBEAT_EVERY = 5.0  # seconds between two heartbeats of a running worker
 SEAL_EVERY = 3600.0  # seconds between two sealings of the reports' ended months
+# Notifications claimed at once by a sender: enough for a mass outage's alerts to one address to
+# leave as a few digests (`delivery.send_all_claimed`), few enough to spread the work over senders.
+DELIVERY_CLAIM = 50
 
 Clock = Callable[[], datetime]
 
@@ -333,7 +336,7 @@ class Senders:
     crossings are still being recorded, several at a time. Claims are the same as the sweep's (a row
     is one sender's), so they never send twice."""
 
-    def __init__(self, count: int, clock: Clock, batch: int = 10) -> None:
+    def __init__(self, count: int, clock: Clock, batch: int = DELIVERY_CLAIM) -> None:
         self.clock, self.batch = clock, batch
         self.wake = threading.Event()
         self.stopping = threading.Event()
@@ -474,7 +477,7 @@ class Watcher:
             return
         while budget_left():
             now = self.clock()
-            ids = delivery.claim_due(now, 20)
+            ids = delivery.claim_due(now, DELIVERY_CLAIM)
             for status in delivery.send_all_claimed(ids, now):
                 report.delivered += status == DeliveryStatus.SENT
                 report.failed += status != DeliveryStatus.SENT

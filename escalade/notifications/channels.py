@@ -68,17 +68,25 @@ def _connection() -> Any:
 
 class EmailChannel:
     def notify(self, notification: Notification, message: Message) -> None:
+        self._send(notification.recipient, message, {
+            "Message-ID": message_id(notification.idempotency_key), "X-Escalade-Kind": notification.kind})
+
+    def notify_digest(self, notifications: list[Notification], message: Message) -> None:
+        """One message for alerts to one address. Its Message-ID is the group's; `X-Escalade-Covers`
+        names each alert's own Message-ID, so that a receiver (or a test) can tell which alerts
+        arrived, and which twice, whether alone or together."""
+        keys = sorted(n.idempotency_key for n in notifications)
+        self._send(notifications[0].recipient, message, {
+            "Message-ID": message_id("digest:" + "|".join(keys)), "X-Escalade-Kind": "digest",
+            "X-Escalade-Covers": " ".join(message_id(n.idempotency_key) for n in notifications)})
+
+    def _send(self, recipient: str, message: Message, headers: dict[str, str]) -> None:
         email = EmailMultiAlternatives(
             subject=message.subject,
             body=message.text,
             from_email=message.sender or settings.DEFAULT_FROM_EMAIL,
-            to=[notification.recipient],
-            headers={
-                "Message-ID": message_id(notification.idempotency_key),
-                "X-Escalade-Kind": notification.kind,
-                "Auto-Submitted": "auto-generated",
-                **message.headers,
-            },
+            to=[recipient],
+            headers={**headers, "Auto-Submitted": "auto-generated", **message.headers},
         )
         email.attach_alternative(message.html, "text/html")
         try:

@@ -29,6 +29,16 @@ def lease() -> timedelta:
     return timedelta(seconds=_number("ESCALADE_DELIVERY_LEASE_SECONDS", 120))
 
 
+def digest_from() -> int:
+    """From this many alerts claimed together for one e-mail address, one digest carries them all
+    (0: every alert alone)."""
+    return int(_number("ESCALADE_DELIVERY_DIGEST_FROM", 5))
+
+
+def digest_max() -> int:
+    return max(1, int(_number("ESCALADE_DELIVERY_DIGEST_MAX", 100)))
+
+
 def ack_link_max_age() -> timedelta:
     return timedelta(seconds=_number("ESCALADE_ACK_LINK_MAX_AGE_SECONDS", 7 * 24 * 3600))
 

@@ -21,8 +21,8 @@ from django.utils import timezone
 
 from escalade.notifications import conf
 from escalade.notifications.channels import CHANNELS, PermanentDeliveryError, smtp_session
-from escalade.notifications.messages import render
-from escalade.notifications.models import DeliveryStatus, Notification, NotificationKind
+from escalade.notifications.messages import DIGESTIBLE, language_of, render, render_digest
+from escalade.notifications.models import DeliveryChannel, DeliveryStatus, Notification, NotificationKind
 
 logger = logging.getLogger("escalade.delivery")
 
@@ -47,12 +47,12 @@ def claim(pk: int, now: datetime) -> bool:
 
 # In a burst, what a person must act on leaves first: an escalation and a level opening before a
 # breach, a breach before a reminder, a reminder before a pre-breach warning.
+RANK = {NotificationKind.ESCALATION: 0, NotificationKind.LEVEL_AVAILABLE: 0, NotificationKind.BREACH: 1,
+        NotificationKind.REMINDER: 2, NotificationKind.WARNING: 4}
+OTHER_RANK = 3
 URGENCY = Case(
-    When(kind__in=(NotificationKind.ESCALATION, NotificationKind.LEVEL_AVAILABLE), then=Value(0)),
-    When(kind=NotificationKind.BREACH, then=Value(1)),
-    When(kind=NotificationKind.REMINDER, then=Value(2)),
-    When(kind=NotificationKind.WARNING, then=Value(4)),
-    default=Value(3),
+    *(When(kind=kind, then=Value(rank)) for kind, rank in RANK.items()),
+    default=Value(OTHER_RANK),
     output_field=IntegerField(),
 )
 
@@ -62,7 +62,7 @@ def claim_due(now: datetime, limit: int) -> list[int]:
     skipping rows another worker is claiming; elsewhere one conditional update per row."""
     _Unrecorded.flush()  # first what an outage left undecided in the database
     due = (Notification.objects.filter(status=PENDING, next_attempt_at__lte=now)
-           .alias(urgency=URGENCY).order_by("urgency", "next_attempt_at"))
+           .alias(urgency=URGENCY).order_by("urgency", "next_attempt_at", "pk"))
     if connection.features.has_select_for_update_skip_locked:
         with transaction.atomic():
             ids = list(due.select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit])
@@ -177,20 +177,78 @@ def deliver_many(ids: list[int], now: datetime | None = None) -> dict[str, int]:
 
 
 def send_all_claimed(ids: list[int], now: datetime) -> list[str]:
+    """Send claimed rows in their order (the most urgent first), over one SMTP connection. Alerts
+    to one e-mail address that are many (`conf.digest_from`) leave together as digests, where the
+    first of them stood."""
     statuses: list[str] = []
     try:
         loaded = _loaded(ids)
     except DATABASE_DOWN:
         _Unrecorded.release(ids)
         raise
+    units = _units(ids, loaded)
     with smtp_session():
-        for done, pk in enumerate(ids):
+        for done, unit in enumerate(units):
             try:
-                statuses.append(send_claimed(pk, now, loaded.get(pk)))
+                if isinstance(unit, list):
+                    statuses += send_digest(unit, now)
+                else:
+                    statuses.append(send_claimed(unit, now, loaded.get(unit)))
             except DATABASE_DOWN:
-                _Unrecorded.release(ids[done + 1:])  # claimed, never tried
+                _Unrecorded.release([pk for later in units[done + 1:]  # claimed, never tried
+                                     for pk in ([n.pk for n in later] if isinstance(later, list) else [later])])
                 raise
     return statuses
+
+
+def _units(ids: list[int], loaded: dict[int, Notification]) -> list[int | list[Notification]]:
+    """The claimed rows as they leave: alone, or as digests of up to `conf.digest_max` alerts to one
+    e-mail address in one language, when that address has at least `conf.digest_from` of them."""
+    least, most = conf.digest_from(), conf.digest_max()
+    groups: dict[tuple[str, str], list[Notification]] = {}
+    if least > 0:
+        for pk in ids:
+            row = loaded.get(pk)
+            if row is not None and row.kind in DIGESTIBLE and row.channel == DeliveryChannel.EMAIL:
+                groups.setdefault((row.recipient.lower(), language_of(row)), []).append(row)
+    in_digest: dict[int, list[Notification]] = {}
+    for rows in groups.values():
+        # Within a digest: the most urgent kind, then the longest past its crossing, first.
+        rows.sort(key=lambda n: (RANK.get(n.kind, OTHER_RANK), str(n.context.get("at", "")), n.pk))
+        if len(rows) >= least:
+            for start in range(0, len(rows), most):
+                chunk = rows[start:start + most]
+                if len(chunk) >= least:  # a short remainder leaves alone
+                    for row in chunk:
+                        in_digest[row.pk] = chunk
+    units: list[int | list[Notification]] = []
+    for pk in ids:
+        chunk = in_digest.get(pk)
+        if chunk is None:
+            units.append(pk)
+        elif chunk[0].pk == pk:
+            units.append(chunk)
+    return units
+
+
+def send_digest(rows: list[Notification], now: datetime) -> list[str]:
+    """Render and send claimed alerts as one e-mail; each row is then sent, or failed as it would
+    have failed alone (its own attempts and backoff)."""
+    try:
+        CHANNELS[DeliveryChannel.EMAIL].notify_digest(rows, render_digest(rows, now))  # type: ignore[attr-defined]
+    except DATABASE_DOWN:
+        _Unrecorded.release([row.pk for row in rows])
+        raise
+    except Exception as exc:
+        return [_failed(row, exc, now) for row in rows]
+    pks = [row.pk for row in rows]
+    try:
+        Notification.objects.filter(pk__in=pks).update(status=SENT, sent_at=now, claimed_until=None, last_error="")
+    except DATABASE_DOWN:
+        with _Unrecorded.lock:
+            _Unrecorded.sent.update(dict.fromkeys(pks, now))
+        raise
+    return [SENT] * len(rows)
 
 
 def requeue_expired(now: datetime) -> int:

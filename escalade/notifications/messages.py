@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.html import escape
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from escalade.core.messages import (
     commitment_label,
@@ -32,6 +33,10 @@ from escalade.notifications.models import DeliveryChannel, Notification, Notific
 
 # Kinds whose recipient is expected to act: they carry the one-click acknowledgement link.
 ACTIONABLE = (NotificationKind.ESCALATION, NotificationKind.REMINDER)
+# Alerts that may leave together, as one digest, when many are due for one address at once (a mass
+# outage); an escalation or a reminder always leaves alone, with its acknowledgement link.
+DIGESTIBLE = (NotificationKind.WARNING, NotificationKind.BREACH, NotificationKind.LEVEL_AVAILABLE)
+DIGEST_SUBJECT_NUMBERS = 3  # request numbers named in a digest's subject
 
 
 @dataclass(frozen=True)
@@ -184,3 +189,54 @@ def _render(notification: Notification, now: datetime) -> Message:
         html=render_to_string("notifications/email.html", ctx),
         short="",
     )
+
+
+def render_digest(notifications: list[Notification], now: datetime) -> Message:
+    """One e-mail for several alerts to one address (same language), most urgent first as given:
+    a line per alert with its request number, what crossed, and the overdue now."""
+    with translation.override(language_of(notifications[0])):
+        items = [_digest_item(n, now) for n in notifications]
+        numbers = [item["request_number"] for item in items]
+        named = ", ".join(numbers[:DIGEST_SUBJECT_NUMBERS])
+        more = len(numbers) - DIGEST_SUBJECT_NUMBERS
+        alerts = ngettext("{count} alerte", "{count} alertes", len(items)).format(count=len(items))
+        subject = (_("[Escalade] {alerts} : {numbers} et {more} autres").format(
+            alerts=alerts, numbers=named, more=more) if more > 0 else
+            _("[Escalade] {alerts} : {numbers}").format(alerts=alerts, numbers=named))
+        first = notifications[0].incident
+        assert first is not None
+        policy = first.policy
+        seen: set[str] = set()
+        contacts = []
+        for n in notifications:  # the contacts of each track and level concerned, once each
+            assert n.incident is not None
+            for contact in _contacts(policy, n.incident.track, _level(n)):
+                if contact.name not in seen:
+                    seen.add(contact.name)
+                    contacts.append(_contact(contact, policy))
+        ctx = {
+            "subject": subject, "items": items, "alerts": alerts,
+            "recipient_name": notifications[0].recipient_name, "contacts": contacts,
+            "evaluated_at": format_instant(now, policy.timezone), "organisation": policy.organisation,
+            "language": translation.get_language() or settings.LANGUAGE_CODE, "colon": _(" :"),
+        }
+        return Message(subject=subject, text=render_to_string("notifications/digest.txt", ctx),
+                       html=render_to_string("notifications/digest.html", ctx), short="")
+
+
+def _digest_item(notification: Notification, now: datetime) -> dict[str, Any]:
+    incident = notification.incident
+    assert incident is not None, "every notification is about an incident"
+    policy = incident.policy
+    overdue = ""
+    commitment = str(notification.context.get("commitment", ""))
+    if commitment:
+        for status in incident.evaluate(policy, now).commitments.all():
+            if status.kind.value == commitment and status.overdue:
+                overdue = format_duration(status.overdue)
+    what = _subject(notification, incident.request_number, _level(notification)).split(" — ", 1)[1]
+    return {
+        "request_number": incident.request_number, "title": incident.title, "customer": incident.customer.name,
+        "priority": policy.priorities[incident.priority].label, "what": what, "overdue": overdue,
+        "url": settings.BASE_URL + reverse("incident", args=[incident.request_number]),
+    }

@@ -9,6 +9,7 @@ import random
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -74,6 +75,12 @@ class SMTPSink:
     def mailers(self) -> dict[str, Any]:
         return {"default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend",
                             "OPTIONS": {"host": "127.0.0.1", "port": self.port, "timeout": 5}}}
+
+    def covered(self) -> Counter[str]:
+        """How many times each notification arrived (its Message-ID), alone or in a digest."""
+        with self.lock:
+            return Counter(covered for _rcpt, m in self.messages
+                           for covered in (m["X-Escalade-Covers"] or m["Message-ID"]).split())
 
     def to(self, address: str) -> list[EmailMessage]:
         with self.lock:
