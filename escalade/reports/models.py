@@ -26,6 +26,9 @@ class ChangedDay(models.Model):
         verbose_name = _("jour modifié")
         verbose_name_plural = _("jours modifiés")
 
+    def __str__(self) -> str:
+        return f"{self.day} ({self.generation})"
+
 
 class SealedMonth(models.Model):
     """A month of the policy's zone, [starts_at, ends_at), whose report rows are kept."""
@@ -41,6 +44,9 @@ class SealedMonth(models.Model):
         verbose_name = _("mois scellé")
         verbose_name_plural = _("mois scellés")
 
+    def __str__(self) -> str:
+        return f"{self.starts_at:%Y-%m-%d}"
+
 
 class SealedCell(models.Model):
     """One row of the report (a customer and a priority in a sealed month), as the live query gives it."""
@@ -49,18 +55,21 @@ class SealedCell(models.Model):
     customer = models.ForeignKey("incidents.Customer", verbose_name=_("client"), on_delete=models.CASCADE,
                                  related_name="+")
     priority = models.CharField(_("priorité"), max_length=16)
-    incidents = models.PositiveIntegerField(_("incidents"))
-    take_charge_judged = models.PositiveIntegerField()
-    take_charge_met = models.PositiveIntegerField()
-    resolution_judged = models.PositiveIntegerField()
-    resolution_met = models.PositiveIntegerField()
-    take_charge_mean = models.FloatField(null=True)  # seconds
-    take_charge_p95 = models.FloatField(null=True)
-    resolution_mean = models.FloatField(null=True)
-    resolution_p95 = models.FloatField(null=True)
-    escalations = models.JSONField(default=dict)  # {level: count}
+    incidents = models.PositiveIntegerField(_("nombre d'incidents"))
+    take_charge_judged = models.PositiveIntegerField(_("prises en charge jugées"))
+    take_charge_met = models.PositiveIntegerField(_("prises en charge dans le délai"))
+    resolution_judged = models.PositiveIntegerField(_("résolutions jugées"))
+    resolution_met = models.PositiveIntegerField(_("résolutions dans le délai"))
+    take_charge_mean = models.FloatField(_("prise en charge : moyenne (s)"), null=True)
+    take_charge_p95 = models.FloatField(_("prise en charge : 95e centile (s)"), null=True)
+    resolution_mean = models.FloatField(_("résolution : moyenne (s)"), null=True)
+    resolution_p95 = models.FloatField(_("résolution : 95e centile (s)"), null=True)
+    escalations = models.JSONField(_("escalades par niveau"), default=dict)  # {level: count}
 
     class Meta:
         verbose_name = _("ligne de rapport scellée")
         verbose_name_plural = _("lignes de rapport scellées")
         constraints = [models.UniqueConstraint(fields=["month", "customer", "priority"], name="sealed_cell_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.month_id} {self.customer_id} {self.priority}"
