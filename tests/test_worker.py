@@ -215,3 +215,24 @@ def test_two_workers_at_once_never_escalate_or_alert_twice(world: Any, smtp: SMT
         assert Notification.objects.filter(status=DeliveryStatus.SENT).count() == 300
         delivered = smtp.covered()  # alone or in a digest
         assert len(delivered) == 300 and set(delivered.values()) == {1}  # each sent by one worker only
+
+
+@pytest.mark.django_db
+def test_acting_on_a_batch_costs_the_same_queries_for_60_and_95_breached_incidents(world: Any) -> None:
+    """A mass outage's cost per incident is the core's: the pauses are read once for the batch (an
+    incident's status once asked the database whether it had an open pause)."""
+    from django.test.utils import CaptureQueriesContext
+
+    def acting_on(count: int, first: int) -> int:
+        now = now_utc()
+        for i in range(count):
+            open_incident(world.customer_a, f"REQ-{first + i}", now - timedelta(minutes=31), now=now)
+        with CaptureQueriesContext(connection) as queries:
+            report = TickReport()
+            Watcher(FakeClock(now), batch=100).watch(report)
+        assert len(report.crossings) == 2 * count  # each one's warning (recorded, past) and breach
+        # SQLite has no SKIP LOCKED: its claim is one conditional update per row, by design.
+        claims = 'UPDATE "incidents_incident" SET "next_change_at"'
+        return len([q for q in queries.captured_queries if not q["sql"].startswith(claims)])
+
+    assert acting_on(60, 100) == acting_on(95, 200)  # 120 and 190 timeline entries: both past bulk.SMALL

@@ -34,7 +34,12 @@ def derive_status(incident: Incident, paused: bool | None = None) -> str:
     if incident.resolved_at is not None:
         return Status.RESOLVED
     if paused is None:
-        paused = incident.pk is not None and incident.pauses.filter(end__isnull=True).exists()
+        if incident.pk is None:
+            paused = False
+        elif "pauses" in getattr(incident, "_prefetched_objects_cache", {}):  # a batch read them already
+            paused = any(pause.end is None for pause in incident.pauses.all())
+        else:
+            paused = incident.pauses.filter(end__isnull=True).exists()
     if paused:
         return Status.PAUSED
     if incident.acknowledged_at is not None:
