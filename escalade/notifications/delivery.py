@@ -130,14 +130,19 @@ def send_claimed(pk: int, now: datetime, notification: Notification | None = Non
         raise
     except Exception as exc:  # any failure of rendering or channel: the row must not stay claimed
         return _failed(notification, exc, now)
-    # Sent whoever holds the lease now: the message has left, saying otherwise would resend it.
+    _mark_sent([pk], now)
+    return SENT
+
+
+def _mark_sent(pks: list[int], now: datetime) -> None:
+    """Sent whoever holds the lease now: the message has left, saying otherwise would resend it.
+    With the database away, recorded as soon as it answers again."""
     try:
-        Notification.objects.filter(pk=pk).update(status=SENT, sent_at=now, claimed_until=None, last_error="")
+        Notification.objects.filter(pk__in=pks).update(status=SENT, sent_at=now, claimed_until=None, last_error="")
     except DATABASE_DOWN:
         with _Unrecorded.lock:
-            _Unrecorded.sent[pk] = now
+            _Unrecorded.sent.update(dict.fromkeys(pks, now))
         raise
-    return SENT
 
 
 def _failed(notification: Notification, exc: Exception, now: datetime) -> str:
@@ -195,10 +200,13 @@ def send_all_claimed(ids: list[int], now: datetime) -> list[str]:
                 else:
                     statuses.append(send_claimed(unit, now, loaded.get(unit)))
             except DATABASE_DOWN:
-                _Unrecorded.release([pk for later in units[done + 1:]  # claimed, never tried
-                                     for pk in ([n.pk for n in later] if isinstance(later, list) else [later])])
+                _Unrecorded.release([pk for later in units[done + 1:] for pk in _pks(later)])  # claimed, never tried
                 raise
     return statuses
+
+
+def _pks(unit: int | list[Notification]) -> list[int]:
+    return [row.pk for row in unit] if isinstance(unit, list) else [unit]
 
 
 def _units(ids: list[int], loaded: dict[int, Notification]) -> list[int | list[Notification]]:
@@ -215,12 +223,11 @@ def _units(ids: list[int], loaded: dict[int, Notification]) -> list[int | list[N
     for rows in groups.values():
         # Within a digest: the most urgent kind, then the longest past its crossing, first.
         rows.sort(key=lambda n: (RANK.get(n.kind, OTHER_RANK), str(n.context.get("at", "")), n.pk))
-        if len(rows) >= least:
-            for start in range(0, len(rows), most):
-                chunk = rows[start:start + most]
-                if len(chunk) >= least:  # a short remainder leaves alone
-                    for row in chunk:
-                        in_digest[row.pk] = chunk
+        for start in range(0, len(rows), most):
+            chunk = rows[start:start + most]
+            if len(chunk) >= least:  # too few (or a short remainder) leave alone
+                for row in chunk:
+                    in_digest[row.pk] = chunk
     units: list[int | list[Notification]] = []
     for pk in ids:
         chunk = in_digest.get(pk)
@@ -241,13 +248,7 @@ def send_digest(rows: list[Notification], now: datetime) -> list[str]:
         raise
     except Exception as exc:
         return [_failed(row, exc, now) for row in rows]
-    pks = [row.pk for row in rows]
-    try:
-        Notification.objects.filter(pk__in=pks).update(status=SENT, sent_at=now, claimed_until=None, last_error="")
-    except DATABASE_DOWN:
-        with _Unrecorded.lock:
-            _Unrecorded.sent.update(dict.fromkeys(pks, now))
-        raise
+    _mark_sent([row.pk for row in rows], now)
     return [SENT] * len(rows)
 
 
