@@ -117,3 +117,13 @@ def smtp(settings: Any) -> Iterator[Any]:
 def paris_noon() -> datetime:
     """A fixed Friday, 2026-11-27 12:00 Europe/Paris (11:00 UTC)."""
     return datetime(2026, 11, 27, 11, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def policy_looked_up_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For tests that count queries: the policy store looks for a newer version every 2 s, one query
+    whatever the data, which the clock puts in one measure or another. What the test writes first
+    loads the policy; after that it is not looked up again."""
+    from escalade.policies import store
+
+    monkeypatch.setattr(store, "FRESH_SECONDS", 3600.0)

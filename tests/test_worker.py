@@ -218,7 +218,8 @@ def test_two_workers_at_once_never_escalate_or_alert_twice(world: Any, smtp: SMT
 
 
 @pytest.mark.django_db
-def test_acting_on_a_batch_costs_the_same_queries_for_60_and_95_breached_incidents(world: Any) -> None:
+def test_acting_on_a_batch_costs_the_same_queries_for_60_and_95_breached_incidents(
+        world: Any, policy_looked_up_once: None) -> None:
     """A mass outage's cost per incident is the core's: the pauses are read once for the batch (an
     incident's status once asked the database whether it had an open pause)."""
     from django.test.utils import CaptureQueriesContext
