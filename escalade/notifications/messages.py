@@ -68,6 +68,11 @@ def _level(notification: Notification) -> int:
 
 
 def _subject(notification: Notification, request_number: str, level: int) -> str:
+    return f"[Escalade] {request_number} — {_what(notification, level)}"
+
+
+def _what(notification: Notification, level: int) -> str:
+    """What the notification says happened, without the incident (a subject's end, a digest's line)."""
     kind = notification.kind
     ctx = notification.context
     commitment = commitment_label(str(ctx.get("commitment", "")))
@@ -89,7 +94,7 @@ def _subject(notification: Notification, request_number: str, level: int) -> str
         text = _("délai de {commitment} dépassé").format(commitment=commitment)
     else:
         text = _("escalade de niveau {level} désormais possible").format(level=level)
-    return f"[Escalade] {request_number} — {text}"
+    return text
 
 
 def _contacts(policy: Policy, track: str, level: int) -> list[Contact]:
@@ -234,9 +239,9 @@ def _digest_item(notification: Notification, now: datetime) -> dict[str, Any]:
         for status in incident.evaluate(policy, now).commitments.all():
             if status.kind.value == commitment and status.overdue:
                 overdue = format_duration(status.overdue)
-    what = _subject(notification, incident.request_number, _level(notification)).split(" — ", 1)[1]
     return {
         "request_number": incident.request_number, "title": incident.title, "customer": incident.customer.name,
-        "priority": policy.priorities[incident.priority].label, "what": what, "overdue": overdue,
+        "priority": policy.priorities[incident.priority].label, "what": _what(notification, _level(notification)),
+        "overdue": overdue,
         "url": settings.BASE_URL + reverse("incident", args=[incident.request_number]),
     }
