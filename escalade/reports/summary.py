@@ -154,13 +154,13 @@ def _generations(month: Month) -> int:
     return int(days.aggregate(total=Coalesce(Sum("generation"), 0))["total"])
 
 
-def _valid_seals(wanted: list[Month]) -> dict[datetime, bool]:
+def _valid_seals(wanted: list[Month]) -> set[datetime]:
     """The wanted months sealed and unchanged since (one query)."""
     ends = {m.starts_at: m.ends_at for m in wanted}
     found = (SealedMonth.objects.filter(starts_at__in=list(ends))
              .annotate(now_counted=Coalesce(_day_sum(OuterRef("first_day"), OuterRef("last_day")), 0))
              .values_list("starts_at", "ends_at", "generations", "now_counted"))
-    return {start: True for start, end, sealed, counted in found if sealed == counted and ends.get(start) == end}
+    return {start for start, end, sealed, counted in found if sealed == counted and ends.get(start) == end}
 
 
 def _sealed_cells(starts: list[datetime], zone: ZoneInfo) -> list[compute.Cell]:
