@@ -149,9 +149,9 @@ def crossing_data(crossing: Crossing, now: datetime, notify: bool) -> dict[str, 
 def crossing_entry(incident: Incident, crossing: Crossing, now: datetime, notify: bool) -> TimelineEvent:
     """A crossing's timeline entry as the worker records it at `now` (unsaved: sealed and inserted
     with the batch; the generated history records its past crossings the same way)."""
-    return TimelineEvent(incident=incident, kind=EVENT_OF[crossing.kind], occurred_at=crossing.at, recorded_at=now,
-                         actor_label=actor_label(None), channel=Channel.SYSTEM, crossing_key=crossing.key,
-                         data=crossing_data(crossing, now, notify))
+    return bulk.new(TimelineEvent, incident=incident, kind=EVENT_OF[crossing.kind], occurred_at=crossing.at,
+                    recorded_at=now, actor_label=actor_label(None), channel=Channel.SYSTEM,
+                    crossing_key=crossing.key, data=crossing_data(crossing, now, notify))
 
 
 def _crossing_alert(policy: Any, incident: Incident, crossing: Crossing) -> dict[str, Any]:

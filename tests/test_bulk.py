@@ -4,12 +4,16 @@ Paris, so that the large path (≥ SMALL rows) is the one taken."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import models
 
 from escalade import bulk
-from escalade.incidents.models import Channel, Incident, TimelineEvent
+from escalade.escalations.models import Escalation, EscalationRequest
+from escalade.incidents.models import Channel, Customer, Incident, IncidentPause, TimelineEvent
+from escalade.notifications.models import Notification
 
 pytestmark = pytest.mark.django_db
 
@@ -56,3 +60,67 @@ def test_ids_given_after_a_bulk_insert_do_not_collide(world, paris_noon):
     later.save()  # the database's own numbering continues after the reserved ids
     assert later.pk == Incident.objects.order_by("-pk").values_list("pk", flat=True)[0]
     assert Incident.objects.count() == bulk.SMALL + 1
+
+
+def fields_of(obj) -> dict:
+    return {k: v for k, v in obj.__dict__.items() if k != "_state"}
+
+
+@pytest.mark.parametrize("model, values", [
+    (Incident, {"request_number": "REQ-1001", "priority": "high", "track": "support"}),
+    (TimelineEvent, {"kind": "created", "actor_label": "Escalade", "channel": Channel.IMPORT,
+                     "data": {"priority": "high"}, "crossing_key": "breach:take_charge"}),
+    (IncidentPause, {}),
+    (Escalation, {"level": 2, "requester_label": "Client A", "reason": "Service toujours coupé."}),
+    (EscalationRequest, {"requested_level": 2, "code": "eligible"}),
+    (Notification, {"kind": "breach", "recipient": "astreinte@hipcom.fr"}),
+])
+def test_new_builds_the_object_the_model_builds(world, paris_noon, model, values):
+    incident = new_incident(world, "REQ-1001", paris_noon)  # unsaved: its id comes later, as in an import
+    relations = {f.name: (incident if f.related_model is Incident else None)
+                 for f in model._meta.concrete_fields if f.is_relation and f.related_model in (Incident, Customer)}
+    if model is Incident:
+        relations = {"customer": world.customer_a}
+    times = {f.name: paris_noon for f in model._meta.concrete_fields
+             if isinstance(f, models.DateTimeField) and not (f.auto_now or f.auto_now_add)}
+    given = {**times, **relations, **values}
+
+    built, expected = bulk.new(model, **given), model(**given)
+
+    assert fields_of(built) == fields_of(expected)
+    assert built._state.fields_cache == expected._state.fields_cache
+    assert (built._state.adding, built._state.db) == (True, None)
+    for field in model._meta.concrete_fields:  # a mutable default is the object's own
+        if field.name not in given and isinstance(getattr(built, field.attname), dict | list):
+            assert getattr(built, field.attname) is not getattr(bulk.new(model, **given), field.attname)
+
+
+def test_new_takes_a_relation_by_its_id_and_defaults_what_is_not_given(world, paris_noon):
+    built = bulk.new(TimelineEvent, incident_id=7, kind="note", occurred_at=paris_noon)
+    assert (built.incident_id, built.actor_id, built.data, built.crossing_key, built.channel) == (
+        7, None, {}, "", Channel.SYSTEM)
+    assert built.recorded_at is not None  # the model's own callable default
+
+
+def test_new_refuses_an_unknown_field_as_the_model_does(world):
+    with pytest.raises(TypeError, match="colour"):
+        bulk.new(TimelineEvent, kind="note", colour="blue")
+
+
+def test_instants_in_any_zone_read_back_as_the_same_instants_and_naive_ones_are_refused(world, paris_noon):
+    paris = ZoneInfo("Europe/Paris")
+    incident = new_incident(world, "REQ-1001", paris_noon)
+    incident.save()
+    # 29 March 2026: the clocks go forward in Paris; microseconds kept.
+    first = datetime(2026, 3, 29, 0, 30, 59, 999_999, tzinfo=UTC)
+    instants = [(first + timedelta(minutes=i)).astimezone(paris) for i in range(bulk.SMALL)]
+    events = [TimelineEvent(incident=incident, kind="note", occurred_at=at, recorded_at=paris_noon,
+                            previous_hash=f"{i:064x}") for i, at in enumerate(instants)]
+    bulk.insert(TimelineEvent, events)
+    stored = sorted(TimelineEvent.objects.filter(incident=incident).values_list("occurred_at", flat=True))
+    assert stored == sorted(instants)
+
+    naive = [TimelineEvent(incident=incident, kind="note", occurred_at=datetime(2026, 3, 29, 2, 30),  # noqa: DTZ001
+                           recorded_at=paris_noon, previous_hash=f"{i + 1000:064x}") for i in range(bulk.SMALL)]
+    with pytest.raises(ValueError, match="naive"):
+        bulk.insert(TimelineEvent, naive)

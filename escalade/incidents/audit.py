@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +22,9 @@ from escalade import bulk
 from escalade.incidents.models import Incident, TimelineEvent
 
 GENESIS = ""  # the `previous_hash` of an incident's first entry
+# json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")), without building
+# an encoder per entry.
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def _instant(value: datetime) -> str:
@@ -41,7 +44,7 @@ def entry_digest(previous: str, request_number: str, fields: dict[str, Any]) -> 
         fields["crossing_key"],
         fields["data"],
     ]
-    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    text = _CANONICAL.encode(payload)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -66,24 +69,27 @@ def heads(incident_ids: Iterable[int]) -> dict[int, str]:
     return {pk: head or GENESIS for pk, head in rows}
 
 
-def seal(events: list[TimelineEvent]) -> None:
+def seal(events: list[TimelineEvent], new: Collection[int] = ()) -> None:
     """Give unsaved `events` (in their order) their place in their incidents' chains. Call inside
-    the transaction that inserts them."""
+    the transaction that inserts them. `new`: ids of incidents inserted by this transaction, whose
+    chains start here (no look-up; were one not new, the one-successor constraint refuses the write)."""
     if not events:
         return
     # `incident.pk`, not `incident_id`: an incident saved after its events were built (the import).
-    chain = heads(e.incident.pk for e in events)
-    for event in events:
-        previous = chain.get(event.incident.pk, GENESIS)
+    incidents = [e.incident for e in events]
+    ids = [i.pk for i in incidents]
+    chain = heads(pk for pk in ids if pk not in new)
+    for event, incident, pk in zip(events, incidents, ids, strict=True):
+        previous = chain.get(pk, GENESIS)
         event.previous_hash = previous
-        event.hash = entry_digest(previous, event.incident.request_number, _fields(event))
-        chain[event.incident.pk] = event.hash
+        event.hash = entry_digest(previous, incident.request_number, _fields(event))
+        chain[pk] = event.hash
 
 
-def append_to_timeline(events: list[TimelineEvent]) -> list[TimelineEvent]:
-    """Seal and insert `events`: the only way entries enter the timeline."""
+def append_to_timeline(events: list[TimelineEvent], new: Collection[int] = ()) -> list[TimelineEvent]:
+    """Seal and insert `events`: the only way entries enter the timeline (`new`: as for `seal`)."""
     with transaction.atomic():
-        seal(events)
+        seal(events, new)
         bulk.insert(TimelineEvent, events)
         return events
 

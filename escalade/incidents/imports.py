@@ -263,5 +263,5 @@ def _write_batch(batch: list[tuple[int, CheckedInput, Customer]], now: datetime,
     bulk.insert(Incident, to_create)
     bulk.update(Incident, to_update, ["priority", "track", "gtr", "opened_at", "title", "acknowledged_at",
                              "resolved_at", "reopenings", *CACHE_FIELDS, "updated_at"])
-    append_to_timeline(events)
+    append_to_timeline(events, new={i.pk for i in to_create})
     return len(to_create), len(to_update)

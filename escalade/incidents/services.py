@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
+from escalade import bulk
 from escalade.accounts.models import User
 from escalade.accounts.permissions import check_may_record_event, is_internal
 from escalade.core.contract import FactsError, check_priority
@@ -66,7 +67,7 @@ def assign_input(
     created = incident is None
     if incident is None:
         # Pinned to the latest version of its contract's policy: its commitments for life.
-        incident = Incident(request_number=checked.request_number, customer=customer, created_at=now,
+        incident = bulk.new(Incident, request_number=checked.request_number, customer=customer, created_at=now,
                             policy_version_id=store.latest(customer.policy_name).id)
     internal = is_internal(user)
     old_priority = incident.priority
@@ -94,8 +95,8 @@ def assign_input(
     label = actor_label(user)
 
     def event(kind: str, at: datetime, **payload: object) -> TimelineEvent:
-        return TimelineEvent(incident=incident, kind=kind, occurred_at=at, actor=user, actor_label=label,
-                             channel=channel, data=payload, recorded_at=now)
+        return bulk.new(TimelineEvent, incident=incident, kind=kind, occurred_at=at, actor=user, actor_label=label,
+                        channel=channel, data=payload, recorded_at=now)
 
     events = []
     if created:

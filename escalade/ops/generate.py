@@ -7,16 +7,20 @@ and states are the core's (`evaluate`, `cache_evaluation`), and every crossing a
 the timeline as the worker records it, so the worker starts with nothing overdue to catch up. The
 rows go in by batches with COPY (PostgreSQL) or executemany (SQLite), in one transaction per batch,
 the timeline sealed into its hash chain. The past sends nothing: no notification is written.
+On PostgreSQL, `--jobs` processes write batches side by side: one process keeps one core busy
+while the database's own work waits on it.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import random
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 
 from escalade import bulk
 from escalade.core.escalation import CrossingKind, crossings, evaluate
@@ -35,6 +39,7 @@ from escalade.incidents.models import (
     TimelineEvent,
 )
 from escalade.incidents.timeline import actor_label
+from escalade.ops.processes import start_django
 from escalade.policies import store
 from escalade.worker import crossing_entry
 
@@ -72,27 +77,56 @@ def organisations(count: int) -> list[Customer]:
 
 
 def generate(count: int, open_count: int, customers: int, now: datetime, *, seed: int = 2026,
-             progress: Callable[[int], object] | None = None) -> Generated:
-    """Add `count` incidents, the newest `open_count` of them still open at `now`."""
+             progress: Callable[[int], object] | None = None, jobs: int = 1) -> Generated:
+    """Add `count` incidents, the newest `open_count` of them still open at `now`. With `jobs` > 1
+    on PostgreSQL, that many processes write batches side by side (each batch its own transaction
+    and its own seeded random stream, so the data set is the same whatever `jobs`)."""
     if open_count > count:
         raise ValueError("open_count > count")
     version = store.latest()  # the organisations made here are under the default policy
-    policy = store.parsed(version)
-    rnd = random.Random(seed)
     clients = organisations(customers)
     first = Incident.objects.filter(request_number__startswith=PREFIX).count() + 1
     result = Generated(customers=[c.code for c in clients])
-    for start in range(0, count, BATCH):
-        size = min(BATCH, count - start)
-        with transaction.atomic():
-            _batch(policy, version.id, rnd, clients, first + start, size, count - start - open_count, now, result)
-        if progress:
-            progress(size)
+    batches = [(version.id, [c.pk for c in clients], f"{seed}/{start}", first + start, min(BATCH, count - start),
+                count - start - open_count, now) for start in range(0, count, BATCH)]
+    if jobs > 1 and len(batches) > 1 and connection.vendor == "postgresql":
+        # A fresh interpreter per process (no inherited connection or thread); the same settings
+        # through the environment, hence the same database.
+        connections.close_all()
+        with ProcessPoolExecutor(min(jobs, len(batches)), mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=start_django, initargs=(dict(connection.settings_dict),)) as pool:
+            for made in pool.map(_write_batch, batches):
+                _add(result, made, progress)
+    else:
+        for batch in batches:
+            _add(result, _write_batch(batch), progress)
     if connection.vendor == "postgresql":  # the planner's statistics, before anyone reads the new rows
         with connection.cursor() as cursor:
             for model in (Incident, TimelineEvent, IncidentPause, Escalation, EscalationRequest):
                 cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
     return result
+
+
+def _add(result: Generated, made: Generated, progress: Callable[[int], object] | None) -> None:
+    result.incidents += made.incidents
+    result.open += made.open
+    result.pauses += made.pauses
+    result.escalations += made.escalations
+    result.timeline += made.timeline
+    if progress:
+        progress(made.incidents)
+
+
+def _write_batch(batch: tuple[int, list[int], str, int, int, int, datetime]) -> Generated:
+    """One batch in its own transaction (in this process or a pool's), its random stream seeded by
+    the run's seed and the batch's place in the run."""
+    version_id, client_ids, seed, first, size, resolved_left, now = batch
+    by_id = Customer.objects.select_related("contract").in_bulk(client_ids)
+    made = Generated()
+    with transaction.atomic():
+        _batch(store.parsed(store.version(version_id)), version_id, random.Random(seed),
+               [by_id[pk] for pk in client_ids], first, size, resolved_left, now, made)
+    return made
 
 
 def _batch(policy, version_id, rnd, clients, first, size, resolved_left, now, result) -> None:  # type: ignore[no-untyped-def]
@@ -131,7 +165,7 @@ def _batch(policy, version_id, rnd, clients, first, size, resolved_left, now, re
                 pause = Pause(begin, end)
         number = f"{PREFIX}{first + offset}"
         track = tracks[0] if rnd.random() < 0.9 else rnd.choice(tracks)
-        incident = Incident(request_number=number, customer=customer, title=rnd.choice(TITLES), priority=priority,
+        incident = bulk.new(Incident, request_number=number, customer=customer, title=rnd.choice(TITLES), priority=priority,
                             track=track, gtr=customer.gtr, opened_at=opened, acknowledged_at=ack,
                             resolved_at=resolved, created_at=opened, updated_at=now,
                             policy_version_id=version_id)
@@ -144,14 +178,14 @@ def _batch(policy, version_id, rnd, clients, first, size, resolved_left, now, re
         incidents.append(incident)
 
         def event(kind: str, at: datetime, **data: object) -> None:
-            events.append(TimelineEvent(incident=incident, kind=kind, occurred_at=at, recorded_at=at,  # noqa: B023
-                                        actor_label=system, channel=Channel.IMPORT, data=data))
+            events.append(bulk.new(TimelineEvent, incident=incident, kind=kind, occurred_at=at,  # noqa: B023
+                                   recorded_at=at, actor_label=system, channel=Channel.IMPORT, data=data))
 
         event(EventKind.CREATED, opened, priority=priority)
         if ack:
             event(EventKind.ACKNOWLEDGED, ack)
         if pause:
-            pauses.append(IncidentPause(incident=incident, start=pause.start, end=pause.end))
+            pauses.append(bulk.new(IncidentPause, incident=incident, start=pause.start, end=pause.end))
             event(EventKind.PAUSED, pause.start)
             if pause.end:
                 event(EventKind.RESUMED, pause.end)
@@ -172,28 +206,28 @@ def _batch(policy, version_id, rnd, clients, first, size, resolved_left, now, re
                 set_triage(incident)
     bulk.insert(Incident, incidents)
     bulk.insert(IncidentPause, pauses)
-    escalations = [Escalation(incident=i, level=i.escalated_level, requester_label=f"Client {i.customer.code}",
-                              requester_role="customer", channel=Channel.WEB, reason=reason, granted_at=at,
-                              acknowledged_at=acked, acknowledged_label="Support" if acked else "")
+    escalations = [bulk.new(Escalation, incident=i, level=i.escalated_level, requester_label=f"Client {i.customer.code}",
+                            requester_role="customer", channel=Channel.WEB, reason=reason, granted_at=at,
+                            acknowledged_at=acked, acknowledged_label="Support" if acked else "")
                    for i, at, acked, reason in granted]
     bulk.insert(Escalation, escalations)
     bulk.insert(EscalationRequest, [
-        EscalationRequest(incident=e.incident, escalation=e, requested_level=e.level, outcome=RequestOutcome.GRANTED,
-                          code="eligible", requester_label=e.requester_label, requester_role="customer",
-                          channel=Channel.WEB, reason=e.reason, requested_at=e.granted_at)
+        bulk.new(EscalationRequest, incident=e.incident, escalation=e, requested_level=e.level,
+                 outcome=RequestOutcome.GRANTED, code="eligible", requester_label=e.requester_label,
+                 requester_role="customer", channel=Channel.WEB, reason=e.reason, requested_at=e.granted_at)
         for e in escalations])
     for e in escalations:
-        events.append(TimelineEvent(incident=e.incident, kind=EventKind.ESCALATION_GRANTED, occurred_at=e.granted_at,
-                                    recorded_at=e.granted_at, actor_label=e.requester_label, channel=Channel.WEB,
-                                    data={"level": e.level, "escalation": e.pk, "reason": e.reason}))
+        events.append(bulk.new(TimelineEvent, incident=e.incident, kind=EventKind.ESCALATION_GRANTED,
+                               occurred_at=e.granted_at, recorded_at=e.granted_at, actor_label=e.requester_label,
+                               channel=Channel.WEB, data={"level": e.level, "escalation": e.pk, "reason": e.reason}))
         if e.acknowledged_at:
-            events.append(TimelineEvent(incident=e.incident, kind=EventKind.ESCALATION_ACKNOWLEDGED,
-                                        occurred_at=e.acknowledged_at, recorded_at=e.acknowledged_at,
-                                        actor_label="Support", channel=Channel.WEB,
-                                        data={"level": e.level, "escalation": e.pk}))
+            events.append(bulk.new(TimelineEvent, incident=e.incident, kind=EventKind.ESCALATION_ACKNOWLEDGED,
+                                   occurred_at=e.acknowledged_at, recorded_at=e.acknowledged_at,
+                                   actor_label="Support", channel=Channel.WEB,
+                                   data={"level": e.level, "escalation": e.pk}))
     # Each incident's chain in the order things happened (the sort is stable: creation first).
     events.sort(key=lambda e: (e.incident.pk, e.occurred_at))
-    append_to_timeline(events)
+    append_to_timeline(events, new={i.pk for i in incidents})
     result.incidents += len(incidents)
     result.open += sum(1 for i in incidents if i.resolved_at is None)
     result.pauses += len(pauses)

@@ -14,7 +14,7 @@ from django.db import DatabaseError, connection, transaction
 
 from escalade.escalations.models import Escalation, EscalationRequest
 from escalade.escalations.services import acknowledge_escalation, request_escalation
-from escalade.incidents.audit import GENESIS, entry_digest, verify
+from escalade.incidents.audit import GENESIS, append_to_timeline, entry_digest, verify
 from escalade.incidents.models import Channel, Incident, IncidentPause, TimelineEvent
 from escalade.incidents.services import IncidentInput, apply_event, upsert_incident
 
@@ -226,3 +226,15 @@ def test_an_archived_incident_leaves_the_watcher_and_cannot_be_reopened(incident
     with pytest.raises(ServiceError) as reopen:
         apply_event(archived, "reopen", user=staff, channel=Channel.API, now=paris_noon)
     assert reopen.value.code == "archived"
+
+
+def test_an_incident_wrongly_declared_new_cannot_start_a_second_chain(incident, paris_noon):
+    """`append_to_timeline(new=…)` skips the head look-up for incidents inserted by the same
+    transaction; naming an incident that already has a chain is refused, not forked."""
+    entry = TimelineEvent(incident=incident, kind="note", occurred_at=paris_noon, actor_label="Support",
+                          channel=Channel.API, data={"note": "rappel"})
+    with pytest.raises(DatabaseError), transaction.atomic():
+        append_to_timeline([entry], new={incident.pk})
+    assert incident.timeline.count() == 3
+    append_to_timeline([entry])  # looked up: it follows the last entry
+    assert [r.broken for r in verify(Incident.objects.filter(pk=incident.pk))] == [None]

@@ -7,12 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import CommandError
+from django.db import connection
 
 from escalade.core.escalation import evaluate
 from escalade.escalations.models import Escalation
 from escalade.incidents.audit import verify
 from escalade.incidents.models import Customer, Incident, IncidentPause, TimelineEvent
 from escalade.notifications.models import Notification
+from escalade.ops import generate as generate_module
 from escalade.ops.generate import generate
 from escalade.policies import file_policy
 from escalade.worker import Watcher
@@ -73,3 +75,24 @@ def test_open_incidents_were_opened_in_the_last_three_days():
     generate(200, 50, 3, NOW)
     oldest_open = Incident.objects.filter(resolved_at__isnull=True).order_by("opened_at").first()
     assert oldest_open is not None and oldest_open.opened_at >= NOW - timedelta(days=3, seconds=1)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="processes side by side write to PostgreSQL only")
+def test_processes_side_by_side_write_the_data_set_one_process_writes(monkeypatch):
+    monkeypatch.setattr(generate_module, "BATCH", 100)  # three batches for two processes
+    generate(300, 30, 4, NOW)
+    made = generate(300, 30, 4, NOW, jobs=2)  # GEN-301…GEN-600
+
+    assert (made.incidents, made.open) == (300, 30)
+
+    def run_of(first: int) -> list[tuple[object, ...]]:
+        rows = Incident.objects.filter(request_number__startswith="GEN-").values_list(
+            "request_number", "customer__code", "priority", "track", "opened_at", "acknowledged_at", "resolved_at",
+            "escalated_level", "next_change_at")
+        return sorted((int(n[4:]) - first, *rest) for n, *rest in rows if first < int(n[4:]) <= first + 300)
+
+    assert run_of(300) == run_of(0)
+    kinds = TimelineEvent.objects.filter(incident__request_number__startswith="GEN-").values_list(
+        "incident__request_number", "kind")
+    assert (sorted(k for n, k in kinds if int(n[4:]) > 300) == sorted(k for n, k in kinds if int(n[4:]) <= 300))
+    assert all(report.broken is None for report in verify(Incident.objects.all()))

@@ -8,6 +8,7 @@ Everything goes through the services, as the API and the pages do.
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 import time
@@ -97,6 +98,8 @@ class Command(BaseCommand):
                             help="dont M encore ouverts (par défaut 2 %%)")
         parser.add_argument("--customers", type=int, default=200, metavar="C",
                             help="répartis entre C clients générés (par défaut 200)")
+        parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="J",
+                            help="processus qui écrivent côte à côte sur PostgreSQL (par défaut : un par cœur)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEV:
@@ -123,17 +126,18 @@ class Command(BaseCommand):
                 Notification.objects.filter(incident__in=demo).update(status=DeliveryStatus.SENT, sent_at=now)
                 self.stdout.write(f"{demo.count()} incidents de démonstration créés.")
         if options["incidents"]:
-            self.generated(options["incidents"], options["open"], options["customers"], now)
+            self.generated(options["incidents"], options["open"], options["customers"], now, options["jobs"])
         self.summary(options["port"])
 
-    def generated(self, count: int, open_count: int | None, customers: int, now: datetime) -> None:
+    def generated(self, count: int, open_count: int | None, customers: int, now: datetime, jobs: int) -> None:
         open_count = count // 50 if open_count is None else open_count
-        if count < 0 or not 0 <= open_count <= count or customers < 1:
-            raise CommandError("--incidents, --open et --customers : 0 ≤ M ≤ N et au moins un client.")
+        if count < 0 or not 0 <= open_count <= count or customers < 1 or jobs < 1:
+            raise CommandError("--incidents, --open, --customers et --jobs : 0 ≤ M ≤ N, au moins un client "
+                               "et au moins un processus.")
         started = time.monotonic()
         with tqdm(total=count, unit=" incidents", desc="Génération", file=sys.stderr,
                   disable=None) as bar:  # no bar when stderr is not a terminal
-            made = generate(count, open_count, customers, now, progress=bar.update)
+            made = generate(count, open_count, customers, now, progress=bar.update, jobs=jobs)
         seconds = time.monotonic() - started
         self.stdout.write(
             f"{made.incidents} incidents générés ({made.open} ouverts, {made.pauses} pauses, "
