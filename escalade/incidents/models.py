@@ -174,8 +174,9 @@ class Incident(models.Model):
     objects = IncidentQuerySet.as_manager()
 
     request_number = models.CharField(_("numéro de requête"), max_length=64, unique=True)
+    # No index of its own: those led by the customer (below) serve its look-ups.
     customer = models.ForeignKey(
-        Customer, verbose_name=_("client"), on_delete=models.PROTECT, related_name="incidents"
+        Customer, verbose_name=_("client"), on_delete=models.PROTECT, related_name="incidents", db_index=False
     )
     title = models.CharField(_("titre"), max_length=300, blank=True)
     priority = models.CharField(_("priorité"), max_length=16)  # a key of the policy's priorities
@@ -332,7 +333,10 @@ class Channel(models.TextChoices):
 class TimelineEvent(models.Model):
     """Append-only: who did what, when, how. Never updated or deleted by the application."""
 
-    incident = models.ForeignKey(Incident, verbose_name=_("incident"), on_delete=models.CASCADE, related_name="timeline")
+    # No index of its own: the chain's two (below), led by the incident, serve its look-ups; one
+    # index less to keep up on the largest table.
+    incident = models.ForeignKey(Incident, verbose_name=_("incident"), on_delete=models.CASCADE, related_name="timeline",
+                                 db_index=False)
     kind = models.CharField(_("type"), max_length=32, choices=EventKind.choices)
     occurred_at = models.DateTimeField(_("survenu le"))
     recorded_at = models.DateTimeField(_("enregistré le"), default=timezone.now)

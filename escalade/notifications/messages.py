@@ -211,14 +211,15 @@ def render_digest(notifications: list[Notification], now: datetime) -> Message:
         first = notifications[0].incident
         assert first is not None
         policy = first.policy
-        seen: set[str] = set()
+        seen: set[Contact] = set()  # a person both contracts name (same details) is listed once
         contacts = []
-        for n in notifications:  # the contacts of each track and level concerned, once each
+        for n in notifications:  # each incident's own contract's contacts for its track and level, once each
             assert n.incident is not None
-            for contact in _contacts(policy, n.incident.track, _level(n)):
-                if contact.name not in seen:
-                    seen.add(contact.name)
-                    contacts.append(_contact(contact, policy))
+            own = n.incident.policy
+            for contact in _contacts(own, n.incident.track, _level(n)):
+                if contact not in seen:
+                    seen.add(contact)
+                    contacts.append(_contact(contact, own))
         ctx = {
             "subject": subject, "items": items, "alerts": alerts,
             "recipient_name": notifications[0].recipient_name, "contacts": contacts,

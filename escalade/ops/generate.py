@@ -19,6 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import attrgetter
 
 from django.db import connection, connections, transaction
 
@@ -137,7 +138,7 @@ def _batch(policy, version_id, rnd, clients, first, size, resolved_left, now, re
     incidents: list[Incident] = []
     pauses: list[IncidentPause] = []
     granted: list[tuple[Incident, datetime, datetime | None, str]] = []
-    events: list[TimelineEvent] = []
+    timeline_of: dict[str, list[TimelineEvent]] = {}  # each incident's entries, by request number
     for offset in range(size):
         customer = clients[rnd.randrange(len(clients))]
         priority = rnd.choices(priorities, weights)[0]
@@ -176,9 +177,10 @@ def _batch(policy, version_id, rnd, clients, first, size, resolved_left, now, re
         implied = crossings(policy, evaluation)
         cache_evaluation(incident, evaluation, now, paused=pause is not None and pause.end is None, implied=implied)
         incidents.append(incident)
+        own = timeline_of[number] = []
 
         def event(kind: str, at: datetime, **data: object) -> None:
-            events.append(bulk.new(TimelineEvent, incident=incident, kind=kind, occurred_at=at,  # noqa: B023
+            own.append(bulk.new(TimelineEvent, incident=incident, kind=kind, occurred_at=at,  # noqa: B023
                                    recorded_at=at, actor_label=system, channel=Channel.IMPORT, data=data))
 
         event(EventKind.CREATED, opened, priority=priority)
@@ -194,7 +196,7 @@ def _batch(policy, version_id, rnd, clients, first, size, resolved_left, now, re
         # Each crossing was recorded (and alerted) by the worker at the time it happened.
         for crossing in implied:
             if crossing.at <= now:
-                events.append(crossing_entry(incident, crossing, crossing.at, True))
+                own.append(crossing_entry(incident, crossing, crossing.at, True))
         first_level = next((c for c in implied if c.kind is CrossingKind.LEVEL and c.at <= now), None)
         if first_level is not None and rnd.random() < 0.5:  # the customer escalates
             at = first_level.at + timedelta(minutes=rnd.randint(1, 30))
@@ -217,16 +219,20 @@ def _batch(policy, version_id, rnd, clients, first, size, resolved_left, now, re
                  requester_role="customer", channel=Channel.WEB, reason=e.reason, requested_at=e.granted_at)
         for e in escalations])
     for e in escalations:
-        events.append(bulk.new(TimelineEvent, incident=e.incident, kind=EventKind.ESCALATION_GRANTED,
-                               occurred_at=e.granted_at, recorded_at=e.granted_at, actor_label=e.requester_label,
-                               channel=Channel.WEB, data={"level": e.level, "escalation": e.pk, "reason": e.reason}))
+        own = timeline_of[e.incident.request_number]
+        own.append(bulk.new(TimelineEvent, incident=e.incident, kind=EventKind.ESCALATION_GRANTED,
+                            occurred_at=e.granted_at, recorded_at=e.granted_at, actor_label=e.requester_label,
+                            channel=Channel.WEB, data={"level": e.level, "escalation": e.pk, "reason": e.reason}))
         if e.acknowledged_at:
-            events.append(bulk.new(TimelineEvent, incident=e.incident, kind=EventKind.ESCALATION_ACKNOWLEDGED,
-                                   occurred_at=e.acknowledged_at, recorded_at=e.acknowledged_at,
-                                   actor_label="Support", channel=Channel.WEB,
-                                   data={"level": e.level, "escalation": e.pk}))
+            own.append(bulk.new(TimelineEvent, incident=e.incident, kind=EventKind.ESCALATION_ACKNOWLEDGED,
+                                occurred_at=e.acknowledged_at, recorded_at=e.acknowledged_at,
+                                actor_label="Support", channel=Channel.WEB,
+                                data={"level": e.level, "escalation": e.pk}))
     # Each incident's chain in the order things happened (the sort is stable: creation first).
-    events.sort(key=lambda e: (e.incident.pk, e.occurred_at))
+    events: list[TimelineEvent] = []
+    for own in timeline_of.values():  # the incidents' order, which is their ids'
+        own.sort(key=attrgetter("occurred_at"))
+        events.extend(own)
     append_to_timeline(events, new={i.pk for i in incidents})
     result.incidents += len(incidents)
     result.open += sum(1 for i in incidents if i.resolved_at is None)

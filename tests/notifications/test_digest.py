@@ -4,6 +4,7 @@ real SMTP server; escalations and few alerts still leave alone."""
 from __future__ import annotations
 
 from datetime import timedelta
+from importlib import resources
 from typing import Any
 
 import pytest
@@ -124,3 +125,28 @@ def test_an_english_reader_gets_the_digest_in_english(world: Any, smtp: SMTPSink
     text = mail.get_body(("plain",)).get_content()
     assert "5 alerts at once" in text and "(Client A, élevé): take-charge deadline exceeded — 1 min late" in text
     assert "dépass" not in text and translation.get_language() == "fr"
+
+
+@pytest.mark.django_db
+def test_a_digest_over_two_contracts_lists_each_policys_own_contacts(world: Any, smtp: SMTPSink) -> None:
+    """Customer B's contract follows "gold", whose level-1 line shares HIPCOM's support address:
+    one digest, and the reader finds whom to call for each contract, with that contract's number."""
+    from escalade.incidents.models import Contract
+    from escalade.policies import services
+
+    shipped = resources.files("escalade.policies").joinpath("example-gold.toml").read_text(encoding="utf-8")
+    gold = shipped.replace('email = "gold@opale.example"', f'email = "{SUPPORT}"')
+    services.save_version("gold", gold, label="tests")
+    Contract.objects.filter(customer=world.customer_b).update(policy="gold")
+    world.customer_b.refresh_from_db()
+    now = _outage(world, 4)
+    for i in range(4):  # P1: taken in charge within 15 mn, around the clock
+        open_incident(world.customer_b, f"INC00{10001 + i}", now - timedelta(minutes=16, seconds=i), priority="p1",
+                      now=now, track="service-desk")
+    Watcher(FakeClock(now)).tick()
+
+    [digest] = _breach_mails(smtp)
+    text = digest.get_body(("plain",)).get_content()
+    assert "REQ-1001 (Client A, élevé)" in text and "INC0010001 (Client B, P1 critique)" in text
+    assert "Support Technique" in text and "04 26 78 10 67" in text  # HIPCOM's support line
+    assert "Centre de services Gold" in text and "03 87 00 00 10" in text  # gold's own
