@@ -42,6 +42,8 @@ def _recipe(model: type[models.Model]) -> _Recipe:
     factories = []
     plain, relations = {}, {}
     for field in model._meta.concrete_fields:
+        if field.generated:  # the database's to compute, as Model() leaves it
+            continue
         if field.is_relation and field.one_to_one:
             raise TypeError(f"{model.__name__}.{field.name}: one-to-one relations are not handled here")
         if field.is_relation:
@@ -120,7 +122,7 @@ def insert(model: type[models.Model], objects: Sequence[models.Model]) -> None:
     meta = model._meta
     pk = meta.pk
     assert pk is not None and not meta.parents, "a model of its own table (no multi-table inheritance)"
-    fields = [f for f in meta.concrete_fields if f is not pk]
+    fields = [f for f in meta.concrete_fields if f is not pk and not f.generated]
     stamped = [f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
     converters = [(i, c) for i, f in enumerate(fields) if (c := _converter(f)) is not None]
     # A relation given as an object saved after this one was built (an import's new incident).

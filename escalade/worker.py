@@ -66,6 +66,7 @@ logger = logging.getLogger("escalade.worker")
 DATABASE_RETRY_FIRST, DATABASE_RETRY_MAX = 0.5, 5.0
 HEARTBEAT_EVERY = 5.0  # seconds between two heartbeats of a running worker
 SEAL_EVERY = 3600.0  # seconds between two sealings of the reports' ended months
+WATCH_BUDGET = 2.0  # seconds of claiming due incidents per pass
 # Notifications claimed at once by a sender: enough for a mass outage's alerts to one address to
 # leave as a few digests (`delivery.send_all_claimed`), few enough to spread the work over senders.
 DELIVERY_CLAIM = 50
@@ -443,17 +444,23 @@ class Watcher:
             self.totals[name] += getattr(report, name)
 
     def watch(self, report: TickReport) -> None:
-        now = self.clock()
+        started = time.monotonic()
         while True:
+            # The clock read again for each batch: in a mass outage, a crossing that falls due while
+            # earlier batches are recorded is taken by the next one, not after the whole pass.
+            now = self.clock()
             claimed = _for_each_claimed(
                 Incident.objects.all(), "next_change_at", now, self.batch,
-                lambda incident: act_on_incident(incident, now, report),
-                lambda incidents: act_on_batch(incidents, now, report),
+                lambda incident, now=now: act_on_incident(incident, now, report),
+                lambda incidents, now=now: act_on_batch(incidents, now, report),
             )
             report.incidents += claimed
             if self.senders is not None and claimed:
                 self.senders.wake.set()  # this batch's alerts are committed: send them now
-            if claimed < self.batch:
+            # A pass ends once the backlog is drained, or after WATCH_BUDGET so that reminders, the
+            # heartbeat and the leases are looked after during a long outage too (the next pass
+            # starts at once: this one was busy).
+            if claimed < self.batch or time.monotonic() - started > WATCH_BUDGET:
                 break
         _for_each_claimed(
             Escalation.objects.filter(acknowledged_at__isnull=True).select_related("incident"),

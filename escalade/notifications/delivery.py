@@ -16,13 +16,19 @@ import threading
 from datetime import datetime
 
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Case, F, IntegerField, Value, When
+from django.db.models import F
 from django.utils import timezone
 
 from escalade.notifications import conf
 from escalade.notifications.channels import CHANNELS, PermanentDeliveryError, smtp_session
 from escalade.notifications.messages import DIGESTIBLE, language_of, render, render_digest
-from escalade.notifications.models import DeliveryChannel, DeliveryStatus, Notification, NotificationKind
+from escalade.notifications.models import (
+    OTHER_RANK,
+    RANK,
+    DeliveryChannel,
+    DeliveryStatus,
+    Notification,
+)
 
 logger = logging.getLogger("escalade.delivery")
 
@@ -45,24 +51,14 @@ def claim(pk: int, now: datetime) -> bool:
     )
 
 
-# In a burst, what a person must act on leaves first: an escalation and a level opening before a
-# breach, a breach before a reminder, a reminder before a pre-breach warning.
-RANK = {NotificationKind.ESCALATION: 0, NotificationKind.LEVEL_AVAILABLE: 0, NotificationKind.BREACH: 1,
-        NotificationKind.REMINDER: 2, NotificationKind.WARNING: 4}
-OTHER_RANK = 3
-URGENCY = Case(
-    *(When(kind=kind, then=Value(rank)) for kind, rank in RANK.items()),
-    default=Value(OTHER_RANK),
-    output_field=IntegerField(),
-)
 
 
 def claim_due(now: datetime, limit: int) -> list[int]:
     """Take up to `limit` due rows, the most urgent first. On PostgreSQL in one statement batch,
     skipping rows another worker is claiming; elsewhere one conditional update per row."""
     _Unrecorded.flush()  # first what an outage left undecided in the database
-    due = (Notification.objects.filter(status=PENDING, next_attempt_at__lte=now)
-           .alias(urgency=URGENCY).order_by("urgency", "next_attempt_at", "pk"))
+    # The most urgent kind first (`Notification.rank`), read in order from its partial index.
+    due = Notification.objects.filter(status=PENDING, next_attempt_at__lte=now).order_by("rank", "next_attempt_at", "pk")
     if connection.features.has_select_for_update_skip_locked:
         with transaction.atomic():
             ids = list(due.select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit])

@@ -18,6 +18,13 @@ class NotificationKind(models.TextChoices):
     MAIL_REPLY = "mail_reply", _("réponse à un e-mail reçu")
 
 
+# In a burst, what a person must act on leaves first: an escalation and a level opening before a
+# breach, a breach before a reminder, a reminder before a pre-breach warning.
+RANK = {NotificationKind.ESCALATION: 0, NotificationKind.LEVEL_AVAILABLE: 0, NotificationKind.BREACH: 1,
+        NotificationKind.REMINDER: 2, NotificationKind.WARNING: 4}
+OTHER_RANK = 3
+
+
 class DeliveryChannel(models.TextChoices):
     EMAIL = "email", _("e-mail")
     APPRISE = "apprise", _("SMS / messagerie")
@@ -61,12 +68,24 @@ class Notification(models.Model):
     last_error = models.TextField(_("dernière erreur"), blank=True)
     created_at = models.DateTimeField(_("créée le"), default=timezone.now)
     sent_at = models.DateTimeField(_("envoyée le"), null=True, blank=True)
+    # Computed by the database from the kind, whoever writes the row: the senders take due rows in
+    # this order through the partial index below, instead of sorting every pending row per claim
+    # (9 ms a claim with 10,000 pending, growing with the outage).
+    rank = models.GeneratedField(
+        expression=models.Case(*(models.When(kind=kind, then=models.Value(rank)) for kind, rank in RANK.items()),
+                               default=models.Value(OTHER_RANK)),
+        output_field=models.SmallIntegerField(), db_persist=True, verbose_name=_("urgence"),
+    )
 
     class Meta:
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["rank", "next_attempt_at", "id"], condition=models.Q(status="pending"),
+                         name="notification_due_order"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.recipient} ({self.status})"

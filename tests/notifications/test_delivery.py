@@ -225,3 +225,31 @@ def test_a_claimed_message_not_sent_when_the_database_went_away_is_released_at_o
         delivery.send_all_claimed(claimed, now)
     monkeypatch.undo()
     assert delivery.claim_due(now + timedelta(seconds=2), 10) == claimed  # released, taken again at once
+
+
+@pytest.mark.django_db
+def test_due_rows_are_claimed_most_urgent_kind_first_then_longest_due(world: Any) -> None:
+    """An escalation and a level opening, then breaches, reminders, other rows, then warnings;
+    within a kind the longest due first. Rows not yet due or not pending are not taken."""
+    incident, now = _breached(world)
+    kinds = [NotificationKind.WARNING, NotificationKind.CONFIRMATION, NotificationKind.REMINDER,
+             NotificationKind.BREACH, NotificationKind.LEVEL_AVAILABLE, NotificationKind.ESCALATION]
+    for i, kind in enumerate(kinds * 2):
+        Notification.objects.create(kind=kind, channel="email", recipient="escalade@hipcom.fr", incident=incident,
+                                    idempotency_key=f"order:{i}", next_attempt_at=now - timedelta(minutes=i))
+    Notification.objects.create(kind=NotificationKind.ESCALATION, channel="email", recipient="escalade@hipcom.fr",
+                                incident=incident, idempotency_key="order:later", next_attempt_at=now + timedelta(minutes=1))
+    Notification.objects.create(kind=NotificationKind.ESCALATION, channel="email", recipient="escalade@hipcom.fr",
+                                incident=incident, idempotency_key="order:sent", status=DeliveryStatus.SENT,
+                                next_attempt_at=now - timedelta(hours=1))
+    order = [Notification.objects.get(pk=pk) for pk in delivery.claim_due(now, 5) + delivery.claim_due(now, 50)]
+    taken = [(n.kind, n.idempotency_key) for n in order]
+    assert taken == [
+        (NotificationKind.ESCALATION, "order:11"), (NotificationKind.LEVEL_AVAILABLE, "order:10"),
+        (NotificationKind.ESCALATION, "order:5"), (NotificationKind.LEVEL_AVAILABLE, "order:4"),
+        (NotificationKind.BREACH, "order:9"), (NotificationKind.BREACH, "order:3"),
+        (NotificationKind.REMINDER, "order:8"), (NotificationKind.REMINDER, "order:2"),
+        (NotificationKind.CONFIRMATION, "order:7"), (NotificationKind.CONFIRMATION, "order:1"),
+        (NotificationKind.WARNING, "order:6"), (NotificationKind.WARNING, "order:0"),
+    ]
+    assert {n.rank for n in order[:4]} == {0} and order[-1].rank == 4
