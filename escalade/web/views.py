@@ -501,8 +501,7 @@ REPORT_PAGE_ROWS = 100
 
 def _current_month(now: datetime) -> datetime:
     """The first instant of this month in the policy's zone: that month's figures are still partial."""
-    local = timezone.localtime(now, store.default_policy().timezone)
-    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return summary.months(now, 1, store.default_policy().timezone)[0].starts_at
 
 
 def _month_label(month: datetime, current: datetime, fmt: str = "M Y") -> str:
