@@ -26,6 +26,7 @@ from django.db.models.signals import post_init, pre_init
 EXACT_UP_TO = 10_000  # counts above this are PostgreSQL's planner estimate
 SMALL = 100  # below this, one more query to reserve the ids costs more than the compiler saves
 
+
 @dataclass(frozen=True)
 class _Recipe:
     constants: dict[str, Any]  # attname → default
@@ -125,15 +126,13 @@ def insert(model: type[models.Model], objects: Sequence[models.Model]) -> None:
     fields = [f for f in meta.concrete_fields if f is not pk and not f.generated]
     stamped = [f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
     converters = [(i, c) for i, f in enumerate(fields) if (c := _converter(f)) is not None]
-    # A relation given as an object saved after this one was built (an import's new incident).
-    relations = [f for f in fields if f.is_relation]
-    attnames = [f.attname for f in fields]
+    # Read straight from each object's __dict__ and its related-object cache (a relation's cache
+    # key is its name): 3 million rows of a generated million go through this loop. A relation may
+    # be given as an object saved after this one was built (an import's new incident).
+    linked = [(f.attname, f.name) for f in fields if f.is_relation]
+    attnames = [pk.attname, *(f.attname for f in fields)]
     quote = connection.ops.quote_name
     table, columns = quote(meta.db_table), ", ".join(quote(f.column) for f in [pk, *fields])
-    # Read straight from each object's __dict__ and its related-object cache (a relation's cache
-    # key is its name): 3 million rows of a generated million go through this loop.
-    linked = [(f.attname, f.name) for f in relations]
-    attnames = [pk.attname, *attnames]
     with transaction.atomic(), connection.cursor() as cursor:
         ids = _reserve_ids(cursor, meta.db_table, pk.column, len(objects))
         rows: list[list[Any]] = []

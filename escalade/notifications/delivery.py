@@ -22,13 +22,7 @@ from django.utils import timezone
 from escalade.notifications import conf
 from escalade.notifications.channels import CHANNELS, PermanentDeliveryError, smtp_session
 from escalade.notifications.messages import DIGESTIBLE, language_of, render, render_digest
-from escalade.notifications.models import (
-    OTHER_RANK,
-    RANK,
-    DeliveryChannel,
-    DeliveryStatus,
-    Notification,
-)
+from escalade.notifications.models import DeliveryChannel, DeliveryStatus, Notification
 
 logger = logging.getLogger("escalade.delivery")
 
@@ -49,8 +43,6 @@ def claim(pk: int, now: datetime) -> bool:
     return bool(
         Notification.objects.filter(pk=pk, status=PENDING, next_attempt_at__lte=now).update(**_claimed(now))
     )
-
-
 
 
 def claim_due(now: datetime, limit: int) -> list[int]:
@@ -218,7 +210,7 @@ def _units(ids: list[int], loaded: dict[int, Notification]) -> list[int | list[N
     in_digest: dict[int, list[Notification]] = {}
     for rows in groups.values():
         # Within a digest: the most urgent kind, then the longest past its crossing, first.
-        rows.sort(key=lambda n: (RANK.get(n.kind, OTHER_RANK), str(n.context.get("at", "")), n.pk))
+        rows.sort(key=lambda n: (n.rank, str(n.context.get("at", "")), n.pk))
         for start in range(0, len(rows), most):
             chunk = rows[start:start + most]
             if len(chunk) >= least:  # too few (or a short remainder) leave alone

@@ -100,7 +100,7 @@ def generate(count: int, open_count: int, customers: int, now: datetime, *, seed
                 _add(result, made, progress)
     else:
         for batch in batches:
-            _add(result, _write_batch(batch), progress)
+            _add(result, _write_batch(batch, clients), progress)
     if connection.vendor == "postgresql":  # the planner's statistics, before anyone reads the new rows
         with connection.cursor() as cursor:
             for model in (Incident, TimelineEvent, IncidentPause, Escalation, EscalationRequest):
@@ -118,15 +118,18 @@ def _add(result: Generated, made: Generated, progress: Callable[[int], object] |
         progress(made.incidents)
 
 
-def _write_batch(batch: tuple[int, list[int], str, int, int, int, datetime]) -> Generated:
-    """One batch in its own transaction (in this process or a pool's), its random stream seeded by
-    the run's seed and the batch's place in the run."""
+def _write_batch(batch: tuple[int, list[int], str, int, int, int, datetime],
+                 clients: list[Customer] | None = None) -> Generated:
+    """One batch in its own transaction (in this process with its `clients` already read, or in a
+    pool's, which reads them), its random stream seeded by the run's seed and the batch's place."""
     version_id, client_ids, seed, first, size, resolved_left, now = batch
-    by_id = Customer.objects.select_related("contract").in_bulk(client_ids)
+    if clients is None:
+        by_id = Customer.objects.select_related("contract").in_bulk(client_ids)
+        clients = [by_id[pk] for pk in client_ids]
     made = Generated()
     with transaction.atomic():
-        _batch(store.parsed(store.version(version_id)), version_id, random.Random(seed),
-               [by_id[pk] for pk in client_ids], first, size, resolved_left, now, made)
+        _batch(store.parsed(store.version(version_id)), version_id, random.Random(seed), clients, first, size,
+               resolved_left, now, made)
     return made
 
 
@@ -166,10 +169,9 @@ def _batch(policy, version_id, rnd, clients, first, size, resolved_left, now, re
                 pause = Pause(begin, end)
         number = f"{PREFIX}{first + offset}"
         track = tracks[0] if rnd.random() < 0.9 else rnd.choice(tracks)
-        incident = bulk.new(Incident, request_number=number, customer=customer, title=rnd.choice(TITLES), priority=priority,
-                            track=track, gtr=customer.gtr, opened_at=opened, acknowledged_at=ack,
-                            resolved_at=resolved, created_at=opened, updated_at=now,
-                            policy_version_id=version_id)
+        incident = bulk.new(Incident, request_number=number, customer=customer, title=rnd.choice(TITLES),
+                            priority=priority, track=track, gtr=customer.gtr, opened_at=opened, acknowledged_at=ack,
+                            resolved_at=resolved, created_at=opened, updated_at=now, policy_version_id=version_id)
         facts = IncidentFacts(request_number=number, priority=priority, opened_at=opened, gtr=incident.gtr,
                               track=track, acknowledged_at=ack, resolved_at=resolved,
                               pauses=(pause,) if pause else (), reopenings=())
@@ -181,7 +183,7 @@ def _batch(policy, version_id, rnd, clients, first, size, resolved_left, now, re
 
         def event(kind: str, at: datetime, **data: object) -> None:
             own.append(bulk.new(TimelineEvent, incident=incident, kind=kind, occurred_at=at,  # noqa: B023
-                                   recorded_at=at, actor_label=system, channel=Channel.IMPORT, data=data))
+                                recorded_at=at, actor_label=system, channel=Channel.IMPORT, data=data))
 
         event(EventKind.CREATED, opened, priority=priority)
         if ack:
