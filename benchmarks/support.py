@@ -28,11 +28,18 @@ STAFF_TOKEN = "esc_demo_support_2026"  # `escalade demo`'s published staff token
 UNLIMITED = "1000000000/60"  # the abuse limits would measure themselves, not the service
 
 
+def libpq(url: str, database: str | None = None) -> str:
+    """`url` as psycopg takes it (or for another database of the server): without Escalade's own
+    options (`?prepare_threshold=none&server_side_binding=false`, docs/deployment.md)."""
+    base = url.split("?", 1)[0]
+    return base if database is None else base.rsplit("/", 1)[0] + "/" + database
+
+
 def postgres_reachable(url: str = PG_DEFAULT) -> bool:
     try:
         import psycopg
 
-        with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", connect_timeout=2):
+        with psycopg.connect(libpq(url, "postgres"), connect_timeout=2):
             return True
     except Exception:
         return False
@@ -47,8 +54,8 @@ def scratch_database(url: str | None, tmp: Path, reuse: bool = False) -> str:
         return url
     import psycopg
 
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+    name = libpq(url).rsplit("/", 1)[1]
+    with psycopg.connect(libpq(url, "postgres"), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
     return url
@@ -103,7 +110,7 @@ def query(url: str, sql: str) -> list[tuple[object, ...]]:
     if url.startswith("postgres"):
         import psycopg
 
-        with psycopg.connect(url) as conn:
+        with psycopg.connect(libpq(url)) as conn:
             return list(conn.execute(sql).fetchall())
     import sqlite3
 

@@ -20,7 +20,8 @@ def pytest_configure(config: pytest.Config) -> None:
     import psycopg
 
     try:
-        psycopg.connect(PG_URL, connect_timeout=5).close()
+        # Without Escalade's own options (?prepare_threshold=…), which libpq does not know.
+        psycopg.connect(PG_URL.split("?", 1)[0], connect_timeout=5).close()
     except psycopg.OperationalError as exc:
         raise pytest.UsageError(f"ESCALADE_TEST_DATABASE_URL is set but unreachable: {exc}") from exc
 

@@ -13,7 +13,7 @@ from django.db import models
 from escalade import bulk
 from escalade.escalations.models import Escalation, EscalationRequest
 from escalade.incidents.models import Channel, Customer, Incident, IncidentPause, TimelineEvent
-from escalade.notifications.models import Notification
+from escalade.notifications.models import RANK, Notification
 
 pytestmark = pytest.mark.django_db
 
@@ -126,3 +126,26 @@ def test_instants_in_any_zone_read_back_as_the_same_instants_and_naive_ones_are_
                            recorded_at=paris_noon, previous_hash=f"{i + 1000:064x}") for i in range(bulk.SMALL)]
     with pytest.raises(ValueError, match="naive"):
         bulk.insert(TimelineEvent, naive)
+
+
+def _alert(incident: Incident, key: str, at: datetime) -> Notification:
+    return Notification(kind="breach", channel="email", recipient="astreinte@hipcom.fr", incident=incident,
+                        context={"crossing": "take_charge:breach", "niveau": 1, "délai": "30 mn"},
+                        idempotency_key=key, created_at=at, next_attempt_at=at)
+
+
+def test_insert_new_writes_what_no_unique_constraint_refuses_and_counts_it(world, paris_noon):
+    incident = new_incident(world, "REQ-1001", paris_noon)
+    incident.save()
+    _alert(incident, "crossing:1:breach", paris_noon).save()  # already in the outbox
+    rows = [_alert(incident, f"crossing:{n}:breach", paris_noon + timedelta(seconds=n)) for n in range(1, 8)]
+    rows.append(_alert(incident, "crossing:2:breach", paris_noon))  # twice in the same batch
+
+    assert bulk.insert_new(Notification, rows) == 6  # 2 to 7
+
+    stored = {n.idempotency_key: n for n in Notification.objects.filter(incident=incident)}
+    assert sorted(stored) == [f"crossing:{n}:breach" for n in range(1, 8)]
+    row = stored["crossing:5:breach"]
+    assert (row.context, row.created_at, row.incident_id, row.status, row.rank) == (
+        rows[4].context, paris_noon + timedelta(seconds=5), incident.pk, "pending", RANK["breach"])
+    assert bulk.insert_new(Notification, rows) == 0  # a second pass adds nothing

@@ -67,3 +67,29 @@ def test_pages_carry_a_content_security_policy(client) -> None:
 def test_the_api_docs_use_the_bundled_swagger_ui_never_a_cdn(client) -> None:
     page = client.get("/api/v1/docs").content.decode()
     assert "/static/ninja/swagger-ui-bundle.js" in page and "cdn." not in page
+
+
+def test_postgresql_binds_on_the_server_and_prepares_repeated_statements_by_default() -> None:
+    from escalade.settings import database_from_url
+
+    options = database_from_url("postgresql://escalade@db:5432/escalade?sslmode=require")["OPTIONS"]
+    assert options == {"sslmode": "require", "server_side_binding": True, "prepare_threshold": 5}
+
+
+def test_a_pooler_in_transaction_mode_turns_prepared_statements_off_from_the_url() -> None:
+    from escalade.settings import database_from_url
+
+    options = database_from_url(
+        "postgresql://escalade@db:6432/escalade?prepare_threshold=none&server_side_binding=false")["OPTIONS"]
+    assert options == {"server_side_binding": False, "prepare_threshold": None}
+    assert database_from_url("postgresql://db/e?prepare_threshold=0")["OPTIONS"]["prepare_threshold"] == 0
+
+
+@pytest.mark.parametrize("query", ["prepare_threshold=often", "server_side_binding=yes", "prepare_threshold=-1"])
+def test_a_wrong_statement_option_stops_the_start_naming_it(query: str) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    from escalade.settings import database_from_url
+
+    with pytest.raises(ImproperlyConfigured, match="prepare_threshold"):
+        database_from_url(f"postgresql://db/escalade?{query}")

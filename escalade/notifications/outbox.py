@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from escalade import bulk
 from escalade.core.policy import Contact, Policy
 from escalade.notifications.models import DeliveryChannel, Notification, NotificationKind
 from escalade.notifications.tasks import schedule_on_commit
@@ -102,9 +103,9 @@ def rows_for_contacts(
 ) -> list[Notification]:
     """The rows `enqueue_for_contacts` would write, unsaved, for a bulk insert (`enqueue_rows`)."""
     return [
-        Notification(kind=kind, channel=channel, recipient=address, recipient_name=contact.name[:200],
-                     incident=incident, context=_for(contact, context),
-                     idempotency_key=f"{key}:{channel}:{address}"[:200], created_at=now, next_attempt_at=now)
+        bulk.new(Notification, kind=kind, channel=channel, recipient=address, recipient_name=contact.name[:200],
+                 incident=incident, context=_for(contact, context),
+                 idempotency_key=f"{key}:{channel}:{address}"[:200], created_at=now, next_attempt_at=now)
         for contact, channel, address in _addresses(contacts) if address
     ]
 
@@ -112,12 +113,7 @@ def rows_for_contacts(
 def enqueue_rows(rows: list[Notification]) -> int:
     """Insert many rows at once; a row whose cause is already in the outbox adds nothing. No task is
     queued: the caller is the worker, whose senders (or sweep) deliver due rows anyway."""
-    if not rows:
-        return 0
-    keys = [row.idempotency_key for row in rows]
-    before = Notification.objects.filter(idempotency_key__in=keys).count()
-    Notification.objects.bulk_create(rows, ignore_conflicts=True)
-    return Notification.objects.filter(idempotency_key__in=keys).count() - before
+    return bulk.insert_new(Notification, rows)
 
 
 def recipients_named(policy: Policy, names: Iterable[str], track: str) -> list[Contact]:
