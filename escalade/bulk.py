@@ -5,7 +5,8 @@ counts that do not read a million rows (`count_of`).
 
 Django's `bulk_create` compiles every value of every row through the query compiler; a large import
 spent 60% of its time there. Here each column's conversion is chosen once per batch and the rows go
-to the database as plain tuples. The caller's objects get their primary keys, as with `bulk_create`.
+to the database as plain tuples. `insert` gives the caller's objects their primary keys, as
+`bulk_create` does (`insert_new` does not).
 No signal is sent and no `save()` runs: callers set every value themselves (`auto_now` fields are
 filled, defaults were set when the objects were built).
 """
