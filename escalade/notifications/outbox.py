@@ -20,6 +20,12 @@ if TYPE_CHECKING:  # the outbox is below the apps whose events it carries; it on
     from escalade.incidents.models import Incident
 
 
+def idempotency_key(key: str, channel: str, recipient: str) -> str:
+    """A row's cause and recipient, the outbox's unique key: one rule for both ways in (a row at a
+    time, a worker's batch), so that they never write the same alert twice."""
+    return f"{key}:{channel}:{recipient}"[:200]
+
+
 def enqueue(
     *,
     kind: str,
@@ -40,7 +46,7 @@ def enqueue(
     if not recipient:
         return None
     now = now or timezone.now()
-    idempotency_key = f"{key}:{channel}:{recipient}"[:200]
+    unique_key = idempotency_key(key, channel, recipient)
     try:
         with transaction.atomic():  # savepoint: a duplicate must not break the caller's transaction
             row = Notification.objects.create(
@@ -51,12 +57,12 @@ def enqueue(
                 incident=incident,
                 escalation=escalation,
                 context=context or {},
-                idempotency_key=idempotency_key,
+                idempotency_key=unique_key,
                 created_at=now,
                 next_attempt_at=now,
             )
     except IntegrityError:
-        return Notification.objects.filter(idempotency_key=idempotency_key).first()
+        return Notification.objects.filter(idempotency_key=unique_key).first()
     schedule_on_commit(row.pk)
     return row
 
@@ -105,7 +111,7 @@ def rows_for_contacts(
     return [
         bulk.new(Notification, kind=kind, channel=channel, recipient=address, recipient_name=contact.name[:200],
                  incident=incident, context=_for(contact, context),
-                 idempotency_key=f"{key}:{channel}:{address}"[:200], created_at=now, next_attempt_at=now)
+                 idempotency_key=idempotency_key(key, channel, address), created_at=now, next_attempt_at=now)
         for contact, channel, address in _addresses(contacts) if address
     ]
 
