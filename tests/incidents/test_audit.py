@@ -5,12 +5,17 @@ staff takes charge at 12:05."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from escalade.escalations.models import Escalation, EscalationRequest
 from escalade.escalations.services import acknowledge_escalation, request_escalation
@@ -238,3 +243,37 @@ def test_an_incident_wrongly_declared_new_cannot_start_a_second_chain(incident, 
     assert incident.timeline.count() == 3
     append_to_timeline([entry])  # looked up: it follows the last entry
     assert [r.broken for r in verify(Incident.objects.filter(pk=incident.pk))] == [None]
+
+
+def _reference_digest(previous, request_number, fields):
+    """The digest as first defined: every stored hash was made this way."""
+    payload = [previous, request_number, fields["kind"], fields["occurred_at"].astimezone(UTC).isoformat(),
+               fields["recorded_at"].astimezone(UTC).isoformat(), fields["actor_label"], fields["channel"],
+               fields["crossing_key"], fields["data"]]
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_a_digest_made_today_is_the_one_stored_when_the_chain_began():
+    fields = {"kind": "escalation_granted", "occurred_at": datetime(2026, 11, 27, 12, 0, tzinfo=timezone(timedelta(hours=1))),
+              "recorded_at": datetime(2026, 11, 27, 11, 0, 3, 250000, tzinfo=UTC), "actor_label": "Client « A » — Lyon\n",
+              "channel": "web", "crossing_key": "", "data": {"reason": "Site de Lyon coupé \u2028 \"x\"", "level": 1, "escalation": 7}}
+    assert entry_digest("", "REQ-1001", fields) == "ed406e0e2644559dac8c3e286774e063a60acaa3f94277aa238e608c49bff458"
+    assert entry_digest("ab" * 32, "REQ-1001", {**fields, "data": {}}) == (
+        "b9ab6bdbe779dab50beac0e3fb7f0d1fb1e3c359cc6cf01a93eac95ca9a745af")
+
+
+_json = st.recursive(st.none() | st.booleans() | st.integers() | st.text(),
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+                     max_leaves=8)
+_instants = st.datetimes(timezones=st.sampled_from([UTC, ZoneInfo("Europe/Paris"), timezone(timedelta(hours=-5))]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(previous=st.text(), number=st.text(), kind=st.text(), occurred=_instants, recorded=_instants,
+       actor=st.text(), channel=st.text(), key=st.text(), data=st.dictionaries(st.text(), _json, max_size=4))
+def test_the_digest_is_the_canonical_json_one_for_any_entry(previous, number, kind, occurred, recorded, actor,
+                                                             channel, key, data):
+    fields = {"kind": kind, "occurred_at": occurred, "recorded_at": recorded, "actor_label": actor,
+              "channel": channel, "crossing_key": key, "data": data}
+    assert entry_digest(previous, number, fields) == _reference_digest(previous, number, fields)
