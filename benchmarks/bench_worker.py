@@ -15,7 +15,7 @@ Builds the data set by bulk-inserting incident rows with their cached deadlines 
     .venv/bin/python benchmarks/bench_worker.py --open 100000          # quicker
     .venv/bin/python benchmarks/bench_worker.py --database-url postgresql://postgres@127.0.0.1/bench
 
-With --database-url the database is a scratch one: its incidents and notifications are deleted.
+With --database-url the database is a scratch one: it is dropped and created again.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def parse_args() -> argparse.Namespace:
 
 def setup_django(args: argparse.Namespace, tmp: Path, port: int) -> str:
     os.environ["ESCALADE_DATA_DIR"] = str(tmp)
-    os.environ["ESCALADE_DATABASE_URL"] = args.database_url or f"sqlite:///{tmp / 'bench.sqlite3'}"
+    os.environ["ESCALADE_DATABASE_URL"] = support.scratch_database(args.database_url, tmp)
     os.environ["ESCALADE_EMAIL_URL"] = f"smtp://127.0.0.1:{port}"
     os.environ.setdefault("ESCALADE_LOG_LEVEL", "WARNING")
     os.environ["DJANGO_SETTINGS_MODULE"] = "escalade.settings"
@@ -181,15 +181,17 @@ def run_b(late_ids: list[int], spread: float, senders: int) -> dict[str, float]:
 def main() -> int:
     args = parse_args()
     smtp, port = support.start_smtp()
-    with tempfile.TemporaryDirectory(prefix="escalade-bench-") as tmp:
-        vendor = setup_django(args, Path(tmp), port)
-        now = datetime.now(UTC)
-        due_ids, late_ids, build_s = build(args.open, args.due, now)
-        plan = explain_due(datetime.now(UTC))
-        a = run_a(due_ids)
-        half = len(late_ids) // 2
-        b0 = run_b(late_ids[:half], args.spread, 0)
-        b = run_b(late_ids[half:], args.spread, args.senders)
+    try:  # the SMTP server is its own process: stopped whatever happens
+        with tempfile.TemporaryDirectory(prefix="escalade-bench-") as tmp:
+            vendor = setup_django(args, Path(tmp), port)
+            now = datetime.now(UTC)
+            due_ids, late_ids, build_s = build(args.open, args.due, now)
+            plan = explain_due(datetime.now(UTC))
+            a = run_a(due_ids)
+            half = len(late_ids) // 2
+            b0 = run_b(late_ids[:half], args.spread, 0)
+            b = run_b(late_ids[half:], args.spread, args.senders)
+    finally:
         smtp.terminate()
         smtp.wait()
 

@@ -132,7 +132,9 @@ def insert(model: type[models.Model], objects: Sequence[models.Model]) -> None:
     pk, fields = _columns(model)
     quote = connection.ops.quote_name
     table, columns = quote(model._meta.db_table), ", ".join(quote(f.column) for f in [pk, *fields])
-    with transaction.atomic(), connection.cursor() as cursor:
+    # No savepoint of its own (nor in `insert_new`): inside a caller's transaction a failure is the
+    # caller's to roll back, with its own savepoint if it goes on; each one here cost two round trips.
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         ids = _reserve_ids(cursor, model._meta.db_table, pk.column, len(objects))
         if connection.vendor == "postgresql":
             _copy(cursor, f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)", [pk, *fields],
@@ -158,7 +160,7 @@ def insert_new(model: type[models.Model], objects: Sequence[models.Model]) -> in
     marks = ", ".join(["%s"] * len(fields))
     sql = (f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
            f"VALUES ({marks}) ON CONFLICT DO NOTHING")
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         cursor.executemany(sql, _rows(objects, pk, fields, None))
         return int(cursor.rowcount)  # the sum over the rows, on both backends
 

@@ -229,7 +229,7 @@ def act_on_batch(incidents: list[Incident], now: datetime, report: TickReport) -
         # Every crossing up to now is recorded by this batch: the next change is the next future one.
         cache_evaluation(incident, evaluation, now, implied=implied)
         incident.updated_at = now
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # the claim's savepoint already covers the batch
         append_to_timeline(events)
         report.alerts += enqueue_rows(alerts)
         bulk.update(Incident, incidents, [*CACHE_FIELDS, "updated_at"])

@@ -85,8 +85,9 @@ def seal(events: list[TimelineEvent], new: Collection[int] = ()) -> None:
 
 
 def append_to_timeline(events: list[TimelineEvent], new: Collection[int] = ()) -> list[TimelineEvent]:
-    """Seal and insert `events`: the only way entries enter the timeline (`new`: as for `seal`)."""
-    with transaction.atomic():
+    """Seal and insert `events`: the only way entries enter the timeline (`new`: as for `seal`).
+    A transaction if none is open; no savepoint inside one (a failure is the caller's to roll back)."""
+    with transaction.atomic(savepoint=False):
         seal(events, new)
         bulk.insert(TimelineEvent, events)
         return events
