@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Subquery
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
@@ -60,14 +59,14 @@ def _refusal(detail: str, ends: datetime, now: datetime) -> Throttled:
 
 def hit(name: str, subject: str, now: datetime) -> int:
     """Count one event for `subject` under limit `name`; the count so far in the window."""
-    _, index, ends = _window(name, now)
+    _, _, ends = _window(name, now)
     table = RateCounter._meta.db_table
     # INSERT … ON CONFLICT … RETURNING: one statement, atomic on SQLite and PostgreSQL alike.
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f'INSERT INTO {table} ("key", "count", "expires_at") VALUES (%s, 1, %s) '
             f'ON CONFLICT ("key") DO UPDATE SET "count" = {table}."count" + 1 RETURNING "count"',
-            [f"{name}:{subject}:{index}"[:200], connection.ops.adapt_datetimefield_value(ends)],
+            [counter_key(name, subject, now), connection.ops.adapt_datetimefield_value(ends)],
         )
         (count,) = cursor.fetchone()
         if count == 1:
@@ -83,14 +82,15 @@ def spend(name: str, subject: str, now: datetime, detail: str) -> None:
         raise _refusal(detail, ends, now)
 
 
-def spent_count(name: str, subject: str, now: datetime) -> Subquery:
-    """The count so far in the window, as a subquery: read in the same query as what it guards."""
+def counter_key(name: str, subject: str, now: datetime) -> str:
+    """The key of `subject`'s counter for limit `name` in the window of `now`."""
     _, index, _ = _window(name, now)
-    return Subquery(RateCounter.objects.filter(key=f"{name}:{subject}:{index}"[:200]).values("count")[:1])
+    return f"{name}:{subject}:{index}"[:200]
 
 
 def refuse_if_over(name: str, counted: int | None, now: datetime, detail: str) -> None:
-    """Refuse (429) while the count read by `spent_count` has reached the limit, without counting."""
+    """Refuse (429) while the count read with what it guards (`ApiToken.find(failures_key=…)`)
+    has reached the limit, without counting."""
     limit, _, ends = _window(name, now)
     if counted is not None and counted >= limit:
         raise _refusal(detail, ends, now)

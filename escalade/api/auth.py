@@ -12,7 +12,7 @@ from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
 
 from escalade.accounts.models import ApiToken
-from escalade.accounts.throttle import client_address, refuse_if_over, spend, spent_count
+from escalade.accounts.throttle import client_address, counter_key, refuse_if_over, spend
 from escalade.api import clock
 from escalade.errors import ServiceError
 
@@ -29,7 +29,7 @@ class BearerToken(HttpBearer):
         # An address that keeps presenting wrong tokens is refused for a while, right tokens too.
         # The counter is read with the token, in one query; a wrong token counts (and is refused
         # once over the limit).
-        found = ApiToken.find(token.strip(), failures=spent_count(FAILURES, address, now)) \
+        found = ApiToken.find(token.strip(), failures_key=counter_key(FAILURES, address, now)) \
             if token and len(token) <= 200 else None
         if found is None:
             spend(FAILURES, address, now, REFUSED)

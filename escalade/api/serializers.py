@@ -6,10 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
+
+from escalade import compiled
 from escalade.core.calendar import WEEKDAYS
 from escalade.core.contract import contact_json, evaluation_json, whole_minutes
 from escalade.core.escalation import Evaluation
 from escalade.core.policy import Policy
+from escalade.escalations.models import Escalation
 from escalade.escalations.record import escalation_json, instant
 from escalade.incidents.models import Incident
 from escalade.policies import store
@@ -48,9 +52,13 @@ def incident_detail(incident: Incident, evaluation: Evaluation) -> dict[str, Any
     body = incident_summary(incident, evaluation)
     body["pauses"] = [{"start": instant(p.start), "end": instant(p.end)} for p in incident.pauses.all()]
     body["escalations"] = [
-        escalation_json(e, incident=incident) for e in incident.escalations.order_by("level")
+        escalation_json(e, incident=incident) for e in compiled.fetch("by level", _escalations, incident.pk)
     ]
     return body
+
+
+def _escalations(incident_id: int) -> QuerySet[Escalation]:
+    return Escalation.objects.filter(incident_id=incident_id).order_by("level")
 
 
 def policy_version_json(version_id: int | None) -> dict[str, Any]:

@@ -44,6 +44,11 @@ def in_scope(queryset: Any, user: Any, *, customer: str, partner: str) -> Any:
     scope = scope_of(user)
     if scope is None:
         return queryset.none()
+    return within(queryset, scope, customer=customer, partner=partner)
+
+
+def within(queryset: Any, scope: tuple[str, int], *, customer: str, partner: str) -> Any:
+    """`queryset` limited to a customer's or a partner's scope (`scope_of`; lookups as `in_scope`)."""
     kind, pk = scope
     return queryset.filter(**{customer if kind == "customer" else partner: pk})
 
@@ -134,8 +139,17 @@ class IncidentQuerySet(models.QuerySet["Incident"]):
     def visible_to(self, user: Any) -> IncidentQuerySet:
         """The incidents a user may see: own organisation, managed customers, or all for staff.
         Anything else does not exist for them (404, like an unknown number)."""
+        if sees_everything(user):
+            return self.within(None)
+        scope = scope_of(user)
+        return self.none() if scope is None else self.within(scope)
+
+    def within(self, scope: tuple[str, int] | None) -> IncidentQuerySet:
+        """The incidents of a customer's or a partner's scope (`scope_of`), or all of them (None),
+        with what a reader shows of their customer."""
         incidents = self.select_related("customer", "customer__partner", "customer__contract")
-        return in_scope(incidents, user, customer="customer_id", partner="customer__partner_id")
+        return incidents if scope is None else within(incidents, scope, customer="customer_id",
+                                                      partner="customer__partner_id")
 
     def urgency_ordered(self, now: datetime) -> IncidentQuerySet:
         """The triage (`triage_key`: escalations awaiting acknowledgement, then priority and open

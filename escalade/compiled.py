@@ -1,0 +1,83 @@
+"""Querysets whose SQL is compiled once per process: the API's hottest reads.
+
+Django compiles a queryset to SQL on every evaluation. For the token of an API call or the incident
+of a detail, that took ten times as long as running the query (1.17 ms against 0.09 ms for a token,
+measured in process on PostgreSQL): most of a GET was spent writing the same SQL again.
+
+`fetch(shape, build, *values)` builds the queryset once with stand-in values, compiles it, and
+checks that each stand-in went into the query's parameters exactly once, untouched (not inlined,
+not transformed: else it refuses, TypeError). Later calls bind the real values to the same SQL
+and let Django read the rows as usual (related objects, annotations, prefetches). `shape` names
+everything else the SQL depends on (a user's role picks a different scope filter): two calls with
+the same shape must build the same query but for the values.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connections
+from django.db.models import Model, QuerySet
+from django.db.models.sql.compiler import SQLCompiler
+
+
+@dataclass(frozen=True)
+class _Template:
+    queryset: QuerySet[Any]
+    compiler: SQLCompiler
+    sql: str
+    params: tuple[Any, ...]
+    positions: tuple[int, ...]  # where each value goes in `params`
+
+
+_templates: dict[tuple[Any, Hashable], _Template] = {}
+_lock = threading.Lock()
+
+
+def _stand_in(value: Any, index: int) -> Any:
+    """A value no caller passes, of the same type, so that Django prepares it as it would the real one."""
+    if isinstance(value, str):
+        return f"\x00escalade:{index}\x00"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return -(2**62) - index
+    raise TypeError(f"compiled.fetch binds text and integers, not {type(value).__name__}: put it in the shape")
+
+
+def _template(shape: Hashable, build: Callable[..., QuerySet[Any]], values: Sequence[Any]) -> _Template:
+    stand_ins = [_stand_in(v, i) for i, v in enumerate(values)]
+    queryset = build(*stand_ins)
+    compiler = queryset.query.get_compiler(using=queryset.db)
+    sql, params = compiler.as_sql()
+    positions = []
+    for stand_in in stand_ins:
+        found = [i for i, p in enumerate(params) if type(p) is type(stand_in) and p == stand_in]
+        if len(found) != 1 or (isinstance(stand_in, str) and stand_in in sql):
+            raise TypeError(f"{shape!r}: each value must reach the SQL once, as a parameter")
+        positions.append(found[0])
+    return _Template(queryset, compiler, sql, tuple(params), tuple(positions))
+
+
+def fetch[M: Model](shape: Hashable, build: Callable[..., QuerySet[M]], *values: Any) -> list[M]:
+    """`list(build(*values))`, the SQL compiled at the first call for `shape` (see the module)."""
+    for value in values:  # a bool is an int: it would be bound where the shape expects a number
+        _stand_in(value, 0)
+    key = (build.__code__, shape)  # a lambda is made again at each call, its code is not
+    template = _templates.get(key)
+    if template is None:
+        template = _template(shape, build, values)
+        with _lock:
+            _templates[key] = template
+    params = list(template.params)
+    for position, value in zip(template.positions, values, strict=True):
+        params[position] = value
+    queryset = template.queryset._chain()  # type: ignore[attr-defined]
+    compiler = copy.copy(template.compiler)  # its select and converters, worked out once
+    compiler.connection = connections[queryset.db]  # this thread's connection
+    sql, bound = template.sql, tuple(params)
+    compiler.as_sql = lambda *args, **kwargs: (sql, bound)  # type: ignore[method-assign]
+    queryset.query.get_compiler = lambda *args, **kwargs: compiler  # type: ignore[method-assign]
+    return list(queryset)

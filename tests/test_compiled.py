@@ -1,0 +1,73 @@
+"""`escalade.compiled`: a queryset's SQL written once per process, each call with its own values.
+Customer A (managed by partner P) has REQ-1001, customer B has REQ-2001 (a high-priority incident
+opened at noon, Paris)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db.models.sql.compiler import SQLCompiler
+
+from escalade import compiled
+from escalade.accounts.models import ApiToken
+from escalade.errors import ServiceError
+from escalade.incidents.models import Channel, Incident
+from escalade.incidents.services import IncidentInput, get_visible_incident, upsert_incident
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def incidents(world, paris_noon):
+    staff = world.users["staff"]
+    for number, customer in (("REQ-1001", "client-a"), ("REQ-2001", "client-b")):
+        upsert_incident(IncidentInput(request_number=number, customer=customer, priority="high", opened_at=paris_noon),
+                        user=staff, channel=Channel.API, now=paris_noon)
+
+
+def _by_number(number):
+    return Incident.objects.filter(request_number=number)
+
+
+def test_each_call_binds_its_own_values_to_the_sql_written_once(incidents, monkeypatch):
+    compiles = []
+    original = SQLCompiler.as_sql
+    monkeypatch.setattr(SQLCompiler, "as_sql", lambda self, *a, **k: compiles.append(1) or original(self, *a, **k))
+    shape = ("test", "by number")  # a shape of this test's own: nothing compiled it before
+    [first] = compiled.fetch(shape, _by_number, "REQ-1001")
+    [second] = compiled.fetch(shape, _by_number, "REQ-2001")
+    assert compiled.fetch(shape, _by_number, "REQ-9999") == []
+    assert len(compiles) == 1  # the two later calls ran the SQL of the first
+    assert (first.request_number, second.request_number) == ("REQ-1001", "REQ-2001")
+    assert second.customer.code == "client-b"
+
+
+@pytest.mark.parametrize(("first", "then"), [("customer_b", "customer_a"), ("partner_a", "partner_none")])
+def test_a_scope_compiled_for_one_account_never_opens_its_incidents_to_another(incidents, world, first, then):
+    """The scope's id is bound like the number: a customer (or partner) asking after another one
+    sees its own incidents only, with the same SQL."""
+    visible = {"customer_a": "REQ-1001", "customer_b": "REQ-2001", "partner_a": "REQ-1001"}
+    assert get_visible_incident(world.users[first], visible[first]).request_number == visible[first]
+    with pytest.raises(ServiceError) as hidden:
+        get_visible_incident(world.users[then], visible[first])
+    assert hidden.value.code == "incident_not_found"
+    if then in visible:
+        assert get_visible_incident(world.users[then], visible[then]).request_number == visible[then]
+    # Staff sees both; an account without a scope sees nothing.
+    assert get_visible_incident(world.users["staff"], "REQ-2001").customer.code == "client-b"
+
+
+def test_a_token_revoked_after_its_sql_was_compiled_is_refused(world, paris_noon):
+    token, raw = ApiToken.issue(world.users["customer_a"], name="intégration")
+    assert ApiToken.find(raw, failures_key="compiled-test").failures is None
+    token.revoked_at = paris_noon
+    token.save()
+    assert ApiToken.find(raw, failures_key="compiled-test") is None
+    assert ApiToken.find(raw) is None
+
+
+def test_a_value_that_would_not_reach_the_sql_as_it_is_is_refused(incidents):
+    with pytest.raises(TypeError, match="once, as a parameter"):
+        compiled.fetch(("test", "prefix"), lambda number: Incident.objects.filter(request_number__startswith=number),
+                       "REQ-")
+    with pytest.raises(TypeError, match="shape"):
+        compiled.fetch(("test", "flag"), lambda gtr: Incident.objects.filter(gtr=gtr), True)
