@@ -167,7 +167,7 @@ def insert_new(model: type[models.Model], objects: Sequence[models.Model]) -> in
 
 def _copy(cursor: Any, sql: str, fields: list[models.Field[Any, Any]], rows: list[list[Any]]) -> None:
     """COPY in binary: each value dumped by psycopg's typed (C) dumper, no text to build or parse.
-    Formatting instants as text for a text COPY was a tenth of a generated million's Python time."""
+    Formatting instants as text for a text COPY took 6 % of the generator's time (py-spy)."""
     with cursor.cursor.copy(sql) as copy:
         copy.set_types([_pg_type(f) for f in fields])
         for row in rows:
