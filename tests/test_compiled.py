@@ -4,13 +4,15 @@ opened at noon, Paris)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.db.models.sql.compiler import SQLCompiler
 
 from escalade import compiled
 from escalade.accounts.models import ApiToken
 from escalade.errors import ServiceError
-from escalade.incidents.models import Channel, Incident
+from escalade.incidents.models import Channel, Incident, Status
 from escalade.incidents.services import IncidentInput, get_visible_incident, upsert_incident
 
 pytestmark = pytest.mark.django_db
@@ -71,3 +73,50 @@ def test_a_value_that_would_not_reach_the_sql_as_it_is_is_refused(incidents):
                        "REQ-")
     with pytest.raises(TypeError, match="shape"):
         compiled.fetch(("test", "flag"), lambda gtr: Incident.objects.filter(gtr=gtr), True)
+
+
+def _newest_first(customer_code):
+    return Incident.objects.filter(customer__code=customer_code).order_by("-opened_at", "-id")
+
+
+def test_every_page_of_a_window_is_the_slice_of_the_same_sql(world, paris_noon, monkeypatch):
+    staff = world.users["staff"]
+    for hour in range(7):
+        upsert_incident(IncidentInput(request_number=f"REQ-30{hour:02d}", customer="client-a", priority="low",
+                                      opened_at=paris_noon - timedelta(hours=hour)),
+                        user=staff, channel=Channel.API, now=paris_noon)
+    compiles = []
+    original = SQLCompiler.as_sql
+    monkeypatch.setattr(SQLCompiler, "as_sql", lambda self, *a, **k: compiles.append(1) or original(self, *a, **k))
+    shape = ("test", "window")
+    reference = [i.request_number for i in _newest_first("client-a")]
+    for offset in range(9):
+        for limit in (1, 3, 50):
+            page = compiled.fetch(shape, _newest_first, "client-a", window=(offset, limit))
+            assert [i.request_number for i in page] == reference[offset : offset + limit]
+    assert compiled.fetch(shape, _newest_first, "client-b", window=(0, 50)) == []
+    assert len(compiles) == 2  # the reference's, then one SQL for all 27 pages
+    # The page's SQL serves the whole list too, unsliced: another shape of its own.
+    assert [i.request_number for i in compiled.fetch(shape, _newest_first, "client-a")] == reference
+
+
+def test_the_statement_of_a_shape_counts_the_same_rows(incidents):
+    from escalade.bulk import count_rows
+
+    counted = lambda number: Incident.objects.filter(request_number=number).values("pk")  # noqa: E731
+    assert count_rows(*compiled.statement(("test", "count"), counted, "REQ-1001")) == (1, True)
+    assert count_rows(*compiled.statement(("test", "count"), counted, "REQ-9999")) == (0, True)
+
+
+def test_a_window_pages_an_ordered_queryset_and_binds_plain_values(incidents):
+    with pytest.raises(TypeError, match="ordered"):
+        compiled.fetch(("test", "unordered"), lambda n: Incident.objects.filter(request_number=n).order_by(),
+                       "REQ-1001", window=(0, 10))
+    with pytest.raises(TypeError, match="ordered"):
+        compiled.fetch(("test", "sliced"), lambda n: Incident.objects.filter(request_number=n)[:5],
+                       "REQ-1001", window=(0, 10))
+    with pytest.raises(TypeError, match="window"):
+        compiled.fetch(("test", "by number"), _by_number, "REQ-1001", window=(0, 0))
+    # A text enum is a str whose database adapter may write its name: the caller binds its value.
+    with pytest.raises(TypeError, match="Status"):
+        compiled.fetch(("test", "status"), lambda status: Incident.objects.filter(status=status), Status.OPEN)

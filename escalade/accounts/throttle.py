@@ -59,7 +59,7 @@ def _refusal(detail: str, ends: datetime, now: datetime) -> Throttled:
 
 def hit(name: str, subject: str, now: datetime) -> int:
     """Count one event for `subject` under limit `name`; the count so far in the window."""
-    _, _, ends = _window(name, now)
+    _, index, ends = _window(name, now)
     table = RateCounter._meta.db_table
     # INSERT … ON CONFLICT … RETURNING: one statement, atomic on SQLite and PostgreSQL alike.
     with transaction.atomic(), connection.cursor() as cursor:
@@ -69,10 +69,18 @@ def hit(name: str, subject: str, now: datetime) -> int:
             [counter_key(name, subject, now), connection.ops.adapt_datetimefield_value(ends)],
         )
         (count,) = cursor.fetchone()
-        if count == 1:
-            # A new window: the expired ones (every subject's) are of no use any more.
+        if count == 1 and _swept.get(name) != index:
+            # A new window: the expired counters (every subject's) are of no use any more. Once per
+            # limit and window in a process, not at each subject's first event: a mass outage's
+            # escalations each counted a new incident, and each swept the table again.
             RateCounter.objects.filter(expires_at__lte=now).delete()
+            _swept[name] = index
     return int(count)
+
+
+# A limit's name → the last window in which this process swept the expired counters. A sweep lost
+# with its transaction is harmless: expired counters are never read (a window is part of the key).
+_swept: dict[str, int] = {}
 
 
 def spend(name: str, subject: str, now: datetime, detail: str) -> None:

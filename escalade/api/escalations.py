@@ -54,8 +54,9 @@ def _in_range(escalation_id: int) -> int:
     return escalation_id
 
 
-def _with_evaluation(escalation: Any, evaluation: Any) -> dict[str, Any]:
-    return {**escalation_json(escalation), "evaluation": evaluation_json(escalation.incident.policy, evaluation)}
+def _with_evaluation(escalation: Any, evaluation: Any, incident: Any = None) -> dict[str, Any]:
+    incident = incident or escalation.incident
+    return {**escalation_json(escalation, incident=incident), "evaluation": evaluation_json(incident.policy, evaluation)}
 
 
 def _refusal(outcome: EscalationOutcome) -> HttpResponse:
@@ -100,7 +101,8 @@ def post_escalation(request: HttpRequest, payload: EscalationIn) -> Any:
     )
     if outcome.escalation is None:
         return _refusal(outcome)
-    return Reply(201 if outcome.created else 200, _with_evaluation(outcome.escalation, outcome.evaluation))
+    return Reply(201 if outcome.created else 200,
+                 _with_evaluation(outcome.escalation, outcome.evaluation, outcome.incident))
 
 
 @router.get(

@@ -9,7 +9,7 @@ from ninja import Field, Query, Router, Schema
 from ninja import Status as Reply
 
 from escalade.api import clock
-from escalade.api.paging import PageQuery, page_of
+from escalade.api.paging import PageQuery, page_of, paged
 from escalade.api.schemas import (
     NOT_FOUND,
     PRIORITIES_TEXT,
@@ -26,8 +26,15 @@ from escalade.core.contract import FactsError, parse_instant
 from escalade.errors import ServiceError
 from escalade.escalations.record import incident_record, timeline_json
 from escalade.incidents.evaluation import evaluation_now
-from escalade.incidents.models import Channel, Customer, Incident, Status
-from escalade.incidents.services import IncidentInput, apply_event, get_visible_incident, upsert_incident
+from escalade.incidents.models import Channel, Customer, Status
+from escalade.incidents.services import (
+    LIST_FILTERS,
+    IncidentInput,
+    apply_event,
+    get_visible_incident,
+    upsert_incident,
+    visible_incidents_page,
+)
 
 router = Router(tags=["incidents"])
 
@@ -70,17 +77,13 @@ def post_incident(request: HttpRequest, payload: IncidentIn) -> Reply:
 def list_incidents(
     request: HttpRequest, filters: Query[IncidentFilters], paging: Query[PageQuery]
 ) -> dict[str, Any]:
-    incidents = Incident.objects.visible_to(request.auth).prefetch_related("pauses")  # type: ignore[attr-defined]
-    for field in ("status", "priority", "track"):
-        value = getattr(filters, field)
-        if value:
-            incidents = incidents.filter(**{field: value})
-    if filters.customer:
-        incidents = incidents.filter(customer__code=filters.customer)
+    given = {name: value for name in LIST_FILTERS if (value := getattr(filters, name))}
+    if filters.status:
+        given["status"] = filters.status.value  # the text itself: the SQL binds plain strings
+    start = (paging.page - 1) * paging.page_size
+    incidents, count, exact = visible_incidents_page(request.auth, given, start, paging.page_size)  # type: ignore[attr-defined]
     now = clock.now()
-    return page_of(
-        incidents.order_by("-opened_at", "-id"), paging, lambda i: incident_summary(i, evaluation_now(i, now))
-    )
+    return paged(paging, count, exact, [incident_summary(i, evaluation_now(i, now)) for i in incidents])
 
 
 @router.get(

@@ -25,10 +25,9 @@ class PageQuery(Schema):
 def page_of(queryset: QuerySet[Any], query: PageQuery, render: Callable[[Any], Any]) -> dict[str, Any]:
     start = (query.page - 1) * query.page_size
     count, exact = count_of(queryset)
-    return {
-        "count": count,
-        "count_exact": exact,
-        "page": query.page,
-        "page_size": query.page_size,
-        "items": [render(item) for item in queryset[start : start + query.page_size]],
-    }
+    return paged(query, count, exact, [render(item) for item in queryset[start : start + query.page_size]])
+
+
+def paged(query: PageQuery, count: int, exact: bool, items: list[Any]) -> dict[str, Any]:
+    """The body of a page of `items` out of `count` rows (exact or estimated)."""
+    return {"count": count, "count_exact": exact, "page": query.page, "page_size": query.page_size, "items": items}

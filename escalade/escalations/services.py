@@ -24,6 +24,7 @@ from escalade.errors import NotFound, ServiceError
 from escalade.escalations.models import Escalation, EscalationRequest, RequestOutcome
 from escalade.incidents.evaluation import refresh, set_triage
 from escalade.incidents.models import Channel, EventKind, Incident, in_scope
+from escalade.incidents.services import lock_incident
 from escalade.incidents.timeline import actor_label, record
 from escalade.notifications.outbox import notify_escalation_granted
 from escalade.policies import store
@@ -86,18 +87,12 @@ def request_escalation(
     if user is not None and not user.is_internal:
         # Counted before the number is looked up: probing numbers costs the same as asking.
         spend("escalations_per_user", f"user:{user.pk}", now, _("Trop de demandes d'escalade en peu de temps."))
-    scope = Incident.objects.visible_to(user) if user is not None else Incident.objects.all()
     role = user.role if user is not None else Role.STAFF
     label = (actor_label(user) + (f" pour {on_behalf_of}" if on_behalf_of else ""))[:200]  # column size
     for attempt in range(3):
         try:
             with transaction.atomic():
-                incident = scope.select_for_update(of=("self",)).filter(request_number=number).first()
-                if incident is None:
-                    raise NotFound(
-                        "incident_not_found",
-                        _("Aucun incident ne porte le numéro de requête « {number} ».").format(number=number),
-                    )
+                incident = lock_incident(user, number)  # with its pauses, for the evaluation and the status
                 # Only in scope: nobody can use up the limit of someone else's incident.
                 spend("escalations_per_incident", f"incident:{incident.pk}", now,
                       _("Trop de demandes d'escalade pour l'incident {number} en peu de temps.").format(number=number))
@@ -161,7 +156,10 @@ def _decide_and_record(
                requested_level=level, code=check.code, reason=reason)
         return EscalationOutcome(incident, None, False, evaluation, check)
     granted = check.granted_level
-    escalation = Escalation.objects.filter(incident=incident, level=granted).first()
+    # `escalated_level` is the highest level granted (raised in the transaction of each grant, under
+    # this row's lock): above it there is no escalation to find.
+    escalation = (Escalation.objects.filter(incident=incident, level=granted).first()
+                  if granted <= incident.escalated_level else None)
     created = escalation is None
     if escalation is None:
         escalation = Escalation.objects.create(
@@ -178,8 +176,7 @@ def _decide_and_record(
         # The incident now waits for its acknowledgement (first in the dashboard's triage; the
         # refresh below stores the triage).
         incident.escalated_level = max(incident.escalated_level, granted)
-        incident.awaiting_ack = True
-        incident.save(update_fields=["escalated_level", "awaiting_ack", "updated_at"])
+        incident.awaiting_ack = True  # both saved by the refresh below, in this transaction
         record(incident, EventKind.ESCALATION_GRANTED, now, user=user, channel=channel, label=label,
                level=granted, escalation=escalation.pk, reason=reason)
         notify_escalation_granted(pol, escalation, user)
@@ -194,7 +191,8 @@ def _decide_and_record(
         code=check.code,
         **history,
     )
-    refresh(incident, now, evaluation)  # an escalation changes no fact: the same evaluation
+    # An escalation changes no fact: the same evaluation.
+    refresh(incident, now, evaluation, also=("escalated_level", "awaiting_ack") if created else ())
     return EscalationOutcome(incident, escalation, created, evaluation, check)
 
 

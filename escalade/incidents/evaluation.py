@@ -6,10 +6,14 @@ they exist for the worker's index, the dashboard's order and the SQL reports.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
+from django.db.models import QuerySet
+
+from escalade import compiled
 from escalade.core.escalation import Crossing, Evaluation, crossings, next_change_at
-from escalade.incidents.models import Incident, Status, pending_deadline, triage_key
+from escalade.incidents.models import Incident, Status, TimelineEvent, pending_deadline, triage_key
 
 CACHE_FIELDS = [
     "take_charge_due_at",
@@ -73,9 +77,11 @@ def cache_evaluation(
     incident.status = derive_status(incident, paused)
 
 
-def refresh(incident: Incident, now: datetime, evaluation: Evaluation | None = None) -> Evaluation:
+def refresh(incident: Incident, now: datetime, evaluation: Evaluation | None = None,
+            also: Sequence[str] = ()) -> Evaluation:
     """Store the cache the worker and the reports read. `evaluation` is the incident's evaluation at
-    `now` when the caller has just made it (an escalation changes no fact): it is not made twice."""
+    `now` when the caller has just made it (an escalation changes no fact): it is not made twice.
+    `also` names other fields the caller changed, saved with the cache in the same UPDATE."""
     if evaluation is None:
         evaluation = evaluation_now(incident, now)
     implied = crossings(incident.policy, evaluation)
@@ -84,7 +90,7 @@ def refresh(incident: Incident, now: datetime, evaluation: Evaluation | None = N
         # Facts entered late (or a priority change) imply a crossing already past: due at once,
         # so the worker alerts now rather than at the next future crossing.
         incident.next_change_at = now
-    incident.save(update_fields=[*CACHE_FIELDS, "updated_at"])
+    incident.save(update_fields=[*CACHE_FIELDS, *also, "updated_at"])
     return evaluation
 
 
@@ -92,8 +98,13 @@ def _has_unrecorded_crossing(incident: Incident, evaluation: Evaluation, implied
     past = {c.key for c in implied if c.at <= evaluation.evaluated_at}
     if not past:
         return False
-    recorded = set(incident.timeline.filter(crossing_key__in=past).values_list("crossing_key", flat=True))
+    # One SQL per number of keys (escalade.compiled): an escalation request wrote it again each time.
+    recorded = {key for (key,) in compiled.fetch(len(past), _recorded, incident.pk, *sorted(past))}
     return bool(past - recorded)
+
+
+def _recorded(incident_id: int, *keys: str) -> QuerySet[TimelineEvent]:
+    return TimelineEvent.objects.filter(incident_id=incident_id, crossing_key__in=keys).values_list("crossing_key")
 
 
 def set_triage(incident: Incident) -> None:

@@ -105,15 +105,22 @@ def enqueue_for_contacts(
 
 def rows_for_contacts(
     contacts: Iterable[Contact], *, kind: str, key: str, incident: Incident, context: dict[str, object],
-    now: datetime,
+    now: datetime, escalation: Escalation | None = None,
 ) -> list[Notification]:
     """The rows `enqueue_for_contacts` would write, unsaved, for a bulk insert (`enqueue_rows`)."""
     return [
-        bulk.new(Notification, kind=kind, channel=channel, recipient=address, recipient_name=contact.name[:200],
-                 incident=incident, context=_for(contact, context),
-                 idempotency_key=idempotency_key(key, channel, address), created_at=now, next_attempt_at=now)
+        _row(kind=kind, key=key, channel=channel, recipient=address, recipient_name=contact.name, incident=incident,
+             escalation=escalation, context=_for(contact, context), now=now)
         for contact, channel, address in _addresses(contacts) if address
     ]
+
+
+def _row(*, kind: str, key: str, channel: str, recipient: str, recipient_name: str, incident: Incident,
+         escalation: Escalation | None, context: dict[str, object], now: datetime) -> Notification:
+    return bulk.new(Notification, kind=kind, channel=channel, recipient=recipient,
+                    recipient_name=recipient_name[:200],  # a long full name must not fail the cause
+                    incident=incident, escalation=escalation, context=context,
+                    idempotency_key=idempotency_key(key, channel, recipient), created_at=now, next_attempt_at=now)
 
 
 def enqueue_rows(rows: list[Notification]) -> int:
@@ -135,36 +142,26 @@ def recipients_named(policy: Policy, names: Iterable[str], track: str) -> list[C
 
 def notify_escalation_granted(policy: Policy, escalation: Escalation, requester: User | None) -> None:
     """The contacts of the level act; lower levels are informed (by default); the requester gets a
-    confirmation."""
+    confirmation. One statement writes them all (a savepoint and an INSERT each took 12 round trips
+    for a level-3 escalation), and one task delivers them once the escalation commits."""
     incident = escalation.incident
     key = f"escalation:{escalation.pk}"
     now = escalation.granted_at
-    enqueue_for_contacts(
-        policy.contacts_for(escalation.level, incident.track),
-        kind=NotificationKind.ESCALATION,
-        key=key,
-        incident=incident,
-        escalation=escalation,
-        now=now,
-    )
+
+    def rows(kind: str, contacts: Iterable[Contact]) -> list[Notification]:
+        return rows_for_contacts(contacts, kind=kind, key=key, incident=incident, escalation=escalation,
+                                 context={}, now=now)
+
+    written = rows(NotificationKind.ESCALATION, policy.contacts_for(escalation.level, incident.track))
     if policy.notifications.inform_lower_levels:
         for level in range(1, escalation.level):
-            enqueue_for_contacts(
-                policy.contacts_for(level, incident.track),
-                kind=NotificationKind.ESCALATION_INFO,
-                key=key,
-                incident=incident,
-                escalation=escalation,
-                now=now,
-            )
+            written += rows(NotificationKind.ESCALATION_INFO, policy.contacts_for(level, incident.track))
     if requester is not None and requester.email:
-        enqueue(
-            kind=NotificationKind.CONFIRMATION,
-            key=key,
-            recipient=requester.email,
-            recipient_name=requester.get_full_name() or requester.username,
-            incident=incident,
-            escalation=escalation,
-            context={"language": requester.language} if requester.language else None,
-            now=now,
-        )
+        written.append(_row(
+            kind=NotificationKind.CONFIRMATION, key=key, channel=DeliveryChannel.EMAIL, recipient=requester.email,
+            recipient_name=requester.get_full_name() or requester.username, incident=incident, escalation=escalation,
+            context={"language": requester.language} if requester.language else {}, now=now,
+        ))
+    # A person in two of these lists (or twice in one) is written once: the first row of its key.
+    for notification_id in sorted(bulk.insert_new_returning(Notification, written)):
+        schedule_on_commit(notification_id)

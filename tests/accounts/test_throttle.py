@@ -177,3 +177,21 @@ def test_limits_hold_across_web_processes(tmp_path):
         serve.terminate()
         serve.wait(timeout=30)
     assert answers == [(401, "invalid_token")] * 20 + [(429, "rate_limited")] * 10
+
+
+def test_expired_counters_are_swept_once_per_limit_and_window_not_at_every_new_subject(now, monkeypatch):
+    from escalade.accounts import throttle
+    from escalade.accounts.models import RateCounter
+
+    monkeypatch.setattr(throttle, "_swept", {})  # this process may have swept in this window already
+
+    earlier = now - timedelta(minutes=20)  # two windows of 600 s before
+    throttle.hit("escalations_per_incident", "incident:1", earlier)
+    throttle.hit("escalations_per_incident", "incident:2", now)  # a new window: the expired one goes
+    assert set(RateCounter.objects.values_list("key", flat=True)) == {
+        throttle.counter_key("escalations_per_incident", "incident:2", now)}
+    RateCounter.objects.create(key="left-over", count=1, expires_at=earlier)
+    throttle.hit("escalations_per_incident", "incident:3", now)  # the same window: not swept again
+    assert RateCounter.objects.filter(key="left-over").exists()
+    throttle.hit("escalations_per_incident", "incident:4", now + timedelta(minutes=10))  # the next one: swept
+    assert not RateCounter.objects.filter(key="left-over").exists()

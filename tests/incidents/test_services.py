@@ -9,7 +9,7 @@ import pytest
 from escalade.errors import ServiceError
 from escalade.incidents.imports import check_rows, import_rows
 from escalade.incidents.models import Channel, Incident
-from escalade.incidents.services import IncidentInput, upsert_incident
+from escalade.incidents.services import IncidentInput, apply_event, upsert_incident
 
 pytestmark = pytest.mark.django_db
 
@@ -88,3 +88,42 @@ def test_importing_again_updates_and_keeps_pauses(world, paris_noon):
     incident.refresh_from_db()
     assert incident.status == "paused" and incident.resolution_state == "paused"
     assert incident.title == "mis à jour"
+
+
+def test_the_list_page_is_the_scoped_filtered_slice_for_every_reader_and_filter(world, paris_noon):
+    """`visible_incidents_page` (one compiled SQL per scope kind and set of filters, values bound)
+    against the plain queryset, for every role, combination of filters and page."""
+    from itertools import product
+
+    from escalade.incidents.services import visible_incidents_page
+
+    staff = world.users["staff"]
+    for n, (customer, priority, track) in enumerate(product(("client-a", "client-b"), ("high", "low"),
+                                                            ("support", "production"))):
+        opened = paris_noon - timedelta(hours=n % 5)  # ties on the opening: the id orders them
+        incident, _ = upsert_incident(
+            IncidentInput(request_number=f"REQ-4{n:03d}", customer=customer, priority=priority, track=track,
+                          opened_at=opened, resolved_at=opened + timedelta(hours=1) if n % 3 == 0 else None),
+            user=staff, channel=Channel.API, now=paris_noon)
+        if n % 3 == 1:  # paused 10 minutes and resumed, and paused again since
+            for kind, minutes in (("pause", 10), ("resume", 20), ("pause", 30)):
+                apply_event(incident, kind, user=staff, channel=Channel.API, now=paris_noon + timedelta(minutes=40),
+                            at=paris_noon + timedelta(minutes=minutes))
+    lookups = {"status": "status", "priority": "priority", "track": "track", "customer": "customer__code"}
+    choices = {"status": (None, "open", "resolved"), "priority": (None, "high"), "track": (None, "production"),
+               "customer": (None, "client-a", "client-b")}
+    for user in world.users.values():
+        for values in product(*choices.values()):
+            filters = {name: value for name, value in zip(choices, values, strict=True) if value}
+            reference = Incident.objects.visible_to(user).filter(
+                **{lookups[name]: value for name, value in filters.items()}).order_by("-opened_at", "-id")
+            numbers = [i.request_number for i in reference]
+            for page in range(3):
+                found, count, exact = visible_incidents_page(user, filters, page * 3, 3)
+                assert (count, exact) == (len(numbers), True)
+                assert [i.request_number for i in found] == numbers[page * 3 : page * 3 + 3], (user, filters, page)
+                for incident in found:  # evaluated with its pauses, read with the page
+                    assert list(incident.pauses.all()) == list(reference.get(pk=incident.pk).pauses.all())
+                    assert incident.facts() == reference.get(pk=incident.pk).facts()
+    everything = visible_incidents_page(staff, {}, 0, 50)[0]
+    assert sum(len(i.pauses.all()) for i in everything) == 6  # three incidents paused twice: not vacuous
