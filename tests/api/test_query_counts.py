@@ -70,3 +70,18 @@ def test_a_list_costs_the_same_whatever_its_page_size(api, make_incident):
     api("GET", "/policy")
     sizes = {size: queries(lambda size=size: api("GET", f"/incidents?page_size={size}")) for size in (1, 10, 30)}
     assert len(set(sizes.values())) == 1, sizes
+
+
+def test_a_detail_reads_the_pauses_only_of_an_incident_that_has_some(api, make_incident):
+    from escalade.api import clock
+    from escalade.incidents.services import apply_event
+
+    make_incident("REQ-1001", ago=timedelta(hours=1))
+    paused = make_incident("REQ-1002", ago=timedelta(hours=1))
+    apply_event(paused, "pause", user=None, channel="system", now=clock.now())
+    api("GET", "/policy")
+    # The token and the incident; then its pauses, for the one that has some.
+    assert queries(lambda: api("GET", "/incidents/REQ-1001")) == 2
+    assert queries(lambda: api("GET", "/incidents/REQ-1002")) == 3
+    assert api("GET", "/incidents/REQ-1002").body["pauses"][0]["end"] is None
+    assert api("GET", "/incidents/REQ-1001").body["pauses"] == []
