@@ -134,21 +134,30 @@ def insert(model: type[models.Model], objects: Sequence[models.Model]) -> None:
         model._default_manager.bulk_create(objects)
         return
     pk, fields = _columns(model)
-    quote = connection.ops.quote_name
-    table, columns = quote(model._meta.db_table), ", ".join(quote(f.column) for f in [pk, *fields])
     # No savepoint of its own (nor in `insert_new`): inside a caller's transaction a failure is the
     # caller's to roll back, with its own savepoint if it goes on; each one here cost two round trips.
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         ids = _reserve_ids(cursor, model._meta.db_table, pk.column, len(objects))
         if connection.vendor == "postgresql":
-            _copy(cursor, f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)", [pk, *fields],
-                  _rows(objects, pk, fields, ids, binary=True))
+            columns = ", ".join(_quote(f.column) for f in [pk, *fields])
+            _copy(cursor, f"COPY {_quote(model._meta.db_table)} ({columns}) FROM STDIN (FORMAT BINARY)",
+                  [pk, *fields], _rows(objects, pk, fields, ids, binary=True))
         else:
-            marks = ", ".join(["%s"] * (len(fields) + 1))
-            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", _rows(objects, pk, fields, ids))
+            cursor.executemany(_insert_sql(model, [pk, *fields], 1), _rows(objects, pk, fields, ids))
     for obj in objects:
         obj._state.adding = False
         obj._state.db = connection.alias
+
+
+def _quote(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _insert_sql(model: type[models.Model], fields: list[models.Field[Any, Any]], rows: int) -> str:
+    """INSERT INTO the model's table (`fields`' columns) VALUES `rows` rows of parameters."""
+    marks = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    return (f"INSERT INTO {_quote(model._meta.db_table)} ({', '.join(_quote(f.column) for f in fields)}) "
+            f"VALUES {', '.join([marks] * rows)}")
 
 
 def insert_new(model: type[models.Model], objects: Sequence[models.Model]) -> int:
@@ -161,7 +170,7 @@ def insert_new(model: type[models.Model], objects: Sequence[models.Model]) -> in
         return 0
     pk, fields = _columns(model)
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        cursor.executemany(_insert_new_sql(model, fields, 1), _rows(objects, pk, fields, None))
+        cursor.executemany(f"{_insert_sql(model, fields, 1)} ON CONFLICT DO NOTHING", _rows(objects, pk, fields, None))
         return int(cursor.rowcount)  # the sum over the rows, on both backends
 
 
@@ -171,17 +180,10 @@ def insert_new_returning(model: type[models.Model], objects: Sequence[models.Mod
     if not objects:
         return []
     pk, fields = _columns(model)
-    sql = f"{_insert_new_sql(model, fields, len(objects))} RETURNING {connection.ops.quote_name(pk.column)}"
+    sql = f"{_insert_sql(model, fields, len(objects))} ON CONFLICT DO NOTHING RETURNING {_quote(pk.column)}"
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         cursor.execute(sql, [value for row in _rows(objects, pk, fields, None) for value in row])
         return [int(row[0]) for row in cursor.fetchall()]
-
-
-def _insert_new_sql(model: type[models.Model], fields: list[models.Field[Any, Any]], rows: int) -> str:
-    quote = connection.ops.quote_name
-    marks = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    return (f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-            f"VALUES {', '.join([marks] * rows)} ON CONFLICT DO NOTHING")
 
 
 def _copy(cursor: Any, sql: str, fields: list[models.Field[Any, Any]], rows: list[list[Any]]) -> None:
