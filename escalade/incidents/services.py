@@ -113,7 +113,7 @@ def visible_incidents_page(
     values = (*scope, *(filters[name] for name in names))
     shape = (kind, names)  # one SQL per kind of scope and set of filters; the values are bound
     count, exact = bulk.count_rows(*compiled.statement(shape, _counted(kind, names), *values))
-    if offset >= count:
+    if exact and offset >= count:  # past the last page (an estimate may be below the rows there are)
         return [], count, exact
     page = compiled.fetch(shape, _listed(kind, names), *values, window=(offset, limit))
     with_pauses(page)

@@ -127,3 +127,21 @@ def test_the_list_page_is_the_scoped_filtered_slice_for_every_reader_and_filter(
                     assert incident.facts() == reference.get(pk=incident.pk).facts()
     everything = visible_incidents_page(staff, {}, 0, 50)[0]
     assert sum(len(i.pauses.all()) for i in everything) == 6  # three incidents paused twice: not vacuous
+
+
+def test_a_page_past_an_estimated_count_is_still_read(world, paris_noon, monkeypatch):
+    """An estimate (PostgreSQL's planner, above `bulk.EXACT_UP_TO`) may be below the rows there are:
+    only an exact count says a page is past the end."""
+    from escalade import bulk
+    from escalade.incidents.services import visible_incidents_page
+
+    for n in range(4):
+        upsert_incident(IncidentInput(request_number=f"REQ-50{n}", customer="client-a", priority="low",
+                                      opened_at=paris_noon - timedelta(hours=n)),
+                        user=None, channel=Channel.API, now=paris_noon)
+    staff = world.users["staff"]
+    monkeypatch.setattr(bulk, "count_rows", lambda sql, params: (2, False))
+    page, count, exact = visible_incidents_page(staff, {}, 2, 2)
+    assert ([i.request_number for i in page], count, exact) == (["REQ-502", "REQ-503"], 2, False)
+    monkeypatch.setattr(bulk, "count_rows", lambda sql, params: (2, True))
+    assert visible_incidents_page(staff, {}, 2, 2)[0] == []  # exact: past the end, no query
