@@ -36,20 +36,24 @@ class Partner(models.Model):
         return f"{self.name} ({self.code})"
 
 
+def reader_scope(user: Any) -> tuple[str | None, int] | None:
+    """What `user` may read (accounts.permissions): (None, 0) everything, ("customer" or "partner",
+    id) that scope, None nothing."""
+    return (None, 0) if sees_everything(user) else scope_of(user)
+
+
 def in_scope(queryset: Any, user: Any, *, customer: str, partner: str) -> Any:
-    """`queryset` limited to what `user` may see (accounts.permissions): `customer` and `partner` name
+    """`queryset` limited to what `user` may see (`reader_scope`): `customer` and `partner` name
     the lookups from its rows to the customer's id and to its partner's id."""
-    if sees_everything(user):
-        return queryset
-    scope = scope_of(user)
-    if scope is None:
-        return queryset.none()
-    return within(queryset, scope, customer=customer, partner=partner)
+    scope = reader_scope(user)
+    return queryset.none() if scope is None else within(queryset, scope, customer=customer, partner=partner)
 
 
-def within(queryset: Any, scope: tuple[str, int], *, customer: str, partner: str) -> Any:
-    """`queryset` limited to a customer's or a partner's scope (`scope_of`; lookups as `in_scope`)."""
+def within(queryset: Any, scope: tuple[str | None, int], *, customer: str, partner: str) -> Any:
+    """`queryset` limited to a `reader_scope` (kind None: all of it; lookups as `in_scope`)."""
     kind, pk = scope
+    if kind is None:
+        return queryset
     return queryset.filter(**{customer if kind == "customer" else partner: pk})
 
 
@@ -139,17 +143,14 @@ class IncidentQuerySet(models.QuerySet["Incident"]):
     def visible_to(self, user: Any) -> IncidentQuerySet:
         """The incidents a user may see: own organisation, managed customers, or all for staff.
         Anything else does not exist for them (404, like an unknown number)."""
-        if sees_everything(user):
-            return self.within(None)
-        scope = scope_of(user)
+        scope = reader_scope(user)
         return self.none() if scope is None else self.within(scope)
 
-    def within(self, scope: tuple[str, int] | None) -> IncidentQuerySet:
-        """The incidents of a customer's or a partner's scope (`scope_of`), or all of them (None),
-        with what a reader shows of their customer."""
+    def within(self, scope: tuple[str | None, int]) -> IncidentQuerySet:
+        """The incidents of a `reader_scope` (kind None: all of them), with what a reader shows of
+        their customer."""
         incidents = self.select_related("customer", "customer__partner", "customer__contract")
-        return incidents if scope is None else within(incidents, scope, customer="customer_id",
-                                                      partner="customer__partner_id")
+        return within(incidents, scope, customer="customer_id", partner="customer__partner_id")
 
     def urgency_ordered(self, now: datetime) -> IncidentQuerySet:
         """The triage (`triage_key`: escalations awaiting acknowledgement, then priority and open

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from escalade import bulk, compiled
 from escalade.accounts.models import User
-from escalade.accounts.permissions import check_may_record_event, is_internal, scope_of, sees_everything
+from escalade.accounts.permissions import check_may_record_event, is_internal
 from escalade.core.contract import FactsError, check_priority
 from escalade.core.escalation import Evaluation
 from escalade.core.policy import Policy
@@ -38,56 +38,50 @@ from escalade.incidents.models import (
     IncidentPause,
     RequestNumberSequence,
     TimelineEvent,
+    reader_scope,
 )
 from escalade.incidents.timeline import actor_label, record
 from escalade.policies import store
-
-
-def _reader(user: User | None) -> tuple[str | None, tuple[int, ...]] | None:
-    """The kind of scope a reader's SQL is compiled for (None: everything) and the scope's id to bind
-    (the customer's or partner's id is a value, never part of the SQL); None when they see nothing."""
-    if sees_everything(user):
-        return None, ()
-    scope = scope_of(user)
-    return None if scope is None else (scope[0], (scope[1],))
 
 
 def get_visible_incident(user: User | None, request_number: str) -> Incident:
     # Its pauses with it: every caller evaluates it, and the API's detail lists them too.
     # The SQL compiled once per kind of scope (escalade.compiled): writing it again took most of
     # an API detail's time.
-    return _numbered_incident(_reader(user), request_number, locked=False)
+    return _numbered_incident(reader_scope(user), request_number, locked=False)
 
 
 def lock_incident(user: User | None, request_number: str) -> Incident:
     """`get_visible_incident`, its row locked until the caller's transaction ends; `user` None is the
     system itself, which sees every incident."""
-    return _numbered_incident((None, ()) if user is None else _reader(user), request_number, locked=True)
+    return _numbered_incident((None, 0) if user is None else reader_scope(user), request_number, locked=True)
 
 
-def _numbered_incident(reader: tuple[str | None, tuple[int, ...]] | None, number: str, *, locked: bool) -> Incident:
-    if reader is None:
+def _numbered_incident(scope: tuple[str | None, int] | None, number: str, *, locked: bool) -> Incident:
+    if scope is None:
         raise incident_not_found(number)
-    kind, scope = reader
-    found = compiled.fetch((kind, locked), _numbered(kind, locked), number, *scope)
+    kind = scope[0]
+    found = compiled.fetch((kind, locked), _numbered(kind, locked), number, *_bound_scope(scope))
     if not found:
         raise incident_not_found(number)
     with_pauses(found)
     return found[0]
 
 
+def _bound_scope(scope: tuple[str | None, int]) -> tuple[int, ...]:
+    """The scope's id as a value bound to the SQL (a customer's or partner's id is never part of
+    it); none for everything."""
+    return () if scope[0] is None else (scope[1],)
+
+
 def _numbered(kind: str | None, locked: bool) -> Callable[..., QuerySet[Incident]]:
     """The incident of a number within a scope of `kind` (None: all)."""
-    def build(number: str, *scope: int) -> QuerySet[Incident]:
-        incidents = _noting_pauses(Incident.objects.within(_scope(kind, scope)))
+    def build(number: str, pk: int = 0) -> QuerySet[Incident]:
+        incidents = _noting_pauses(Incident.objects.within((kind, pk)))
         if locked:
             incidents = incidents.select_for_update(of=("self",))
         return incidents.filter(request_number=number)[:1]
     return build
-
-
-def _scope(kind: str | None, pk: tuple[int, ...]) -> tuple[str, int] | None:
-    return None if kind is None else (kind, pk[0])
 
 
 # The list's filters: a name → the lookup it filters on.
@@ -105,12 +99,12 @@ def visible_incidents_page(
     """A page of the incidents a user may see, newest first, with their pauses; `filters` maps
     LIST_FILTERS' names to a value (empty: not filtered). Returns the page, and the count of all the
     rows and whether it is exact (`bulk.count_rows`)."""
-    reader = _reader(user)
-    if reader is None:
+    scope = reader_scope(user)
+    if scope is None:
         return [], 0, True
-    kind, scope = reader
+    kind = scope[0]
     names = tuple(name for name in LIST_FILTERS if filters.get(name))
-    values = (*scope, *(filters[name] for name in names))
+    values = (*_bound_scope(scope), *(filters[name] for name in names))
     shape = (kind, names)  # one SQL per kind of scope and set of filters; the values are bound
     count, exact = bulk.count_rows(*compiled.statement(shape, _counted(kind, names), *values))
     if exact and offset >= count:  # past the last page (an estimate may be below the rows there are)
@@ -122,9 +116,9 @@ def visible_incidents_page(
 
 def _listed(kind: str | None, names: tuple[str, ...]) -> Callable[..., QuerySet[Incident]]:
     def build(*values: str | int) -> QuerySet[Incident]:
-        scope, given = (values[:1], values[1:]) if kind is not None else ((), values)
+        pk, given = (values[0], values[1:]) if kind is not None else (0, values)
         # No `has_pauses` here: for a page PostgreSQL hashes the whole pause table to answer it.
-        incidents = Incident.objects.within(_scope(kind, scope)).defer(*UNLISTED)  # type: ignore[arg-type]
+        incidents = Incident.objects.within((kind, pk)).defer(*UNLISTED)  # type: ignore[arg-type]
         return incidents.filter(**{LIST_FILTERS[n]: v for n, v in zip(names, given, strict=True)}).order_by(
             "-opened_at", "-id")
     return build
