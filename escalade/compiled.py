@@ -14,6 +14,13 @@ the same shape must build the same query but for the values.
 A page (`window`) is bound too: LIMIT and OFFSET are parameters appended to the compiled SQL (Django
 would write the numbers into it), so every page of a list shares one SQL. `statement` gives the
 bound SQL itself, for a count or a plan over the same rows.
+
+The rows become objects without Django's per-row machinery too (`_Reader`): how each column is
+converted, where each model's columns are and which related objects hang where is worked out once
+per shape, and the objects are built as `bulk.new` builds them (no per-field `__init__`, no
+signals). Django's iterable spent more time on that than the database on the query. A queryset
+that needs more (prefetches, known related objects, inherited models, init signals) is read by
+Django as before.
 """
 
 from __future__ import annotations
@@ -25,6 +32,9 @@ from typing import Any
 
 from django.db import connections
 from django.db.models import Model, QuerySet
+from django.db.models.base import ModelState
+from django.db.models.query import ModelIterable
+from django.db.models.signals import post_init, pre_init
 from django.db.models.sql.compiler import SQLCompiler
 
 
@@ -35,10 +45,125 @@ class _Template:
     sql: str
     params: tuple[Any, ...]
     positions: tuple[int, ...]  # where each value goes in `params`
+    reader: _Reader | None  # None: Django reads the rows
+
+
+@dataclass(frozen=True)
+class _Related:
+    """A model read with its parent (`select_related`): its columns in the row, and where it goes."""
+
+    model: type[Model]
+    start: int
+    end: int
+    attnames: tuple[str, ...]
+    pk_index: int
+    local_setter: Callable[[Model, Model | None], None]
+    remote_setter: Callable[[Model, Model], None]
+    related: tuple[_Related, ...]
+
+
+@dataclass(frozen=True)
+class _Reader:
+    """What `ModelIterable` works out on every evaluation, worked out once: how to turn a row into
+    the same object (values in `__dict__`, deferred columns absent, `_state` from the database,
+    related objects cached, annotations set)."""
+
+    model: type[Model]
+    start: int
+    end: int
+    attnames: tuple[str, ...]
+    related: tuple[_Related, ...]
+    annotations: tuple[tuple[str, int], ...]
+    converters: tuple[tuple[int, tuple[Callable[..., Any], ...], Any], ...]
+    width: int | None  # the row's own columns, when Django adds some for its ordering
+
+    def read(self, rows: list[tuple[Any, ...]], db: str) -> list[Model]:
+        connection = connections[db]
+        objects = []
+        for raw in rows:
+            row = list(raw[:self.width] if self.width is not None else raw)
+            for position, convs, expression in self.converters:
+                value = row[position]
+                for convert in convs:
+                    value = convert(value, expression, connection)
+                row[position] = value
+            obj = _built(self.model, self.attnames, row[self.start:self.end], db)
+            for related in self.related:
+                _populate(related, row, obj, db)
+            for name, position in self.annotations:
+                setattr(obj, name, row[position])
+            objects.append(obj)
+        return objects
+
+
+def _built(model: type[Model], attnames: tuple[str, ...], values: list[Any], db: str) -> Model:
+    # As `Model.from_db` leaves it, for a model without init signals (checked with the shape).
+    obj = model.__new__(model)
+    state = obj._state = ModelState()
+    state.adding = False
+    state.db = db
+    obj.__dict__.update(zip(attnames, values, strict=True))
+    return obj
+
+
+def _populate(related: _Related, row: list[Any], parent: Model, db: str) -> None:
+    values = row[related.start:related.end]
+    if values[related.pk_index] is None:  # no related row (a nullable relation)
+        related.local_setter(parent, None)
+        return
+    obj = _built(related.model, related.attnames, values, db)
+    for nested in related.related:
+        _populate(nested, row, obj, db)
+    related.local_setter(parent, obj)
+    related.remote_setter(obj, parent)
+
+
+def _plain(model: type[Model]) -> bool:
+    """Whether `_built` makes the same object as `from_db`: Django's own `from_db` and no receivers
+    of the init signals."""
+    return (model.from_db.__func__ is Model.from_db.__func__  # type: ignore[attr-defined]
+            and not pre_init.has_listeners(model) and not post_init.has_listeners(model))
+
+
+def _related(infos: list[dict[str, Any]], select: list[Any]) -> tuple[_Related, ...] | None:
+    found = []
+    for info in infos:
+        fields = info["select_fields"]
+        if info["from_parent"] or not _plain(info["model"]):
+            return None
+        nested = _related(info.get("related_klass_infos", []), select)
+        if nested is None:
+            return None
+        attnames = tuple(select[i][0].target.attname for i in fields)
+        found.append(_Related(info["model"], fields[0], fields[-1] + 1, attnames,
+                              attnames.index(info["model"]._meta.pk_fields[0].attname),
+                              info["local_setter"], info["remote_setter"], nested))
+    return tuple(found)
+
+
+def _reader(queryset: QuerySet[Any], compiler: SQLCompiler) -> _Reader | None:
+    """The reader of the shape's rows, or None where Django's own iterable must read them."""
+    info = compiler.klass_info
+    if (queryset._iterable_class is not ModelIterable or queryset._prefetch_related_lookups  # type: ignore[attr-defined]
+            or queryset._known_related_objects or info is None  # type: ignore[attr-defined]
+            or queryset._fetch_mode.track_peers or not _plain(info["model"])  # type: ignore[attr-defined]
+            or compiler.has_composite_fields([s[0] for s in compiler.select])):
+        return None
+    related = _related(info.get("related_klass_infos", []), compiler.select)
+    if related is None:
+        return None
+    fields = info["select_fields"]
+    columns = [s[0] for s in compiler.select[:compiler.col_count]]
+    converters = tuple((position, tuple(convs), expression)
+                       for position, (convs, expression) in compiler.get_converters(columns).items())
+    return _Reader(info["model"], fields[0], fields[-1] + 1,
+                   tuple(compiler.select[i][0].target.attname for i in fields), related,
+                   tuple(compiler.annotation_col_map.items()), converters,
+                   compiler.col_count if compiler.has_extra_select else None)
 
 
 # Two threads may both build a shape's template at first: they build the same one, either is kept.
-_templates: dict[tuple[Any, Hashable], _Template] = {}
+_templates: dict[tuple[Any, Hashable, bool], _Template] = {}
 
 
 def _stand_in(value: Any, index: int) -> Any:
@@ -67,7 +192,7 @@ def _template(shape: Hashable, build: Callable[..., QuerySet[Any]], values: Sequ
     if windowed:
         sql += " LIMIT %s OFFSET %s"
         params = (*params, 0, 0)
-    return _Template(queryset, compiler, sql, tuple(params), tuple(positions))
+    return _Template(queryset, compiler, sql, tuple(params), tuple(positions), _reader(queryset, compiler))
 
 
 def _bound(shape: Hashable, build: Callable[..., QuerySet[Any]], values: Sequence[Any],
@@ -94,11 +219,17 @@ def fetch[M: Model](shape: Hashable, build: Callable[..., QuerySet[M]], *values:
     """`list(build(*values)[offset:offset + limit])` for `window=(offset, limit)`, else the whole
     `list(build(*values))`: the SQL compiled at the first call for `shape` (see the module)."""
     template, sql, bound = _bound(shape, build, values, window)
+    if template.reader is not None:
+        db = template.queryset.db
+        with connections[db].cursor() as cursor:
+            cursor.execute(sql, bound)
+            rows = cursor.fetchall()
+        return template.reader.read(rows, db)  # type: ignore[return-value]
     queryset = template.queryset._chain()  # type: ignore[attr-defined]
     compiler = copy.copy(template.compiler)  # its select and converters, worked out once
     compiler.connection = connections[queryset.db]  # this thread's connection
     compiler.as_sql = lambda *args, **kwargs: (sql, bound)  # type: ignore[method-assign]
-    queryset.query.get_compiler = lambda *args, **kwargs: compiler  # type: ignore[method-assign]
+    queryset.query.get_compiler = lambda *args, **kwargs: compiler
     return list(queryset)
 
 

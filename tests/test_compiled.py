@@ -120,3 +120,71 @@ def test_a_window_pages_an_ordered_queryset_and_binds_plain_values(incidents):
     # A text enum is a str whose database adapter may write its name: the caller binds its value.
     with pytest.raises(TypeError, match="Status"):
         compiled.fetch(("test", "status"), lambda status: Incident.objects.filter(status=status), Status.OPEN)
+
+
+
+def _snapshot(obj, seen=()):
+    """Everything a model object read from the database holds: its values (deferred ones absent),
+    its state, and the related objects cached on it, recursively (a parent cached on its child, as
+    a one-to-one leaves it, by name only)."""
+    if obj is None:
+        return None
+    if any(obj is other for other in seen):
+        return ("parent", type(obj))
+    values = {k: v for k, v in vars(obj).items() if k != "_state"}
+    cached = {name: _snapshot(related, (*seen, obj)) for name, related in obj._state.fields_cache.items()}
+    return type(obj), values, obj._state.adding, obj._state.db, cached
+
+
+def _detail(number):
+    from escalade.incidents.services import _numbered
+
+    return _numbered(None, False)(number)  # the incident, its customer, partner and contract, has_pauses
+
+
+def _listed(code):
+    return Incident.objects.within((None, 0)).defer("allowed_level", "triage", "evaluated_at").filter(
+        customer__code=code)
+
+
+def _token(key_hash):
+    from escalade.accounts.models import _live_token
+
+    return _live_token(key_hash, "no such counter")  # its user, and an annotation read by a subquery
+
+
+def _customers(code):
+    from escalade.incidents.models import Customer
+
+    return Customer.objects.select_related("partner", "contract").exclude(code=code).order_by("code")
+
+
+@pytest.mark.parametrize(("build", "value"), [
+    (_detail, lambda raw: "REQ-1001"),
+    (_listed, lambda raw: "client-a"),
+    (_token, lambda raw: __import__("escalade.accounts.models", fromlist=["x"]).hash_token(raw)),
+    (_customers, lambda raw: "client-b"),
+], ids=["detail", "list", "token", "customers"])
+def test_objects_read_from_the_compiled_sql_are_those_django_reads(build, value, incidents, world):
+    """The reader builds the objects without Django's iterable: same values (converted as Django
+    converts them, deferred columns absent), same state, same related objects, same annotations."""
+    from escalade.incidents.models import Customer
+
+    Customer.objects.create(code="client-c", name="Client C")  # neither partner nor contract: both None
+    _, raw = ApiToken.issue(world.users["partner_a"], name="lecture")
+    reference = list(build(value(raw)))
+    read = compiled.fetch(("test", "same objects", build.__name__), build, value(raw))
+    assert reference and [_snapshot(o) for o in read] == [_snapshot(o) for o in reference]
+    if build is _customers:
+        assert [c.code for c in read] == ["client-a", "client-c"]
+        assert read[1]._state.fields_cache == {"partner": None, "contract": None}
+
+
+def test_a_queryset_the_reader_does_not_build_is_read_by_django(incidents):
+    """Prefetches (and rows that are not objects) go through Django's own iterable, compiled all the same."""
+    [incident] = compiled.fetch(("test", "prefetch"),
+                                lambda n: Incident.objects.prefetch_related("pauses").filter(request_number=n),
+                                "REQ-1001")
+    assert "pauses" in incident._prefetched_objects_cache
+    assert compiled.fetch(("test", "values"), lambda n: Incident.objects.filter(request_number=n).values_list(
+        "customer__code"), "REQ-2001") == [("client-b",)]
