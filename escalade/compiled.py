@@ -18,9 +18,9 @@ bound SQL itself, for a count or a plan over the same rows.
 The rows become objects without Django's per-row machinery too (`_Reader`): how each column is
 converted, where each model's columns are and which related objects hang where is worked out once
 per shape, and the objects are built as `bulk.new` builds them (no per-field `__init__`, no
-signals). Django's iterable spent more time on that than the database on the query. A queryset
-that needs more (prefetches, known related objects, inherited models, init signals) is read by
-Django as before.
+signals), or a `values_list`'s tuples. Django's iterable spent more time on that than the database
+on the query. A queryset that needs more (prefetches, known related objects, inherited models,
+init signals, flat or named rows, dicts) is read by Django as before.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from typing import Any
 from django.db import connections
 from django.db.models import Model, QuerySet
 from django.db.models.base import ModelState
-from django.db.models.query import ModelIterable
+from django.db.models.query import ModelIterable, ValuesListIterable
 from django.db.models.signals import post_init, pre_init
 from django.db.models.sql.compiler import SQLCompiler
 
@@ -66,9 +66,10 @@ class _Related:
 class _Reader:
     """What `ModelIterable` works out on every evaluation, worked out once: how to turn a row into
     the same object (values in `__dict__`, deferred columns absent, `_state` from the database,
-    related objects cached, annotations set)."""
+    related objects cached, annotations set). Without a model, a `values_list` row: the tuple of
+    its converted columns."""
 
-    model: type[Model]
+    model: type[Model] | None
     start: int
     end: int
     attnames: tuple[str, ...]
@@ -77,9 +78,9 @@ class _Reader:
     converters: tuple[tuple[int, tuple[Callable[..., Any], ...], Any], ...]
     width: int | None  # the row's own columns, when Django adds some for its ordering
 
-    def read(self, rows: list[tuple[Any, ...]], db: str) -> list[Model]:
+    def read(self, rows: list[tuple[Any, ...]], db: str) -> list[Any]:
         connection = connections[db]
-        objects = []
+        objects: list[Any] = []
         for raw in rows:
             row = list(raw[:self.width] if self.width is not None else raw)
             for position, convs, expression in self.converters:
@@ -87,6 +88,9 @@ class _Reader:
                 for convert in convs:
                     value = convert(value, expression, connection)
                 row[position] = value
+            if self.model is None:
+                objects.append(tuple(row))
+                continue
             obj = _built(self.model, self.attnames, row[self.start:self.end], db)
             for related in self.related:
                 _populate(related, row, obj, db)
@@ -143,6 +147,15 @@ def _related(infos: list[dict[str, Any]], select: list[Any]) -> tuple[_Related, 
 
 def _reader(queryset: QuerySet[Any], compiler: SQLCompiler) -> _Reader | None:
     """The reader of the shape's rows, or None where Django's own iterable must read them."""
+    columns = [s[0] for s in compiler.select[:compiler.col_count]]
+    converters = tuple((position, tuple(convs), expression)
+                       for position, (convs, expression) in compiler.get_converters(columns).items())
+    width = compiler.col_count if compiler.has_extra_select else None
+    if queryset._iterable_class is ValuesListIterable:
+        # Its columns are selected in the order asked for (Django 5.2 and later): a row is the tuple.
+        if queryset._prefetch_related_lookups or compiler.has_composite_fields(columns):  # type: ignore[attr-defined]
+            return None
+        return _Reader(None, 0, 0, (), (), (), converters, width)
     info = compiler.klass_info
     if (queryset._iterable_class is not ModelIterable or queryset._prefetch_related_lookups  # type: ignore[attr-defined]
             or queryset._known_related_objects or info is None  # type: ignore[attr-defined]
@@ -153,13 +166,9 @@ def _reader(queryset: QuerySet[Any], compiler: SQLCompiler) -> _Reader | None:
     if related is None:
         return None
     fields = info["select_fields"]
-    columns = [s[0] for s in compiler.select[:compiler.col_count]]
-    converters = tuple((position, tuple(convs), expression)
-                       for position, (convs, expression) in compiler.get_converters(columns).items())
     return _Reader(info["model"], fields[0], fields[-1] + 1,
                    tuple(compiler.select[i][0].target.attname for i in fields), related,
-                   tuple(compiler.annotation_col_map.items()), converters,
-                   compiler.col_count if compiler.has_extra_select else None)
+                   tuple(compiler.annotation_col_map.items()), converters, width)
 
 
 # Two threads may both build a shape's template at first: they build the same one, either is kept.
@@ -224,7 +233,7 @@ def fetch[M: Model](shape: Hashable, build: Callable[..., QuerySet[M]], *values:
         with connections[db].cursor() as cursor:
             cursor.execute(sql, bound)
             rows = cursor.fetchall()
-        return template.reader.read(rows, db)  # type: ignore[return-value]
+        return template.reader.read(rows, db)
     queryset = template.queryset._chain()  # type: ignore[attr-defined]
     compiler = copy.copy(template.compiler)  # its select and converters, worked out once
     compiler.connection = connections[queryset.db]  # this thread's connection

@@ -188,3 +188,19 @@ def test_a_queryset_the_reader_does_not_build_is_read_by_django(incidents):
     assert "pauses" in incident._prefetched_objects_cache
     assert compiled.fetch(("test", "values"), lambda n: Incident.objects.filter(request_number=n).values_list(
         "customer__code"), "REQ-2001") == [("client-b",)]
+
+
+def test_rows_of_a_values_list_are_the_tuples_django_reads(incidents):
+    """Converted as Django converts them (an instant, a JSON list), in the order asked for."""
+    build = lambda n: Incident.objects.filter(request_number=n).values_list(  # noqa: E731
+        "opened_at", "reopenings", "customer__code", "priority")
+    assert compiled.fetch(("test", "tuples"), build, "REQ-2001") == list(build("REQ-2001"))
+    [(opened_at, reopenings, code, priority)] = compiled.fetch(("test", "tuples"), build, "REQ-2001")
+    assert (opened_at.tzinfo is not None, reopenings, code, priority) == (True, [], "client-b", "high")
+    # An annotation asked before a field: in that order too.
+    from django.db.models.functions import Upper
+
+    reordered = lambda n: Incident.objects.filter(request_number=n).annotate(  # noqa: E731
+        up=Upper("title")).values_list("up", "request_number")
+    assert compiled.fetch(("test", "reordered"), reordered, "REQ-2001") == list(reordered("REQ-2001")) == [
+        ("", "REQ-2001")]

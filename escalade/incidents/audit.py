@@ -19,7 +19,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
-from escalade import bulk
+from escalade import bulk, compiled
 from escalade.incidents.models import Incident, TimelineEvent
 
 GENESIS = ""  # the `previous_hash` of an incident's first entry
@@ -53,18 +53,31 @@ def _fields(event: TimelineEvent) -> dict[str, Any]:
     return {name: getattr(event, name) for name in CONTENT}
 
 
+# Up to this many incidents the look-up's SQL is compiled once per count (`escalade.compiled`): a
+# request's or an event's own incident, where writing the SQL again took 0.5 ms of each write. The
+# worker's larger batches are compiled each time, as their counts vary.
+COMPILED_UP_TO = 8
+
+
 def heads(incident_ids: Iterable[int]) -> dict[int, str]:
     """The last hash of each incident's chain, the incidents locked so that no other writer chains
     after the same entry meanwhile (PostgreSQL; SQLite writes one transaction at a time)."""
+    ids = sorted(set(incident_ids))
+    if not ids:
+        return {}
+    rows = compiled.fetch(len(ids), _heads, *ids) if len(ids) <= COMPILED_UP_TO else _heads(*ids)
+    return {pk: head or GENESIS for pk, head in rows}
+
+
+def _heads(*incident_ids: int) -> QuerySet[Incident]:
     last = TimelineEvent.objects.filter(incident=OuterRef("pk")).order_by("-id").values("hash")[:1]
-    rows = (
+    return (
         Incident.objects.select_for_update()
-        .filter(pk__in=sorted(set(incident_ids)))
+        .filter(pk__in=incident_ids)
         .order_by("pk")
         .annotate(head=Subquery(last))
         .values_list("pk", "head")
     )
-    return {pk: head or GENESIS for pk, head in rows}
 
 
 def seal(events: list[TimelineEvent], new: Collection[int] = ()) -> None:
