@@ -6,8 +6,9 @@ measured in process on PostgreSQL): most of a GET was spent writing the same SQL
 
 `fetch(shape, build, *values)` builds the queryset once with stand-in values, compiles it, and
 checks that each stand-in went into the query's parameters exactly once, untouched (not inlined,
-not transformed: else it refuses, TypeError). Later calls bind the real values to the same SQL
-and let Django read the rows as usual (related objects, annotations, prefetches). `shape` names
+not transformed but for the backend's adapter of an instant: else it refuses, TypeError). Values are
+text, integers and aware instants; anything else (None, a flag, an enum) belongs to the shape.
+Later calls bind the real values to the same SQL and read the rows (below). `shape` names
 everything else the SQL depends on (a user's role picks a different scope filter): two calls with
 the same shape must build the same query but for the values.
 
@@ -28,6 +29,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import connections
@@ -45,6 +47,7 @@ class _Template:
     sql: str
     params: tuple[Any, ...]
     positions: tuple[int, ...]  # where each value goes in `params`
+    wrappers: tuple[type | None, ...]  # the type the backend wraps each integer in (PostgreSQL's Int2), if any
     reader: _Reader | None  # None: Django reads the rows
 
 
@@ -175,14 +178,29 @@ def _reader(queryset: QuerySet[Any], compiler: SQLCompiler) -> _Reader | None:
 _templates: dict[tuple[Any, Hashable, bool], _Template] = {}
 
 
+_STAND_IN_INSTANT = datetime(1, 1, 2, tzinfo=UTC)
+
+
 def _stand_in(value: Any, index: int) -> Any:
     """A value no caller passes, of the same type, so that Django prepares it as it would the real one."""
-    # Exactly str or int: a bool is an int, and a str subclass (an enum) may be adapted otherwise.
+    # Exactly str, int or datetime: a bool is an int, and a str subclass (an enum) may be adapted otherwise.
     if type(value) is str:
         return f"\x00escalade:{index}\x00"
     if type(value) is int:
-        return -(2**62) - index
-    raise TypeError(f"compiled binds text and integers, not {type(value).__name__}: put it in the shape")
+        # Within every integer column's range (Django finds no row for a value out of it, and writes
+        # no SQL): the largest small integer, unlikely among a query's own constants.
+        return 32_767 - index
+    if type(value) is datetime:
+        if value.tzinfo is None:  # Django would read it in the current zone, with a warning
+            raise TypeError("compiled binds aware instants, not naive ones")
+        return _STAND_IN_INSTANT + timedelta(microseconds=index + 1)
+    raise TypeError(f"compiled binds text, integers and instants, not {type(value).__name__}: put it in the shape")
+
+
+def _prepared(value: Any, db: str) -> Any:
+    """The value as Django's lookups hand it to the database: an instant through the backend's
+    adapter (text in UTC on SQLite, itself on PostgreSQL), the rest as it is."""
+    return connections[db].ops.adapt_datetimefield_value(value) if type(value) is datetime else value
 
 
 def _template(shape: Hashable, build: Callable[..., QuerySet[Any]], values: Sequence[Any], windowed: bool) -> _Template:
@@ -192,16 +210,20 @@ def _template(shape: Hashable, build: Callable[..., QuerySet[Any]], values: Sequ
         raise TypeError(f"{shape!r}: a window pages an ordered queryset, not sliced nor locked")
     compiler = queryset.query.get_compiler(using=queryset.db)
     sql, params = compiler.as_sql()
-    positions = []
+    positions, wrappers = [], []
     for stand_in in stand_ins:
-        found = [i for i, p in enumerate(params) if type(p) is type(stand_in) and p == stand_in]
-        if len(found) != 1 or (isinstance(stand_in, str) and stand_in in sql):
+        prepared = _prepared(stand_in, queryset.db)
+        found = [i for i, p in enumerate(params) if p == prepared and (
+            type(p) is type(prepared) or (type(prepared) is int and isinstance(p, int) and not isinstance(p, bool)))]
+        if len(found) != 1 or (isinstance(prepared, str) and prepared in sql):
             raise TypeError(f"{shape!r}: each value must reach the SQL once, as a parameter")
         positions.append(found[0])
+        wrappers.append(None if type(params[found[0]]) is type(prepared) else type(params[found[0]]))
     if windowed:
         sql += " LIMIT %s OFFSET %s"
         params = (*params, 0, 0)
-    return _Template(queryset, compiler, sql, tuple(params), tuple(positions), _reader(queryset, compiler))
+    return _Template(queryset, compiler, sql, tuple(params), tuple(positions), tuple(wrappers),
+                     _reader(queryset, compiler))
 
 
 def _bound(shape: Hashable, build: Callable[..., QuerySet[Any]], values: Sequence[Any],
@@ -213,8 +235,9 @@ def _bound(shape: Hashable, build: Callable[..., QuerySet[Any]], values: Sequenc
     if template is None:
         template = _templates[key] = _template(shape, build, values, window is not None)
     params = list(template.params)
-    for position, value in zip(template.positions, values, strict=True):
-        params[position] = value
+    db = template.queryset.db
+    for position, wrap, value in zip(template.positions, template.wrappers, values, strict=True):
+        params[position] = _prepared(value, db) if wrap is None else wrap(value)
     if window is not None:
         offset, limit = window
         if type(offset) is not int or type(limit) is not int or offset < 0 or limit < 1:

@@ -204,3 +204,31 @@ def test_rows_of_a_values_list_are_the_tuples_django_reads(incidents):
         up=Upper("title")).values_list("up", "request_number")
     assert compiled.fetch(("test", "reordered"), reordered, "REQ-2001") == list(reordered("REQ-2001")) == [
         ("", "REQ-2001")]
+
+
+def test_an_instant_is_bound_as_django_binds_it_and_a_naive_one_is_refused(incidents, paris_noon):
+    """REQ-1001 and REQ-2001 were opened at noon (Paris): a bound instant selects as Django's
+    own filter does, on either side of it, in any zone."""
+    from zoneinfo import ZoneInfo
+
+    opened_since = lambda at: Incident.objects.filter(opened_at__gte=at).order_by("request_number")  # noqa: E731
+    for at in (paris_noon - timedelta(seconds=1), paris_noon, paris_noon + timedelta(microseconds=1),
+               paris_noon.astimezone(ZoneInfo("America/Cayenne"))):
+        assert [i.request_number for i in compiled.fetch(("test", "since"), opened_since, at)] == [
+            i.request_number for i in opened_since(at)]
+    assert len(compiled.fetch(("test", "since"), opened_since, paris_noon)) == 2
+    assert compiled.fetch(("test", "since"), opened_since, paris_noon + timedelta(microseconds=1)) == []
+    with pytest.raises(TypeError, match="naive"):
+        compiled.fetch(("test", "since"), opened_since, paris_noon.replace(tzinfo=None))
+    with pytest.raises(TypeError, match="once, as a parameter"):  # a date of the instant is not the instant
+        compiled.fetch(("test", "day"), lambda at: Incident.objects.filter(opened_at__date=at), paris_noon)
+
+
+def test_a_small_integer_is_bound_in_the_type_the_backend_gives_it(incidents):
+    """PostgreSQL's backend wraps a small integer column's value (Int2), and Django writes no SQL for
+    a value out of a column's range: the stand-in is within every range, found in its wrapper, and
+    each call's value is wrapped the same way."""
+    at_level = lambda level: Incident.objects.filter(escalated_level=level).order_by("request_number")  # noqa: E731
+    Incident.objects.filter(request_number="REQ-2001").update(escalated_level=2)
+    for level, expected in ((0, ["REQ-1001"]), (2, ["REQ-2001"]), (3, [])):
+        assert [i.request_number for i in compiled.fetch(("test", "level"), at_level, level)] == expected

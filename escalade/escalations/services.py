@@ -6,15 +6,17 @@ decides with the core, writes the escalation, the timeline and the outbox rows t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
+from escalade import bulk, compiled
 from escalade.accounts.models import Role, User
 from escalade.accounts.permissions import check_may_acknowledge, check_may_escalate_through
 from escalade.accounts.throttle import spend
@@ -110,19 +112,45 @@ def _folded(history: dict[str, Any], outcome: str, code: str, now: datetime) -> 
     """The same ask again (same person, channel, level, reason and answer) within the fold window:
     counted on the earlier history entry, with no new entry nor timeline event."""
     since = now - timedelta(seconds=settings.ESCALATION_FOLD_SECONDS)
-    same = {k: history[k] for k in ("incident", "requested_level", "requested_by", "requester_label",
-                                     "channel", "reason")}
-    earlier = (
-        EscalationRequest.objects.filter(**same, outcome=outcome, code=code)
-        .filter(Q(last_requested_at__gte=since) | Q(last_requested_at__isnull=True, requested_at__gte=since))
-        .order_by("-id")
-        .values_list("pk", flat=True)
-        .first()
-    )
-    if earlier is None:
+    level, user = history["requested_level"], history["requested_by"]
+    # The SQL compiled once per shape (escalade.compiled): most requests under load are repeats,
+    # and writing this look-up again took a fifth of each.
+    values = (history["incident"].pk, *(() if level is None else (level,)), *(() if user is None else (user.pk,)),
+              *map(str, (history["requester_label"], history["channel"], history["reason"], outcome, code)),  # enums' text
+              since, since)
+    found = compiled.fetch((level is None, user is None), _earlier_request(level is None, user is None), *values)
+    if not found:
         return False
-    EscalationRequest.objects.filter(pk=earlier).update(repeat_count=F("repeat_count") + 1, last_requested_at=now)
+    earlier = found[0]
+    # Read, then written: the incident's row is locked by the caller until it commits, so no other
+    # request folds into the same entry meanwhile.
+    earlier.repeat_count += 1
+    earlier.last_requested_at = now
+    bulk.update(EscalationRequest, [earlier], ["repeat_count", "last_requested_at"])
     return True
+
+
+def _earlier_request(no_level: bool, no_user: bool) -> Callable[..., QuerySet[EscalationRequest]]:
+    """The latest history entry of the same ask within the window (`_folded`); a missing level or
+    requester is part of the shape (IS NULL), the rest is bound."""
+    def build(incident_id: int, *rest: Any) -> QuerySet[EscalationRequest]:
+        given = list(rest)
+        level = None if no_level else given.pop(0)
+        user = None if no_user else given.pop(0)
+        label, channel, reason, outcome, code, since, also_since = given
+        return (
+            EscalationRequest.objects.filter(
+                incident_id=incident_id, requested_level=level, requested_by_id=user, requester_label=label,
+                channel=channel, reason=reason, outcome=outcome, code=code)
+            .filter(Q(last_requested_at__gte=since) | Q(last_requested_at__isnull=True, requested_at__gte=also_since))
+            .order_by("-id")
+            .only("id", "repeat_count", "last_requested_at")[:1]
+        )
+    return build
+
+
+def _escalation_at(incident_id: int, level: int) -> QuerySet[Escalation]:
+    return Escalation.objects.filter(incident_id=incident_id, level=level)[:1]
 
 
 def _decide_and_record(
@@ -158,8 +186,8 @@ def _decide_and_record(
     granted = check.granted_level
     # `escalated_level` is the highest level granted (raised in the transaction of each grant, under
     # this row's lock): above it there is no escalation to find.
-    escalation = (Escalation.objects.filter(incident=incident, level=granted).first()
-                  if granted <= incident.escalated_level else None)
+    found = compiled.fetch("at level", _escalation_at, incident.pk, granted) if granted <= incident.escalated_level else []
+    escalation = found[0] if found else None
     created = escalation is None
     if escalation is None:
         escalation = Escalation.objects.create(
