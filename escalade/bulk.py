@@ -256,10 +256,9 @@ def update(model: type[models.Model], objects: Sequence[models.Model], names: Se
     meta = model._meta
     assert meta.pk is not None
     fields = [meta.get_field(name) for name in names]
-    quote = connection.ops.quote_name
-    sql = (f"UPDATE {quote(meta.db_table)} SET "
-           + ", ".join(f"{quote(f.column)} = %s" for f in fields)  # type: ignore[union-attr]
-           + f" WHERE {quote(meta.pk.column)} = %s")
+    sql = (f"UPDATE {_quote(meta.db_table)} SET "
+           + ", ".join(f"{_quote(f.column)} = %s" for f in fields)  # type: ignore[union-attr]
+           + f" WHERE {_quote(meta.pk.column)} = %s")
     rows = [[f.get_db_prep_save(getattr(o, f.attname), connection) for f in fields] + [o.pk]  # type: ignore[union-attr]
             for o in objects]
     with connection.cursor() as cursor:
@@ -272,10 +271,9 @@ def _reserve_ids(cursor: Any, table: str, column: str, count: int) -> list[int]:
                        [table, column, count])
         return [row[0] for row in cursor.fetchall()]
     # SQLite: transactions are IMMEDIATE (settings), so nobody else inserts until this one commits.
-    quote = connection.ops.quote_name
     # AUTOINCREMENT never reuses a number: start above both the last row and the last number given.
     cursor.execute(f"SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0), "
-                   f"COALESCE(MAX({quote(column)}), 0)) FROM {quote(table)}", [table])
+                   f"COALESCE(MAX({_quote(column)}), 0)) FROM {_quote(table)}", [table])
     first = cursor.fetchone()[0] + 1
     return list(range(first, first + count))
 

@@ -182,7 +182,8 @@ _STAND_IN_INSTANT = datetime(1, 1, 2, tzinfo=UTC)
 
 
 def _stand_in(value: Any, index: int) -> Any:
-    """A value no caller passes, of the same type, so that Django prepares it as it would the real one."""
+    """A value of the same type as the real one, so that Django prepares it alike, and unlikely among
+    the query's own parameters (the template checks that it is found there exactly once)."""
     # Exactly str, int or datetime: a bool is an int, and a str subclass (an enum) may be adapted otherwise.
     if type(value) is str:
         return f"\x00escalade:{index}\x00"

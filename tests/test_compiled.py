@@ -5,15 +5,17 @@ opened at noon, Paris)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.db.models.functions import Upper
 from django.db.models.sql.compiler import SQLCompiler
 
 from escalade import compiled
-from escalade.accounts.models import ApiToken
+from escalade.accounts.models import ApiToken, _live_token, hash_token
 from escalade.errors import ServiceError
-from escalade.incidents.models import Channel, Incident, Status
-from escalade.incidents.services import IncidentInput, get_visible_incident, upsert_incident
+from escalade.incidents.models import Channel, Customer, Incident, Status
+from escalade.incidents.services import IncidentInput, _numbered, get_visible_incident, upsert_incident
 
 pytestmark = pytest.mark.django_db
 
@@ -137,8 +139,6 @@ def _snapshot(obj, seen=()):
 
 
 def _detail(number):
-    from escalade.incidents.services import _numbered
-
     return _numbered(None, False)(number)  # the incident, its customer, partner and contract, has_pauses
 
 
@@ -148,28 +148,22 @@ def _listed(code):
 
 
 def _token(key_hash):
-    from escalade.accounts.models import _live_token
-
     return _live_token(key_hash, "no such counter")  # its user, and an annotation read by a subquery
 
 
 def _customers(code):
-    from escalade.incidents.models import Customer
-
     return Customer.objects.select_related("partner", "contract").exclude(code=code).order_by("code")
 
 
 @pytest.mark.parametrize(("build", "value"), [
     (_detail, lambda raw: "REQ-1001"),
     (_listed, lambda raw: "client-a"),
-    (_token, lambda raw: __import__("escalade.accounts.models", fromlist=["x"]).hash_token(raw)),
+    (_token, hash_token),
     (_customers, lambda raw: "client-b"),
 ], ids=["detail", "list", "token", "customers"])
 def test_objects_read_from_the_compiled_sql_are_those_django_reads(build, value, incidents, world):
     """The reader builds the objects without Django's iterable: same values (converted as Django
     converts them, deferred columns absent), same state, same related objects, same annotations."""
-    from escalade.incidents.models import Customer
-
     Customer.objects.create(code="client-c", name="Client C")  # neither partner nor contract: both None
     _, raw = ApiToken.issue(world.users["partner_a"], name="lecture")
     reference = list(build(value(raw)))
@@ -198,8 +192,6 @@ def test_rows_of_a_values_list_are_the_tuples_django_reads(incidents):
     [(opened_at, reopenings, code, priority)] = compiled.fetch(("test", "tuples"), build, "REQ-2001")
     assert (opened_at.tzinfo is not None, reopenings, code, priority) == (True, [], "client-b", "high")
     # An annotation asked before a field: in that order too.
-    from django.db.models.functions import Upper
-
     reordered = lambda n: Incident.objects.filter(request_number=n).annotate(  # noqa: E731
         up=Upper("title")).values_list("up", "request_number")
     assert compiled.fetch(("test", "reordered"), reordered, "REQ-2001") == list(reordered("REQ-2001")) == [
@@ -209,8 +201,6 @@ def test_rows_of_a_values_list_are_the_tuples_django_reads(incidents):
 def test_an_instant_is_bound_as_django_binds_it_and_a_naive_one_is_refused(incidents, paris_noon):
     """REQ-1001 and REQ-2001 were opened at noon (Paris): a bound instant selects as Django's
     own filter does, on either side of it, in any zone."""
-    from zoneinfo import ZoneInfo
-
     opened_since = lambda at: Incident.objects.filter(opened_at__gte=at).order_by("request_number")  # noqa: E731
     for at in (paris_noon - timedelta(seconds=1), paris_noon, paris_noon + timedelta(microseconds=1),
                paris_noon.astimezone(ZoneInfo("America/Cayenne"))):
