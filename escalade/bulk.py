@@ -13,8 +13,10 @@ filled, defaults were set when the objects were built).
 
 from __future__ import annotations
 
+import gc
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache, partial
@@ -61,6 +63,25 @@ def _recipe(model: type[models.Model]) -> _Recipe:
         else:
             constants[field.attname] = value
     return _Recipe(constants, tuple(factories), plain, relations)
+
+
+@contextmanager
+def loading() -> Iterator[Callable[[], None]]:
+    """For a load that holds many objects at once (an import's checked rows): Python's cycle collector
+    traversed every live object again at each full collection, a third of a 100,000-row import's CPU.
+    Inside, what existed at the start is frozen (left out of every traversal) and the collector runs
+    only when the caller calls the function yielded, between batches: that call traverses only what
+    was made since the previous one. All restored on exit. The collector is the process's: for a
+    command's load, not inside a request."""
+    enabled = gc.isenabled()
+    gc.disable()
+    gc.freeze()
+    try:
+        yield partial(gc.collect, 1)  # generations 0 and 1; survivors go to the oldest one
+    finally:
+        gc.unfreeze()
+        if enabled:
+            gc.enable()
 
 
 def new[M: models.Model](model: type[M], **values: Any) -> M:

@@ -4,6 +4,8 @@ Paris, so that the large path (≥ SMALL rows) is the one taken."""
 
 from __future__ import annotations
 
+import gc
+import weakref
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -149,3 +151,43 @@ def test_insert_new_writes_what_no_unique_constraint_refuses_and_counts_it(world
     assert (row.context, row.created_at, row.incident_id, row.status, row.rank) == (
         rows[4].context, paris_noon + timedelta(seconds=5), incident.pk, "pending", RANK["breach"])
     assert bulk.insert_new(Notification, rows) == 0  # a second pass adds nothing
+
+
+class _Cycle:
+    """An object in a reference cycle: only the cycle collector frees it."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_loading_pauses_the_collector_and_restores_it_frozen_objects_included():
+    before = _Cycle()
+    assert gc.isenabled()
+    with bulk.loading():
+        assert not gc.isenabled()
+        assert gc.get_freeze_count() > 0  # what existed at the start is left out of the traversals
+        assert not any(obj is before for obj in gc.get_objects())  # frozen: in no generation
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == 0
+
+
+def test_loading_collects_the_cycles_made_inside_when_its_caller_asks():
+    freed = []
+    with bulk.loading() as collect:
+        cycle = _Cycle()
+        weakref.finalize(cycle, freed.append, "freed")
+        del cycle
+        assert freed == []  # paused: the cycle waits for the caller
+        collect()
+        assert freed == ["freed"]
+
+
+def test_loading_leaves_a_disabled_collector_disabled_even_after_an_error():
+    gc.disable()
+    try:
+        with pytest.raises(RuntimeError), bulk.loading():
+            raise RuntimeError("boom")
+        assert not gc.isenabled()
+        assert gc.get_freeze_count() == 0
+    finally:
+        gc.enable()

@@ -171,28 +171,31 @@ def check_rows(rows: Iterable[tuple[int, dict[str, Any] | RowError]], now: datet
     customers = {c.code: c for c in Customer.objects.select_related("contract")}
     result = Checked()
     seen: dict[str, int] = {}
-    for line, raw in rows:
-        if progress:
-            progress(1)
-        if isinstance(raw, RowError):
-            result.errors.append(raw)
-            continue
-        number = raw.get("request_number") if isinstance(raw.get("request_number"), str) else None
-        try:
-            data = to_input(raw)
-            customer = customers.get(data.customer)
-            checked = check_incident_input(data, now, policy=customer.policy if customer else None)
-            if customer is None:
-                raise ServiceError("customer_not_found", f"aucun client ne porte le code « {data.customer} ».")
-            if checked.request_number in seen:
-                raise ServiceError("duplicate_request_number",
-                                   f"numéro de requête déjà présent ligne {seen[checked.request_number]}.")
-        except ServiceError as exc:
-            result.errors.append(RowError(line, number, exc.code, exc.detail))
-            continue
-        seen[checked.request_number] = line
-        result.rows.append((line, checked, customer))
-    _check_existing_customers(result)
+    with bulk.loading() as collect:
+        for count, (line, raw) in enumerate(rows, start=1):
+            if progress:
+                progress(1)
+            if count % BATCH == 0:
+                collect()
+            if isinstance(raw, RowError):
+                result.errors.append(raw)
+                continue
+            number = raw.get("request_number") if isinstance(raw.get("request_number"), str) else None
+            try:
+                data = to_input(raw)
+                customer = customers.get(data.customer)
+                checked = check_incident_input(data, now, policy=customer.policy if customer else None)
+                if customer is None:
+                    raise ServiceError("customer_not_found", f"aucun client ne porte le code « {data.customer} ».")
+                if checked.request_number in seen:
+                    raise ServiceError("duplicate_request_number",
+                                       f"numéro de requête déjà présent ligne {seen[checked.request_number]}.")
+            except ServiceError as exc:
+                result.errors.append(RowError(line, number, exc.code, exc.detail))
+                continue
+            seen[checked.request_number] = line
+            result.rows.append((line, checked, customer))
+        _check_existing_customers(result)
     return result
 
 
@@ -220,11 +223,12 @@ def import_rows(checked: Checked, now: datetime, channel: str = Channel.IMPORT,
     if checked.errors:
         raise ValueError("refusing to import a file with errors")
     created = updated = 0
-    with transaction.atomic():
+    with transaction.atomic(), bulk.loading() as collect:
         for start in range(0, len(checked.rows), BATCH):
             batch = checked.rows[start:start + BATCH]
             new, changed = _write_batch(batch, now, channel)
             created, updated = created + new, updated + changed
+            collect()
             if progress:
                 progress(len(batch))
     return Imported(created, updated)
