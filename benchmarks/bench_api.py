@@ -45,6 +45,7 @@ def main() -> int:
     parser.add_argument("--incidents", type=int, default=100_000)
     parser.add_argument("--seconds", type=int, default=10, help="wrk's duration per endpoint")
     parser.add_argument("--database-url", default=support.PG_DEFAULT, help="'sqlite' for a temporary SQLite file")
+    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn process (serve --threads)")
     parser.add_argument("--reuse", action="store_true",
                         help="keep a PostgreSQL database that already holds this data set (generated once)")
     args = parser.parse_args()
@@ -57,7 +58,7 @@ def main() -> int:
         generated = support.populate(env, args.incidents, open_count)
         eligible = [str(n) for (n,) in support.query(
             url, "SELECT request_number FROM incidents_incident WHERE resolved_at IS NULL AND allowed_level > 0")]
-        with support.served(env) as base:
+        with support.served(env, threads=args.threads) as base:
             run = {
                 "trivial": support.wrk(base + "/trivial", seconds=args.seconds),
                 "detail": support.wrk(base + "/", seconds=args.seconds, script=DETAIL, args=("1", str(args.incidents))),
@@ -76,7 +77,7 @@ def main() -> int:
                                          else "missed")
         rows.append([labels[key], f"{args.incidents:,}", f"{load.rps:,.0f}", f"{load.p50_ms:.1f} ms",
                      f"{load.p99_ms:.1f} ms", f"{load.errors}", f"{ratio:.3f}", goal_text, met])
-    support.table(f"bench_api — {support.database_label(url)}, escalade serve --workers 2, wrk 32 connections, "
+    support.table(f"bench_api — {support.database_label(url)}, escalade serve --workers 2 --threads {args.threads}, wrk 32 connections, "
                   f"{args.seconds} s each (data generated in {generated:.0f} s)",
                   ["endpoint", "incidents", "req/s", "p50", "p99", "non-2xx", "ratio to trivial", "goal", ""], rows)
     return 0

@@ -143,13 +143,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def served(env: dict[str, str], workers: int = 2) -> Iterator[str]:
-    """`escalade serve --workers N` on a free loopback port; yields its base URL."""
+def served(env: dict[str, str], workers: int = 2, threads: int = 1) -> Iterator[str]:
+    """`escalade serve --workers N --threads T` on a free loopback port; yields its base URL."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen([sys.executable, "-m", "escalade", "serve", "--workers", str(workers),
-                                    "--port", str(port)], env=env, cwd=ROOT, stdout=log, stderr=log)
+                                    "--threads", str(threads), "--port", str(port)], env=env, cwd=ROOT, stdout=log, stderr=log)
         try:
             _wait_until_up(base, process, log)
             yield base
