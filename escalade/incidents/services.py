@@ -148,7 +148,12 @@ def with_pauses(incidents: list[Incident]) -> None:
         for pause in compiled.fetch(len(paused), _pauses, *paused):
             by_incident[pause.incident_id].append(pause)
     for incident in incidents:
-        pauses = incident.pauses.get_queryset()  # filtered on the incident: a later .filter() stays in it
+        # Filtered on the incident's id, so that a later .filter() stays in it, but holding no
+        # reference to the incident: the related manager's queryset (and Django's prefetch) does,
+        # a reference cycle that only the cycle collector frees (15 % of an API list's CPU).
+        pauses = IncidentPause.objects.all()
+        pauses._defer_next_filter = True  # as the related manager does: the filter is built if used
+        pauses = pauses.filter(incident_id=incident.pk)
         pauses._result_cache = by_incident[incident.pk]
         pauses._prefetch_done = True
         incident._prefetched_objects_cache = {"pauses": pauses}

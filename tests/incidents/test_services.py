@@ -145,3 +145,30 @@ def test_a_page_past_an_estimated_count_is_still_read(world, paris_noon, monkeyp
     assert ([i.request_number for i in page], count, exact) == (["REQ-502", "REQ-503"], 2, False)
     monkeypatch.setattr(bulk, "count_rows", lambda sql, params: (2, True))
     assert visible_incidents_page(staff, {}, 2, 2)[0] == []  # exact: past the end, no query
+
+
+def test_a_page_read_with_its_pauses_is_freed_without_the_cycle_collector(world, paris_noon):
+    """The pauses attached by the page refer to their incident by id only: nothing read for a page is
+    left in a reference cycle (the cycle collector took 15 % of an API list's CPU)."""
+    import gc
+    import weakref
+
+    from escalade.incidents.services import visible_incidents_page
+
+    staff = world.users["staff"]
+    for n in range(3):
+        incident, _ = upsert_incident(data(f"REQ-60{n}", opened_at=paris_noon - timedelta(hours=n + 1)),
+                                      user=staff, channel=Channel.API, now=paris_noon)
+        if n:
+            apply_event(incident, "pause", user=staff, channel=Channel.API, now=paris_noon)
+    page = visible_incidents_page(staff, {}, 0, 50)[0]
+    assert [len(i.pauses.all()) for i in page] == [0, 1, 1]
+    # A filter on them stays within the incident, as on the related manager's queryset.
+    assert [i.pauses.filter(end__isnull=True).count() for i in page] == [0, 1, 1]
+    alive = [weakref.ref(obj) for i in page for obj in (i, *i.pauses.all())]
+    gc.disable()
+    try:
+        del page
+        assert [ref() for ref in alive if ref() is not None] == []
+    finally:
+        gc.enable()

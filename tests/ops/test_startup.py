@@ -45,3 +45,15 @@ def test_a_broken_policy_stops_the_start_with_the_validators_message(tmp_path: P
 def test_a_missing_policy_file_stops_the_start(tmp_path: Path) -> None:
     done = _run(["worker", "--once"], tmp_path / "absente.toml", tmp_path)
     assert done.returncode == 2 and "fichier illisible" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_web_process_freezes_what_it_loaded_and_collects_cycles_less_often(tmp_path: Path) -> None:
+    """gunicorn's processes load `escalade.wsgi`: the application's own objects are left out of the
+    cycle collector's traversals, and a request's objects are rarely traversed while in use."""
+    env = {**os.environ, "ESCALADE_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+           "ESCALADE_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "escalade.settings"}
+    done = subprocess.run([sys.executable, "-c", "import gc, escalade.wsgi; "
+                           "print(gc.get_threshold()[0], gc.get_freeze_count() > 10_000, gc.isenabled())"],
+                          env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["10000", "True", "True"]
