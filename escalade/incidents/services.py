@@ -151,9 +151,8 @@ def with_pauses(incidents: list[Incident]) -> None:
         # Filtered on the incident's id, so that a later .filter() stays in it, but holding no
         # reference to the incident: the related manager's queryset (and Django's prefetch) does,
         # a reference cycle that only the cycle collector frees (15 % of an API list's CPU).
-        pauses = IncidentPause.objects.all()
-        pauses._defer_next_filter = True  # as the related manager does: the filter is built if used
-        pauses = pauses.filter(incident_id=incident.pk)
+        pauses = IncidentPause.objects.get_queryset()  # a new queryset: no clone of a query
+        pauses._deferred_filter = (False, (), {"incident_id": incident.pk})  # built if used, as the manager's
         pauses._result_cache = by_incident[incident.pk]
         pauses._prefetch_done = True
         incident._prefetched_objects_cache = {"pauses": pauses}
