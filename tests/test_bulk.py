@@ -160,6 +160,19 @@ class _Cycle:
         self.me = self
 
 
+@pytest.mark.parametrize("rows", [1, 3])
+def test_update_writes_the_named_fields_of_one_row_or_many(world, paris_noon, rows):
+    incidents = [new_incident(world, f"REQ-{1001 + i}", paris_noon) for i in range(rows + 1)]
+    bulk.insert(Incident, incidents)
+    for i, incident in enumerate(incidents[:rows]):
+        incident.title, incident.priority = f"Lien coupé n°{i}", "low"  # priority is not named: kept
+    bulk.update(Incident, incidents[:rows], ["title"])
+
+    stored = dict(Incident.objects.values_list("request_number", "title"))
+    assert stored == {**{f"REQ-{1001 + i}": f"Lien coupé n°{i}" for i in range(rows)}, f"REQ-{1001 + rows}": ""}
+    assert set(Incident.objects.values_list("priority", flat=True)) == {"high"}
+
+
 def test_loading_pauses_the_collector_and_restores_it_frozen_objects_included():
     before = _Cycle()
     assert gc.isenabled()

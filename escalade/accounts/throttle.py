@@ -12,7 +12,7 @@ import math
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
@@ -61,8 +61,10 @@ def hit(name: str, subject: str, now: datetime) -> int:
     """Count one event for `subject` under limit `name`; the count so far in the window."""
     _, index, ends = _window(name, now)
     table = RateCounter._meta.db_table
-    # INSERT … ON CONFLICT … RETURNING: one statement, atomic on SQLite and PostgreSQL alike.
-    with transaction.atomic(), connection.cursor() as cursor:
+    # INSERT … ON CONFLICT … RETURNING: one statement, atomic on SQLite and PostgreSQL alike, so no
+    # transaction of its own (a savepoint inside the caller's, or BEGIN and COMMIT outside one, were
+    # two more round trips in each escalation request).
+    with connection.cursor() as cursor:
         cursor.execute(
             f'INSERT INTO {table} ("key", "count", "expires_at") VALUES (%s, 1, %s) '
             f'ON CONFLICT ("key") DO UPDATE SET "count" = {table}."count" + 1 RETURNING "count"',

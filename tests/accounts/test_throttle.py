@@ -195,3 +195,17 @@ def test_expired_counters_are_swept_once_per_limit_and_window_not_at_every_new_s
     assert RateCounter.objects.filter(key="left-over").exists()
     throttle.hit("escalations_per_incident", "incident:4", now + timedelta(minutes=10))  # the next one: swept
     assert not RateCounter.objects.filter(key="left-over").exists()
+
+
+def test_an_event_counted_inside_a_transaction_is_one_statement_without_a_savepoint(now, monkeypatch):
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from escalade.accounts import throttle
+
+    key = throttle.counter_key("escalations_per_incident", "incident:1", now)
+    monkeypatch.setattr(throttle, "_swept", {"escalations_per_incident": int(key.rsplit(":", 1)[1])})
+    with transaction.atomic(), CaptureQueriesContext(connection) as statements:
+        counts = [throttle.hit("escalations_per_incident", "incident:1", now) for _ in range(2)]
+    assert counts == [1, 2]
+    assert [q["sql"].split()[0] for q in statements.captured_queries] == ["INSERT", "INSERT"]
