@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+SOURCE_LANGUAGE = "fr"  # the language the core writes in
+
 
 def _french() -> str | None:
     return None

@@ -12,14 +12,13 @@ from escalade.core import render, words
 from escalade.core.policy import Policy
 
 LOCALE = Path(__file__).resolve().parent.parent / "locale"
-SOURCE_LANGUAGE = "fr"
 
 
 def language_words(language: str) -> tuple[Callable[[str], str], Callable[[], str]]:
     """The translator and language for `words.install`: a catalogue of `escalade/locale`, read with
     the standard library (French, the source, needs none)."""
-    if language == SOURCE_LANGUAGE:
-        return str, lambda: SOURCE_LANGUAGE
+    if language == words.SOURCE_LANGUAGE:
+        return str, lambda: words.SOURCE_LANGUAGE
     catalogue = gettext.translation("django", localedir=LOCALE, languages=[language])
     return catalogue.gettext, lambda: language
 
