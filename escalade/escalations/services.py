@@ -108,9 +108,12 @@ def request_escalation(
     raise AssertionError("unreachable")
 
 
-def _folded(history: dict[str, Any], outcome: str, code: str, now: datetime) -> bool:
+def _folded(history: dict[str, Any], outcome: str, code: str, now: datetime,
+            granted: int | None = None) -> EscalationRequest | None:
     """The same ask again (same person, channel, level, reason and answer) within the fold window:
-    counted on the earlier history entry, with no new entry nor timeline event."""
+    counted on the earlier history entry, with no new entry nor timeline event; that entry, or None.
+    With `granted`, the ask repeats that level's escalation: the entry is one of that escalation, and
+    the escalation is read with it (a repeat under load is then one read, not two)."""
     since = now - timedelta(seconds=settings.ESCALATION_FOLD_SECONDS)
     level, user = history["requested_level"], history["requested_by"]
     # The SQL compiled once per shape (escalade.compiled): most requests under load are repeats, and
@@ -118,35 +121,40 @@ def _folded(history: dict[str, Any], outcome: str, code: str, now: datetime) -> 
     # process; 5.0-5.4 ms compiled).
     values = (history["incident"].pk, *(() if level is None else (level,)), *(() if user is None else (user.pk,)),
               *map(str, (history["requester_label"], history["channel"], history["reason"], outcome, code)),  # enums' text
-              since, since)
-    found = compiled.fetch((level is None, user is None), _earlier_request(level is None, user is None), *values)
+              since, since, *(() if granted is None else (granted,)))
+    shape = (level is None, user is None, granted is not None)
+    found = compiled.fetch(shape, _earlier_request(*shape), *values)
     if not found:
-        return False
+        return None
     earlier = found[0]
     # Read, then written: the incident's row is locked by the caller until it commits, so no other
     # request folds into the same entry meanwhile.
     earlier.repeat_count += 1
     earlier.last_requested_at = now
     bulk.update(EscalationRequest, [earlier], ["repeat_count", "last_requested_at"])
-    return True
+    return earlier
 
 
-def _earlier_request(no_level: bool, no_user: bool) -> Callable[..., QuerySet[EscalationRequest]]:
+def _earlier_request(no_level: bool, no_user: bool, of_escalation: bool) -> Callable[..., QuerySet[EscalationRequest]]:
     """The latest history entry of the same ask within the window (`_folded`); a missing level or
-    requester is part of the shape (IS NULL), the rest is bound."""
+    requester is part of the shape (IS NULL), the rest is bound. `of_escalation`: an entry of the
+    escalation of a given level, read with it."""
     def build(incident_id: int, *rest: Any) -> QuerySet[EscalationRequest]:
         given = list(rest)
         level = None if no_level else given.pop(0)
         user = None if no_user else given.pop(0)
-        label, channel, reason, outcome, code, since, also_since = given
-        return (
+        label, channel, reason, outcome, code, since, also_since, *granted = given
+        entries = (
             EscalationRequest.objects.filter(
                 incident_id=incident_id, requested_level=level, requested_by_id=user, requester_label=label,
                 channel=channel, reason=reason, outcome=outcome, code=code)
             .filter(Q(last_requested_at__gte=since) | Q(last_requested_at__isnull=True, requested_at__gte=also_since))
             .order_by("-id")
-            .only("id", "repeat_count", "last_requested_at")[:1]
         )
+        if of_escalation:
+            return entries.filter(escalation__level=granted[0]).select_related("escalation").only(
+                "id", "repeat_count", "last_requested_at", "escalation")[:1]
+        return entries.only("id", "repeat_count", "last_requested_at")[:1]
     return build
 
 
@@ -178,17 +186,22 @@ def _decide_and_record(
         "requested_at": now,
     }
     if check.granted_level == 0:
-        if _folded(history, RequestOutcome.REFUSED, check.code, now):
+        if _folded(history, RequestOutcome.REFUSED, check.code, now) is not None:
             return EscalationOutcome(incident, None, False, evaluation, check)
         EscalationRequest.objects.create(outcome=RequestOutcome.REFUSED, code=check.code, **history)
         record(incident, EventKind.ESCALATION_REFUSED, now, user=user, channel=channel, label=label,
                requested_level=level, code=check.code, reason=reason)
         return EscalationOutcome(incident, None, False, evaluation, check)
     granted = check.granted_level
+    escalation = None
     # `escalated_level` is the highest level granted (raised in the transaction of each grant, under
     # this row's lock): above it there is no escalation to find.
-    found = compiled.fetch("at level", _escalation_at, incident.pk, granted) if granted <= incident.escalated_level else []
-    escalation = found[0] if found else None
+    if granted <= incident.escalated_level:
+        earlier = _folded(history, RequestOutcome.REPEATED, check.code, now, granted)
+        if earlier is not None:
+            return EscalationOutcome(incident, earlier.escalation, False, evaluation, check)
+        found = compiled.fetch("at level", _escalation_at, incident.pk, granted)
+        escalation = found[0] if found else None
     created = escalation is None
     if escalation is None:
         escalation = Escalation.objects.create(
@@ -209,8 +222,6 @@ def _decide_and_record(
         record(incident, EventKind.ESCALATION_GRANTED, now, user=user, channel=channel, label=label,
                level=granted, escalation=escalation.pk, reason=reason)
         notify_escalation_granted(pol, escalation, user)
-    elif _folded(history, RequestOutcome.REPEATED, check.code, now):
-        return EscalationOutcome(incident, escalation, False, evaluation, check)
     else:
         record(incident, EventKind.ESCALATION_REQUESTED, now, user=user, channel=channel, label=label,
                level=granted, escalation=escalation.pk, repeated=True, reason=reason)

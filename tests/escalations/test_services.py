@@ -46,3 +46,34 @@ def test_out_of_scope_is_not_found(world, incident, paris_noon):
     with pytest.raises(NotFound):
         request_escalation(user=world.users["customer_b"], request_number="REQ-1042", reason="x", now=paris_noon)
     assert not EscalationRequest.objects.exists()
+
+
+def test_a_repeat_folded_into_its_entry_reads_the_escalation_with_it(world, incident, paris_noon):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def ask():
+        return request_escalation(user=world.users["staff"], request_number="REQ-1042", reason="x",
+                                  now=paris_noon, level=1)
+
+    granted, repeated = ask(), ask()
+    with CaptureQueriesContext(connection) as statements:
+        folded = ask()
+    assert granted.created and folded.escalation == granted.escalation == repeated.escalation
+    assert folded.escalation.level == 1 and folded.escalation.reason == "x"
+    assert list(EscalationRequest.objects.order_by("id").values_list("outcome", "repeat_count")) == [
+        ("granted", 0), ("repeated", 1)]
+    # The incident locked, the incident's counter, the entry with its escalation, the count.
+    assert [q["sql"].split()[0] for q in statements.captured_queries if "SAVEPOINT" not in q["sql"]] == [
+        "SELECT", "INSERT", "SELECT", "UPDATE"]
+
+
+def test_a_repeat_of_a_higher_level_is_not_folded_into_the_lower_level_s_entry(world, incident, paris_noon, settings):
+    settings.ESCALATION_FOLD_SECONDS = 3600
+    staff, partner = world.users["staff"], world.users["partner_a"]
+    earlier = paris_noon - timedelta(minutes=30)  # 30 mn overdue: level 1 is the allowed one
+    for when, who in ((earlier, staff), (earlier, staff), (paris_noon, partner), (paris_noon, staff)):
+        # No level asked: the allowed one (1, then 2 at noon, which the partner's ask opens).
+        request_escalation(user=who, request_number="REQ-1042", reason="x", now=when)
+    history = EscalationRequest.objects.order_by("id").values_list("outcome", "escalation__level", "repeat_count")
+    assert list(history) == [("granted", 1, 0), ("repeated", 1, 0), ("granted", 2, 0), ("repeated", 2, 0)]
