@@ -2,12 +2,48 @@
 
 from __future__ import annotations
 
+import html
+from typing import Any
+
 from django import forms
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from escalade.core.contract import FactsError
 from escalade.core.policy import Policy
 from escalade.policies import store
+
+
+class Select(forms.Select):
+    """Django's select, written in Python: Django's template includes two templates per option,
+    and the dashboard's list of 200 customers took 20 ms to write (1 ms here). The same HTML, but
+    for the blank lines Django leaves between options."""
+
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None,
+               renderer: Any = None) -> SafeString:
+        widget = self.get_context(name, value, attrs)["widget"]
+        parts = [f'<select name="{_text(widget["name"])}"{_attributes(widget["attrs"])}>']
+        for group_name, options, _index in widget["optgroups"]:
+            if group_name:
+                parts.append(f'\n  <optgroup label="{_text(group_name)}">')
+            parts.extend(f'\n  <option value="{html.escape(str(o["value"]))}"{_attributes(o["attrs"])}>'
+                         f'{_text(o["label"])}</option>' for o in options)
+            if group_name:
+                parts.append("\n  </optgroup>")
+        parts.append("\n</select>")
+        return mark_safe("".join(parts))  # every part above is escaped
+
+
+def _text(value: Any) -> str:
+    """As a template writes a value: escaped unless marked safe (Django's `conditional_escape`,
+    without its lazy-argument wrapper, most of the time it took)."""
+    return str(value.__html__()) if hasattr(value, "__html__") else html.escape(str(value))
+
+
+def _attributes(attrs: dict[str, Any]) -> str:
+    """As Django's attrs.html writes them: in their order, True as a bare name, False left out."""
+    return "".join(f" {_text(name)}" if value is True else f' {_text(name)}="{html.escape(str(value))}"'
+                   for name, value in attrs.items() if value is not False)
 
 
 def _check_number(value: str) -> str:
@@ -111,10 +147,10 @@ def priority_choices(policy: Policy | None = None) -> list[tuple[str, str]]:
 
 
 class DashboardFilter(forms.Form):
-    customer = forms.ChoiceField(label=_("Client"), required=False)
-    priority = forms.ChoiceField(label=_("Priorité"), required=False)
-    state = forms.ChoiceField(label=_("État"), required=False, choices=STATE_CHOICES)
-    track = forms.ChoiceField(label=_("Filière"), required=False)
+    customer = forms.ChoiceField(label=_("Client"), required=False, widget=Select)
+    priority = forms.ChoiceField(label=_("Priorité"), required=False, widget=Select)
+    state = forms.ChoiceField(label=_("État"), required=False, choices=STATE_CHOICES, widget=Select)
+    track = forms.ChoiceField(label=_("Filière"), required=False, widget=Select)
 
     def __init__(self, *args: object, customers: list[tuple[str, str]], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -128,9 +164,9 @@ class PortalFilter(forms.Form):
     """'Vos incidents': open ones (default), resolved ones or all; a partner also picks a customer."""
 
     shown = forms.ChoiceField(label=_("Incidents"), required=False, choices=[
-        ("open", _("ouverts")), ("resolved", _("résolus")), ("all", _("tous"))])
-    customer = forms.ChoiceField(label=_("Client"), required=False)
-    priority = forms.ChoiceField(label=_("Priorité"), required=False)
+        ("open", _("ouverts")), ("resolved", _("résolus")), ("all", _("tous"))], widget=Select)
+    customer = forms.ChoiceField(label=_("Client"), required=False, widget=Select)
+    priority = forms.ChoiceField(label=_("Priorité"), required=False, widget=Select)
 
     def __init__(self, *args: object, customers: list[tuple[str, str]], policy: Policy | None = None,
                  **kwargs: object) -> None:
