@@ -60,6 +60,7 @@ def test_a_repeat_folded_into_its_entry_reads_the_escalation_with_it(world, inci
     with CaptureQueriesContext(connection) as statements:
         folded = ask()
     assert granted.created and folded.escalation == granted.escalation == repeated.escalation
+    assert not folded.escalation.get_deferred_fields()  # the answer reads it whole, with no query more
     assert folded.escalation.level == 1 and folded.escalation.reason == "x"
     assert list(EscalationRequest.objects.order_by("id").values_list("outcome", "repeat_count")) == [
         ("granted", 0), ("repeated", 1)]
