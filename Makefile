@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install browser dovecot pango axe rt wrk test test-fast test-postgres fuzz lint bench bench-full demo clean
+.PHONY: messages-fr install browser dovecot pango axe rt wrk test test-fast test-postgres fuzz lint bench bench-full demo clean
 
 install: $(VENV)/.installed
 
@@ -14,6 +14,11 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	$(BIN)/python -m django compilemessages --ignore '.venv' -v 0 2>/dev/null || true
 	touch $@
+
+# French is the source language: its catalogue maps each text to itself, made from the English one
+# after each makemessages (a French look-up that missed every catalogue cost 4 times a hit).
+messages-fr:
+	scripts/french-catalogue
 
 # Browser tests drive Debian's Chromium (never a downloaded browser build).
 browser:
