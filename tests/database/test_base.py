@@ -18,6 +18,9 @@ def kept(transactional_db: None) -> Iterator[None]:
     """The test's connection as a server's is between two requests: open, idle, health checks on."""
     if connection.vendor != "postgresql":
         pytest.skip("the health check is the PostgreSQL backend's")
+    # A new connection: one older than CONN_MAX_AGE (60 s, reached in a long run) would be closed
+    # for its age when the request starts, whatever its health.
+    connection.close()
     connection.ensure_connection()
     previous = connection.health_check_enabled
     connection.health_check_enabled = True
