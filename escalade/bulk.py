@@ -270,8 +270,9 @@ def _rows(objects: Sequence[models.Model], pk: models.Field[Any, Any], fields: l
 
 def update(model: type[models.Model], objects: Sequence[models.Model], names: Sequence[str]) -> None:
     """Write the fields `names` of `objects` (saved rows of `model`): one parameterised UPDATE run
-    with executemany (execute for one). Django's `bulk_update` builds a CASE per column whose cost grows with the
-    square of the batch (56 rows/s measured in an import; 16 % of a worker's time in a burst)."""
+    with executemany (execute for one). Django's `bulk_update` builds a CASE per column whose cost
+    grows with the square of the batch (56 rows/s measured in an import; 16 % of a worker's time in a
+    burst)."""
     if not objects:
         return
     meta = model._meta
