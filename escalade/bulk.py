@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import json
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +30,12 @@ from django.db.models.signals import post_init, pre_init
 from psycopg.types.json import Jsonb
 
 EXACT_UP_TO = 10_000  # counts above this are PostgreSQL's planner estimate
+# An estimate is reused for this many seconds by the process that made it (`count_rows`): at a
+# million incidents, its bounded count and its EXPLAIN were two of an API list page's five queries
+# and most of its database time. It stays an estimate (`count_exact: false`) while reused.
+ESTIMATE_KEPT_FOR = 10.0
+ESTIMATES_KEPT = 512  # distinct counts (scopes and filters) kept at most; all dropped beyond
+_estimates: dict[tuple[Any, ...], tuple[float, int]] = {}
 SMALL = 100  # below this, one more query to reserve the ids costs more than the compiler saves
 
 
@@ -309,11 +316,20 @@ def count_of(queryset: QuerySet[Any]) -> tuple[int, bool]:
     return count_rows(sql, params)
 
 
-def count_rows(sql: str, params: Sequence[Any]) -> tuple[int, bool]:
+def count_rows(sql: str, params: Sequence[Any], *, clock: Callable[[], float] = time.monotonic) -> tuple[int, bool]:
     """(count, exact) of the rows of a SELECT: exact up to EXACT_UP_TO (a count over a bounded
     subquery, on the same index as the page shown); beyond, PostgreSQL's planner estimate, never
     below the bound. An exact COUNT(*) reads every row: 60 % of an API list's first page at a
-    million incidents, and what made the dashboard grow with the open incidents."""
+    million incidents, and what made the dashboard grow with the open incidents.
+
+    An estimate is kept ESTIMATE_KEPT_FOR seconds (`clock`'s) for the same SQL, values and
+    database, and answered again without a query: it was already approximate. An exact count is
+    always counted again."""
+    key = _estimate_key(sql, params)
+    kept = None if key is None else _estimates.get(key)
+    now = clock()
+    if kept is not None and now < kept[0]:
+        return kept[1], False
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT COUNT(*) FROM ({sql} LIMIT {EXACT_UP_TO + 1}) AS bounded", params)
         bounded = cursor.fetchone()[0]
@@ -326,4 +342,23 @@ def count_rows(sql: str, params: Sequence[Any]) -> tuple[int, bool]:
         plan = cursor.fetchone()[0]
     if isinstance(plan, str):
         plan = json.loads(plan)
-    return max(int(plan[0]["Plan"]["Plan Rows"]), EXACT_UP_TO + 1), False
+    estimate = max(int(plan[0]["Plan"]["Plan Rows"]), EXACT_UP_TO + 1)
+    if key is not None:
+        if len(_estimates) >= ESTIMATES_KEPT:
+            _estimates.clear()  # bounded, and simpler than an LRU for what is a cheap recount
+        _estimates[key] = (now + ESTIMATE_KEPT_FOR, estimate)
+    return estimate, False
+
+
+def _estimate_key(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+    key = (connection.alias, connection.settings_dict["NAME"], EXACT_UP_TO, sql, tuple(params))
+    try:
+        hash(key)
+    except TypeError:  # a value that cannot be a key (a list): counted each time
+        return None
+    return key
+
+
+def forget_estimates() -> None:
+    """Drop every kept estimate (`count_rows`): the next count of each is made again."""
+    _estimates.clear()

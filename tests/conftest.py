@@ -43,6 +43,9 @@ def _each_test_starts_in_the_default_language() -> Iterator[None]:
             from escalade.policies import store
 
             store.clear()
+            from escalade import bulk
+
+            bulk.forget_estimates()  # estimates of rows the test's rollback removed
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -204,3 +204,63 @@ def test_loading_leaves_a_disabled_collector_disabled_even_after_an_error():
         assert gc.get_freeze_count() == 0
     finally:
         gc.enable()
+
+
+class Clock:
+    """`count_rows`' clock, moved by hand (seconds)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _count_of_customer(world, clock: Clock) -> tuple[int, bool]:
+    sql, params = Incident.objects.filter(customer=world.customer_a).values("pk").query.sql_with_params()
+    return bulk.count_rows(sql, params, clock=clock)
+
+
+def test_an_estimate_is_reused_for_its_window_without_a_query_then_made_again(
+        world, paris_noon, monkeypatch, django_assert_num_queries):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the embedded database has no estimator: every count is exact")
+    bulk.insert(Incident, [new_incident(world, f"REQ-10{n}", paris_noon) for n in range(5)])
+    monkeypatch.setattr(bulk, "EXACT_UP_TO", 3)
+    clock = Clock()
+    with django_assert_num_queries(2):  # the bounded count, then the planner's estimate
+        first, exact = _count_of_customer(world, clock)
+    assert not exact and first >= 4
+    clock.now += bulk.ESTIMATE_KEPT_FOR - 0.5
+    with django_assert_num_queries(0):
+        assert _count_of_customer(world, clock) == (first, False)
+    clock.now += 1
+    with django_assert_num_queries(2):
+        assert _count_of_customer(world, clock)[1] is False
+
+
+def test_an_exact_count_is_counted_again_each_time(world, paris_noon, django_assert_num_queries):
+    clock = Clock()
+    assert _count_of_customer(world, clock) == (0, True)
+    bulk.insert(Incident, [new_incident(world, "REQ-1001", paris_noon)])
+    with django_assert_num_queries(1):
+        assert _count_of_customer(world, clock) == (1, True)
+
+
+def test_an_estimate_is_kept_for_its_own_values_and_bound_only(world, paris_noon, monkeypatch):
+    """Another customer's count (another scope), or a count under another bound, is not answered
+    from this one's estimate."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the embedded database has no estimator: every count is exact")
+    bulk.insert(Incident, [new_incident(world, f"REQ-10{n}", paris_noon) for n in range(5)])
+    monkeypatch.setattr(bulk, "EXACT_UP_TO", 3)
+    clock = Clock()
+    assert _count_of_customer(world, clock)[1] is False
+    other = Incident.objects.filter(customer=world.customer_b).values("pk").query.sql_with_params()
+    assert bulk.count_rows(*other, clock=clock) == (0, True)
+    monkeypatch.setattr(bulk, "EXACT_UP_TO", 10)
+    assert _count_of_customer(world, clock) == (5, True)
