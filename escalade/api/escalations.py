@@ -7,9 +7,9 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
-from ninja import Status as Reply
 
 from escalade.api import clock
+from escalade.api.answers import answer
 from escalade.api.paging import PageQuery, page_of
 from escalade.api.problems import problem
 from escalade.api.schemas import (
@@ -101,8 +101,8 @@ def post_escalation(request: HttpRequest, payload: EscalationIn) -> Any:
     )
     if outcome.escalation is None:
         return _refusal(outcome)
-    return Reply(201 if outcome.created else 200,
-                 _with_evaluation(outcome.escalation, outcome.evaluation, outcome.incident))
+    return answer(EscalationDetailOut, _with_evaluation(outcome.escalation, outcome.evaluation, outcome.incident),
+                  status=201 if outcome.created else 200)
 
 
 @router.get(

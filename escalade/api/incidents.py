@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
-from ninja import Status as Reply
 
 from escalade.api import clock
+from escalade.api.answers import answer
 from escalade.api.paging import PageQuery, page_of, paged
 from escalade.api.schemas import (
     NOT_FOUND,
@@ -57,13 +57,13 @@ def _detail(incident: Any) -> dict[str, Any]:
     "déclare que pour son organisation, un partenaire pour ses clients ; la prise en charge, la "
     "résolution, la priorité d'un incident existant, la GTR et la filière sont réservées à l'équipe interne.",
 )
-def post_incident(request: HttpRequest, payload: IncidentIn) -> Reply:
+def post_incident(request: HttpRequest, payload: IncidentIn) -> HttpResponse:
     user = request.auth  # type: ignore[attr-defined]
     data = IncidentInput(**payload.dict())
     incident, created = upsert_incident(
         data, user=user, channel=Channel.API, now=clock.now(), customers=Customer.objects.visible_to(user)
     )
-    return Reply(201 if created else 200, _detail(incident))
+    return answer(IncidentDetailOut, _detail(incident), status=201 if created else 200)
 
 
 @router.get(
@@ -76,14 +76,14 @@ def post_incident(request: HttpRequest, payload: IncidentIn) -> Reply:
 )
 def list_incidents(
     request: HttpRequest, filters: Query[IncidentFilters], paging: Query[PageQuery]
-) -> dict[str, Any]:
+) -> HttpResponse:
     given = {name: value for name in LIST_FILTERS if (value := getattr(filters, name))}
     if filters.status:
         given["status"] = filters.status.value  # the text itself: the SQL binds plain strings
     start = (paging.page - 1) * paging.page_size
     incidents, count, exact = visible_incidents_page(request.auth, given, start, paging.page_size)  # type: ignore[attr-defined]
     now = clock.now()
-    return paged(paging, count, exact, [incident_summary(i, evaluation_now(i, now)) for i in incidents])
+    return answer(IncidentPage, paged(paging, count, exact, [incident_summary(i, evaluation_now(i, now)) for i in incidents]))
 
 
 @router.get(
@@ -94,8 +94,8 @@ def list_incidents(
     "possible, contacts), les pauses et les escalades. Hors de votre périmètre : 404, comme un "
     "numéro inconnu.",
 )
-def get_incident(request: HttpRequest, request_number: str) -> dict[str, Any]:
-    return _detail(get_visible_incident(request.auth, request_number))  # type: ignore[attr-defined]
+def get_incident(request: HttpRequest, request_number: str) -> HttpResponse:
+    return answer(IncidentDetailOut, _detail(get_visible_incident(request.auth, request_number)))  # type: ignore[attr-defined]
 
 
 @router.get(
