@@ -45,8 +45,18 @@ class Escalation(models.Model):
         verbose_name = _("escalade")
         verbose_name_plural = _("escalades")
         ordering = ["-granted_at"]
-        # Portals, the dashboard's feed and the API list the newest first.
-        indexes = [models.Index(fields=["granted_at"], name="escalation_granted")]
+        indexes = [
+            # Portals and the API list the newest first.
+            models.Index(fields=["granted_at"], name="escalation_granted"),
+            # The dashboard's feed (every open dashboard asks for it every 3 s): the escalations still
+            # to acknowledge, oldest first, and the latest acknowledged. Without them PostgreSQL read
+            # the whole history of acknowledged escalations for the first, and joined every incident
+            # for the second (90 ms at 200,000 incidents with 500 acknowledged in the week).
+            models.Index(fields=["granted_at"], condition=models.Q(acknowledged_at__isnull=True),
+                         name="escalation_pending"),
+            models.Index(fields=["acknowledged_at"], condition=models.Q(acknowledged_at__isnull=False),
+                         name="escalation_acknowledged"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["incident", "level"], name="one_escalation_per_level")
         ]

@@ -286,6 +286,36 @@ def test_the_feed_lists_escalations_and_acknowledging_updates_it(incidents, logi
     assert staff.post("/escalades/999999/prise-en-compte/").status_code == 404
 
 
+def test_the_feed_reads_its_escalations_through_their_own_indexes(incidents, login):
+    """Pending ones oldest first, acknowledged ones latest first: each read by an index that holds
+    only them, whatever the history of acknowledged escalations (PostgreSQL's plan)."""
+    import json
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the plan is PostgreSQL's")
+    staff = login("staff")
+    with CaptureQueriesContext(connection) as statements:
+        assert staff.get("/tableau-de-bord/escalades/").status_code == 200
+    feed = [q["sql"] for q in statements.captured_queries if q["sql"].startswith('SELECT "escalations_escalation"')]
+    assert len(feed) == 2
+
+    def indexes(node: dict) -> list[str]:
+        return [*([node["Index Name"]] if "Index Name" in node else []),
+                *(name for child in node.get("Plans", []) for name in indexes(child))]
+
+    used = []
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a table this small would be read whole
+        for sql in feed:
+            cursor.execute("EXPLAIN (FORMAT JSON) " + sql)
+            plan = cursor.fetchone()[0]
+            used.append(indexes((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]))
+    assert "escalation_pending" in used[0] and "escalation_acknowledged" in used[1], used
+
+
 def test_the_dashboard_triage_is_the_procedures_acknowledgements_then_priority_and_level(incidents, login):
     """A low-priority question breached for days no longer sits above a high-priority outage: an
     escalation waiting for acknowledgement first, then the priority (the shortest take-charge
