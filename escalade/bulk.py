@@ -158,10 +158,21 @@ def _sqlite_instant(value: datetime | None) -> str | None:
 
 def insert(model: type[models.Model], objects: Sequence[models.Model]) -> None:
     """Insert `objects` (all new, of `model`) in one statement per backend, setting their `pk`."""
-    if len(objects) < SMALL:
-        model._default_manager.bulk_create(objects)
-        return
     pk, fields = _columns(model)
+    if len(objects) < SMALL:
+        # One INSERT … RETURNING the ids, in the rows' order (as Django's bulk_create relies on),
+        # written here: Django's compiler took 0.15-0.2 ms a statement, and a granted escalation
+        # writes four (the escalation, its history entry, its timeline entry, its delivery task).
+        if not objects:
+            return
+        sql = f"{_insert_sql(model, fields, len(objects))} RETURNING {_quote(pk.column)}"
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [value for row in _rows(objects, pk, fields, None) for value in row])
+            for obj, (key,) in zip(objects, cursor.fetchall(), strict=True):
+                setattr(obj, pk.attname, key)
+                obj._state.adding = False
+                obj._state.db = connection.alias
+        return
     # No savepoint of its own (nor in `insert_new`): inside a caller's transaction a failure is the
     # caller's to roll back, with its own savepoint if it goes on; each one here cost two round trips.
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
@@ -175,6 +186,14 @@ def insert(model: type[models.Model], objects: Sequence[models.Model]) -> None:
     for obj in objects:
         obj._state.adding = False
         obj._state.db = connection.alias
+
+
+def create[M: models.Model](model: type[M], **values: Any) -> M:
+    """`model.objects.create(**values)` without Django's compiler nor signals (none are used here):
+    the object built by `new` and written by `insert`."""
+    obj = new(model, **values)
+    insert(model, [obj])
+    return obj
 
 
 def _quote(name: str) -> str:

@@ -25,17 +25,19 @@ def new_incident(world, number: str, opened) -> Incident:
                     opened_at=opened, created_at=opened)
 
 
-def test_many_rows_get_their_ids_and_read_back_with_the_same_values(world, paris_noon):
+@pytest.mark.parametrize("count", [1, 3, bulk.SMALL + 50])  # a few rows by one INSERT, many by COPY
+def test_rows_get_their_ids_in_order_and_read_back_with_the_same_values(world, paris_noon, count):
     incident = new_incident(world, "REQ-1001", paris_noon)
     incident.save()
     events = [TimelineEvent(incident=incident, kind="note", occurred_at=paris_noon + timedelta(minutes=i),
                             recorded_at=paris_noon, actor_label="Support", channel=Channel.API,
                             data={"note": f"appel n°{i}", "minutes": i}, previous_hash=f"{i:064x}",
                             hash=f"{i + 1:064x}")
-              for i in range(bulk.SMALL + 50)]
+              for i in range(count)]
     bulk.insert(TimelineEvent, events)
 
     assert all(e.pk for e in events) and len({e.pk for e in events}) == len(events)
+    assert [e.pk for e in events] == sorted(e.pk for e in events)  # the ids in the rows' order
     stored = {e.pk: e for e in TimelineEvent.objects.filter(incident=incident)}
     assert len(stored) == len(events)
     for event in events:
@@ -44,8 +46,9 @@ def test_many_rows_get_their_ids_and_read_back_with_the_same_values(world, paris
     assert not events[0]._state.adding
 
 
-def test_a_relation_to_an_object_saved_after_the_row_was_built_is_written(world, paris_noon):
-    incidents = [new_incident(world, f"REQ-{1001 + i}", paris_noon) for i in range(bulk.SMALL)]
+@pytest.mark.parametrize("count", [2, bulk.SMALL])
+def test_a_relation_to_an_object_saved_after_the_row_was_built_is_written(world, paris_noon, count):
+    incidents = [new_incident(world, f"REQ-{1001 + i}", paris_noon) for i in range(count)]
     events = [TimelineEvent(incident=i, kind="opened", occurred_at=paris_noon, recorded_at=paris_noon)
               for i in incidents]  # as the import builds them: before the incidents have ids
     bulk.insert(Incident, incidents)
@@ -53,7 +56,22 @@ def test_a_relation_to_an_object_saved_after_the_row_was_built_is_written(world,
 
     opened = dict(TimelineEvent.objects.values_list("incident__request_number", "incident_id"))
     assert opened == {i.request_number: i.pk for i in incidents}
-    assert Incident.objects.get(request_number="REQ-1050").updated_at is not None  # auto_now filled
+    assert Incident.objects.get(request_number=incidents[-1].request_number).updated_at is not None  # auto_now filled
+
+
+def test_create_writes_what_the_manager_s_create_writes(world, paris_noon):
+    incident = new_incident(world, "REQ-1001", paris_noon)
+    incident.save()
+    values = {"incident": incident, "level": 2, "requested_by": world.users["staff"], "requester_label": "Sam",
+              "requester_role": "staff", "channel": Channel.API, "reason": "Coupure « totale »", "granted_at": paris_noon,
+              "next_reminder_at": paris_noon + timedelta(minutes=15)}
+    ours = bulk.create(Escalation, **values)
+    reference = Escalation.objects.create(**{**values, "level": 3})
+    assert ours.pk and not ours._state.adding
+    stored = {e.level: fields_of(e) for e in Escalation.objects.all()}
+    assert {k: v for k, v in stored[2].items() if k not in ("id", "level")} == {
+        k: v for k, v in stored[3].items() if k not in ("id", "level")}
+    assert stored[2]["id"] == ours.pk and stored[3]["id"] == reference.pk
 
 
 def test_ids_given_after_a_bulk_insert_do_not_collide(world, paris_noon):

@@ -188,7 +188,7 @@ def _decide_and_record(
     if check.granted_level == 0:
         if _folded(history, RequestOutcome.REFUSED, check.code, now) is not None:
             return EscalationOutcome(incident, None, False, evaluation, check)
-        EscalationRequest.objects.create(outcome=RequestOutcome.REFUSED, code=check.code, **history)
+        bulk.create(EscalationRequest, outcome=RequestOutcome.REFUSED, code=check.code, **history)
         record(incident, EventKind.ESCALATION_REFUSED, now, user=user, channel=channel, label=label,
                requested_level=level, code=check.code, reason=reason)
         return EscalationOutcome(incident, None, False, evaluation, check)
@@ -204,7 +204,8 @@ def _decide_and_record(
         escalation = found[0] if found else None
     created = escalation is None
     if escalation is None:
-        escalation = Escalation.objects.create(
+        escalation = bulk.create(
+            Escalation,
             incident=incident,
             level=granted,
             requested_by=user,
@@ -225,7 +226,8 @@ def _decide_and_record(
     else:
         record(incident, EventKind.ESCALATION_REQUESTED, now, user=user, channel=channel, label=label,
                level=granted, escalation=escalation.pk, repeated=True, reason=reason)
-    EscalationRequest.objects.create(
+    bulk.create(
+        EscalationRequest,
         escalation=escalation,
         outcome=RequestOutcome.GRANTED if created else RequestOutcome.REPEATED,
         code=check.code,
