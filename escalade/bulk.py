@@ -165,6 +165,9 @@ def insert(model: type[models.Model], objects: Sequence[models.Model]) -> None:
         # writes four (the escalation, its history entry, its timeline entry, its delivery task).
         if not objects:
             return
+        if any(getattr(obj, pk.attname) is not None for obj in objects):
+            model._default_manager.bulk_create(objects)  # ids chosen by the caller: written as given
+            return
         sql = f"{_insert_sql(model, fields, len(objects))} RETURNING {_quote(pk.column)}"
         with connection.cursor() as cursor:
             cursor.execute(sql, [value for row in _rows(objects, pk, fields, None) for value in row])

@@ -282,3 +282,10 @@ def test_an_estimate_is_kept_for_its_own_values_and_bound_only(world, paris_noon
     assert bulk.count_rows(*other, clock=clock) == (0, True)
     monkeypatch.setattr(bulk, "EXACT_UP_TO", 10)
     assert _count_of_customer(world, clock) == (5, True)
+
+
+def test_a_few_rows_with_ids_of_their_own_keep_them(world, paris_noon):
+    incidents = [new_incident(world, f"REQ-{1001 + i}", paris_noon) for i in range(2)]
+    incidents[0].pk, incidents[1].pk = 9001, 9002
+    bulk.insert(Incident, incidents)
+    assert sorted(Incident.objects.values_list("pk", flat=True)) == [9001, 9002]
