@@ -162,11 +162,13 @@ def insert(model: type[models.Model], objects: Sequence[models.Model]) -> None:
     if len(objects) < SMALL:
         # One INSERT … RETURNING the ids, in the rows' order (as Django's bulk_create relies on),
         # written here: Django's compiler took 0.15-0.2 ms a statement, and a granted escalation
-        # writes four (the escalation, its history entry, its timeline entry, its delivery task).
+        # writes three this way (the escalation, its history entry, its timeline entry).
         if not objects:
             return
-        if any(getattr(obj, pk.attname) is not None for obj in objects):
-            model._default_manager.bulk_create(objects)  # ids chosen by the caller: written as given
+        if (any(getattr(obj, pk.attname) is not None for obj in objects)  # ids chosen by the caller
+                or not connection.features.can_return_rows_from_bulk_insert  # SQLite before 3.35
+                or connection.ops.bulk_batch_size(fields, objects) < len(objects)):  # SQLite's parameters
+            model._default_manager.bulk_create(objects)
             return
         sql = f"{_insert_sql(model, fields, len(objects))} RETURNING {_quote(pk.column)}"
         with connection.cursor() as cursor:
