@@ -131,3 +131,28 @@ def policy_looked_up_once(monkeypatch: pytest.MonkeyPatch) -> None:
     from escalade.policies import store
 
     monkeypatch.setattr(store, "FRESH_SECONDS", 3600.0)
+
+
+@pytest.fixture
+def plan_indexes() -> Any:
+    """The indexes PostgreSQL's plan of a SELECT reads (`EXPLAIN (FORMAT JSON)`), in plan order.
+    `seqscan=False` plans as if the tables were large (a test's tables would be read whole)."""
+    from django.db import connection
+
+    def indexes(node: dict[str, Any]) -> list[str]:
+        return [*([node["Index Name"]] if "Index Name" in node else []),
+                *(name for child in node.get("Plans", []) for name in indexes(child))]
+
+    def plan(sql: str, *, seqscan: bool = True) -> list[str]:
+        import json
+
+        with connection.cursor() as cursor:
+            if not seqscan:
+                cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("EXPLAIN (FORMAT JSON) " + sql)
+            found = cursor.fetchone()[0]
+            if not seqscan:
+                cursor.execute("SET LOCAL enable_seqscan = on")
+        return indexes((json.loads(found) if isinstance(found, str) else found)[0]["Plan"])
+
+    return plan

@@ -69,12 +69,11 @@ def test_a_repeat_folded_into_its_entry_reads_the_escalation_with_it(world, inci
         "SELECT", "INSERT", "SELECT", "UPDATE"]
 
 
-def test_a_repeats_look_up_reads_the_incident_s_entries_even_for_an_asker_thought_rare(world, incident, paris_noon):
+def test_a_repeats_look_up_reads_the_incident_s_entries_even_for_an_asker_thought_rare(world, incident, paris_noon,
+                                                                                      plan_indexes):
     """An integration's account asks for thousands of incidents. Statistics taken before that say
     it asks rarely: the look-up must still go by the incident, not through every ask of the asker
     (1.4-1.7 ms a repeat with 3,500 of them, 0.05 ms by the incident; PostgreSQL)."""
-    import json
-
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -100,16 +99,7 @@ def test_a_repeats_look_up_reads_the_incident_s_entries_even_for_an_asker_though
         assert ask().escalation is not None
     look_up = next(q["sql"] for q in statements.captured_queries
                    if q["sql"].startswith('SELECT "escalations_escalationrequest"."id"'))
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (FORMAT JSON) " + look_up)
-        plan = cursor.fetchone()[0]
-    plan = json.loads(plan) if isinstance(plan, str) else plan
-
-    def indexes(node: dict) -> list[str]:
-        return [*([node["Index Name"]] if "Index Name" in node else []),
-                *(name for child in node.get("Plans", []) for name in indexes(child))]
-
-    used = indexes(plan[0]["Plan"])
+    used = plan_indexes(look_up)
     assert used and not any("requested_by" in name for name in used), used
 
 

@@ -286,11 +286,9 @@ def test_the_feed_lists_escalations_and_acknowledging_updates_it(incidents, logi
     assert staff.post("/escalades/999999/prise-en-compte/").status_code == 404
 
 
-def test_the_feed_reads_its_escalations_through_their_own_indexes(incidents, login):
+def test_the_feed_reads_its_escalations_through_their_own_indexes(incidents, login, plan_indexes):
     """Pending ones oldest first, acknowledged ones latest first: each read by an index that holds
     only them, whatever the history of acknowledged escalations (PostgreSQL's plan)."""
-    import json
-
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -302,17 +300,7 @@ def test_the_feed_reads_its_escalations_through_their_own_indexes(incidents, log
     feed = [q["sql"] for q in statements.captured_queries if q["sql"].startswith('SELECT "escalations_escalation"')]
     assert len(feed) == 2
 
-    def indexes(node: dict) -> list[str]:
-        return [*([node["Index Name"]] if "Index Name" in node else []),
-                *(name for child in node.get("Plans", []) for name in indexes(child))]
-
-    used = []
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")  # a table this small would be read whole
-        for sql in feed:
-            cursor.execute("EXPLAIN (FORMAT JSON) " + sql)
-            plan = cursor.fetchone()[0]
-            used.append(indexes((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]))
+    used = [plan_indexes(sql, seqscan=False) for sql in feed]  # tables this small would be read whole
     assert "escalation_pending" in used[0] and "escalation_acknowledged" in used[1], used
 
 
