@@ -46,3 +46,57 @@ def test_channel_label_is_the_models_display_in_the_active_language(language):
         assert _render("{{ c|channel_label }}", c="phone") == "phone"
     with translation.override("fr"):
         assert _render("{{ c|channel_label }}", c="phone") == "téléphone"
+
+
+# _feed.html as a template, before its items were written in Python (escalade_web.feed_pending and
+# feed_done): the reference for their HTML.
+FEED_AS_A_TEMPLATE = """{% load i18n escalade_web %}
+<li class="feed-head" id="pending-count"><h3>{% blocktranslate count n=feed.pending|length trimmed %}À prendre en compte ({{ n }}){% plural %}À prendre en compte ({{ n }}){% endblocktranslate %}</h3></li>
+{% for e in feed.pending %}
+<li class="feed-item pending{% if e.level == feed.top_level %} top-level{% endif %}" id="esc-{{ e.pk }}">
+  <p><a href="{% url 'escalation' e.pk %}"><strong>{{ e.number }}</strong></a> · <a href="{% url 'incident' e.incident.request_number %}">{{ e.incident.request_number }}</a> · {{ e.incident.customer.name }}</p>
+  <p><strong class="level-badge">{% blocktranslate with level=e.level %}Niveau {{ level }}{% endblocktranslate %}</strong> · {{ e.granted_at|day_time }} · {{ e.channel|channel_label }} · {{ e.requester_label }}</p>
+  <p class="reason">« {{ e.reason|truncatechars:140 }} »</p>
+  <form method="post" action="{% url 'acknowledge' e.pk %}" hx-post="{% url 'acknowledge' e.pk %}" hx-target="#feed" hx-swap="innerHTML">{% csrf_token %}
+    <span class="state st-breached"><span aria-hidden="true" class="dot"></span>{% translate "À prendre en compte" %}</span>
+    <button type="submit" class="primary small">{% blocktranslate with number=e.number %}Prendre en compte {{ number }}{% endblocktranslate %}</button>
+  </form>
+</li>
+{% empty %}<li>{% translate "Aucune escalade à prendre en compte." %}</li>
+{% endfor %}
+{% if feed.done %}
+<li class="feed-head"><h3>{% translate "Prises en compte cette semaine" %}</h3></li>
+{% for e in feed.done %}
+<li class="feed-item" id="esc-{{ e.pk }}">
+  <p><a href="{% url 'escalation' e.pk %}"><strong>{{ e.number }}</strong></a> · <a href="{% url 'incident' e.incident.request_number %}">{{ e.incident.request_number }}</a> · {{ e.incident.customer.name }} · {% blocktranslate with level=e.level %}Niveau {{ level }}{% endblocktranslate %}</p>
+  <p class="state st-met"><span aria-hidden="true" class="dot"></span>{% blocktranslate with who=e.acknowledged_label|default:"—" when=e.acknowledged_at|day_month_time %}Prise en compte ({{ who }}, {{ when }}){% endblocktranslate %}</p>
+</li>
+{% endfor %}
+{% endif %}
+"""
+
+
+def _escalation(pk: int, level: int, **values: object) -> Escalation:
+    from escalade.incidents.models import Customer, Incident
+
+    customer = Customer(name=values.pop("customer", "Client A & fils <SARL>"))
+    incident = Incident(request_number=values.pop("number", f"REQ-{pk}"), customer=customer)
+    return Escalation(pk=pk, level=level, incident=incident, granted_at=datetime(2026, 10, 25, 0, 40, tzinfo=UTC),
+                      channel=values.pop("channel", "phone"), requester_label='Jeanne "J." d\'Arc & co',
+                      reason=values.pop("reason", "Coupure <script>alert(1)</script> « totale » " + "x" * 150),
+                      **values)
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_the_feeds_items_are_the_html_its_template_wrote(language):
+    pending = [_escalation(1, 1), _escalation(22, 3, channel="inconnu", reason="court", number="A B ?&é"),
+               _escalation(333, 2, channel="email")]
+    done = [_escalation(4, 3, acknowledged_label="", acknowledged_at=datetime(2026, 3, 29, 0, 59, tzinfo=UTC)),
+            _escalation(5, 1, acknowledged_label="<b>Sam</b>", acknowledged_at=datetime(2026, 3, 29, 1, 0, tzinfo=UTC))]
+    for feed in ({"pending": pending, "done": done, "top_level": 3}, {"pending": [], "done": [], "top_level": 0}):
+        context = {"feed": feed, "csrf_token": "jeton-csrf"}
+        with translation.override(language), timezone.override(ZoneInfo("Europe/Paris")):
+            ours = engines["django"].get_template("web/_feed.html").render(context)
+            reference = engines["django"].from_string(FEED_AS_A_TEMPLATE).render(context)
+        assert ours == reference
+        assert ("&lt;script&gt;" in ours and 'id="esc-333"' in ours and "top-level" in ours) or not feed["pending"]
