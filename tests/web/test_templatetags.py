@@ -100,3 +100,55 @@ def test_the_feeds_items_are_the_html_its_template_wrote(language):
             reference = engines["django"].from_string(FEED_AS_A_TEMPLATE).render(context)
         assert ours == reference
         assert ("&lt;script&gt;" in ours and 'id="esc-333"' in ours and "top-level" in ours) or not feed["pending"]
+
+
+# _incident_rows.html as a template, before its rows were written in Python (dashboard_row).
+ROWS_AS_A_TEMPLATE = """{% load i18n escalade_web %}
+{% for card in rows %}{% with i=card.incident %}
+<tr class="row-{{ card.worst_state }}">
+  <td><a href="{% url 'incident' i.request_number %}">{{ i.request_number }}</a><br><span class="muted">{{ i.title|truncatechars:48 }}</span></td>
+  <td>{{ i.customer.name }}</td>
+  <td><span class="prio prio-{{ i.priority }}">{{ card.priority_label }}</span></td>
+  {% for c in card.commitments %}
+  <td>{{ c.due_at|day_month_time|default:"—" }}<br>{% state_badge c.state c.state_label %}<br>{% clock c now %}</td>
+  {% endfor %}
+  {% if card.no_resolution_commitment %}<td class="muted">{% translate "sans GTR" %}</td>{% endif %}
+  <td data-label="{% translate 'Niveau ouvert' %}">{% if card.allowed %}<strong>{% blocktranslate with level=card.level %}niveau {{ level }}{% endblocktranslate %}</strong>{% else %}—{% endif %}</td>
+  <td data-label="{% translate 'Niveau escaladé' %}">{% if i.escalated_level %}{% blocktranslate with level=i.escalated_level %}niveau {{ level }}{% endblocktranslate %}{% if i.awaiting_ack %}<br><span class="state st-breached"><span aria-hidden="true" class="dot"></span>{% translate "à prendre en compte" %}</span>{% endif %}{% else %}—{% endif %}</td>
+</tr>
+{% endwith %}{% empty %}
+<tr><td colspan="7">{% translate "Aucun incident ouvert." %}</td></tr>
+{% endfor %}
+"""
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_the_dashboards_rows_are_the_html_their_template_wrote(incidents, world, language):
+    """Breached, running and paused commitments, a contract without GTR, an open level, an
+    escalation awaiting acknowledgement and a title to shorten."""
+    from django.test import RequestFactory
+
+    from escalade.escalations.services import request_escalation
+    from escalade.incidents.services import IncidentInput, apply_event, upsert_incident
+    from escalade.web import views
+
+    upsert_incident(IncidentInput(request_number="REQ-1005", customer="client-a", priority="high",
+                                  opened_at=timezone.now() - timedelta(minutes=30), title="<b>Titre</b> " + "t" * 60,
+                                  gtr=False),
+                    user=None, channel="api", now=timezone.now())
+    request_escalation(user=world.users["staff"], request_number="REQ-1001", reason="x", now=timezone.now())
+    apply_event(incidents["running"], "pause", user=world.users["staff"], channel="web", now=timezone.now())
+    request = RequestFactory().get("/tableau-de-bord/incidents/")
+    request.user = world.users["staff"]
+    with translation.override(language), timezone.override(ZoneInfo("Europe/Paris")):
+        rows = views._dashboard_rows(request)[1]
+        context = {"rows": rows, "now": timezone.now()}
+        ours = engines["django"].get_template("web/_incident_rows.html").render(context)
+        reference = engines["django"].from_string(ROWS_AS_A_TEMPLATE).render(context)
+        assert ours == reference
+        assert engines["django"].get_template("web/_incident_rows.html").render({"rows": []}) == engines[
+            "django"].from_string(ROWS_AS_A_TEMPLATE).render({"rows": []})
+    assert len(rows) == 5 and "&lt;b&gt;" in ours and "st-breached" in ours and ours.count("<tr") == 5
+    assert {c.state for card in rows for c in card.commitments} >= {"breached", "running", "paused"}
+    assert any(card.no_resolution_commitment for card in rows) and any(card.allowed for card in rows)

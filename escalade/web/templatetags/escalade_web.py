@@ -132,6 +132,47 @@ def feed_done(escalation: Escalation) -> SafeString:
     )
 
 
+# A dashboard row (50 a page, and again every 30 seconds), written in Python for the same reason as
+# the feed's items, with the same HTML as the template it replaces (tests keep it as the reference).
+_ROW = (
+    '\n<tr class="row-{}">\n'
+    '  <td><a href="{}">{}</a><br><span class="muted">{}</span></td>\n'
+    '  <td>{}</td>\n'
+    '  <td><span class="prio prio-{}">{}</span></td>\n'
+    '  {}\n'
+    '  {}\n'
+    '  <td data-label="{}">{}</td>\n'
+    '  <td data-label="{}">{}</td>\n'
+    '</tr>\n'
+)
+_ROW_COMMITMENT = '\n  <td>{}<br>{}<br>{}</td>\n  '
+
+
+@register.simple_tag
+def dashboard_row(card: Any, now: datetime) -> SafeString:
+    """An open incident in the dashboard's table: its commitments, open level and escalated level."""
+    incident = card.incident
+    commitments = SafeString("".join(
+        format_html(_ROW_COMMITMENT, day_month_time(localtime(c.due_at)) if c.due_at else "—",
+                    state_badge(c.state, c.state_label), clock(c, now))
+        for c in card.commitments))
+    open_level: SafeString | str = "—"
+    if card.allowed:
+        open_level = format_html("<strong>{}</strong>", gettext("niveau %(level)s") % {"level": card.level})
+    escalated: SafeString | str = "—"
+    if incident.escalated_level:
+        escalated = format_html("{}{}", gettext("niveau %(level)s") % {"level": incident.escalated_level}, format_html(
+            '<br><span class="state st-breached"><span aria-hidden="true" class="dot"></span>{}</span>',
+            gettext("à prendre en compte")) if incident.awaiting_ack else "")
+    return format_html(
+        _ROW, card.worst_state, kept_reverse("incident", [incident.request_number], {}, None), incident.request_number,
+        Truncator(incident.title).chars(48), incident.customer.name, incident.priority, card.priority_label,
+        commitments,
+        format_html('<td class="muted">{}</td>', gettext("sans GTR")) if card.no_resolution_commitment else "",
+        gettext("Niveau ouvert"), open_level, gettext("Niveau escaladé"), escalated,
+    )
+
+
 @lru_cache(maxsize=8)
 def _channel_labels(language: str | None) -> dict[str, str]:
     return {value: str(label) for value, label in Channel.choices}
