@@ -1,4 +1,5 @@
-"""The feed's fast filters write what Django's `date` filter and `get_channel_display` write."""
+"""The feed's and the rows' helpers write what Django's `date` filter and `get_channel_display` write, and
+the feed's items and the dashboard's rows the HTML their templates wrote."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.utils import timezone, translation
 
 from escalade.escalations.models import Escalation
 from escalade.incidents.models import Channel
+from escalade.web.templatetags.escalade_web import channel_label, day_month_time, day_time
 
 # Around both of Paris's 2026 clock changes, midnight, the new year, and a non-UTC offset given in.
 INSTANTS = [
@@ -22,17 +24,16 @@ INSTANTS = [
 
 
 def _render(source: str, **context: object) -> str:
-    return engines["django"].from_string("{% load escalade_web %}" + source).render(context)
+    return engines["django"].from_string(source).render(context)
 
 
 @pytest.mark.parametrize("zone", ["Europe/Paris", "UTC", "America/Cayenne"])
 def test_day_time_and_day_month_time_write_djangos_date_formats_in_the_active_zone(zone):
     with timezone.override(ZoneInfo(zone)):
         for value in [*INSTANTS, None]:
-            assert _render("{{ v|day_time }}", v=value) == _render('{{ v|date:"d/m/Y H:i" }}', v=value), value
-            assert _render("{{ v|day_month_time }}", v=value) == _render('{{ v|date:"d/m H:i" }}', v=value), value
-            assert (_render('{{ v|day_month_time|default:"—" }}', v=value)
-                    == _render('{{ v|date:"d/m H:i"|default:"—" }}', v=value))
+            assert day_time(value) == _render('{{ v|date:"d/m/Y H:i" }}', v=value), value
+            assert day_month_time(value) == _render('{{ v|date:"d/m H:i" }}', v=value), value
+            assert (day_month_time(value) or "—") == _render('{{ v|date:"d/m H:i"|default:"—" }}', v=value)
 
 
 @pytest.mark.parametrize("language", ["fr", "en"])
@@ -40,22 +41,21 @@ def test_channel_label_is_the_models_display_in_the_active_language(language):
     with translation.override(language):
         for value in [*Channel.values, "inconnu"]:
             escalation = Escalation(channel=value)
-            assert _render("{{ e.channel|channel_label }}", e=escalation) == _render("{{ e.get_channel_display }}",
-                                                                                     e=escalation)
+            assert channel_label(escalation.channel) == _render("{{ e.get_channel_display }}", e=escalation)
     with translation.override("en"):  # each language its own labels, whichever was asked first
-        assert _render("{{ c|channel_label }}", c="phone") == "phone"
+        assert channel_label("phone") == "phone"
     with translation.override("fr"):
-        assert _render("{{ c|channel_label }}", c="phone") == "téléphone"
+        assert channel_label("phone") == "téléphone"
 
 
-# _feed.html as a template, before its items were written in Python (escalade_web.feed_pending and
-# feed_done): the reference for their HTML.
-FEED_AS_A_TEMPLATE = """{% load i18n escalade_web %}
+# _feed.html as a template with Django's own tags and filters, before its items were written in
+# Python (escalade_web.feed_pending and feed_done): the reference for their HTML.
+FEED_AS_A_TEMPLATE = """{% load i18n %}
 <li class="feed-head" id="pending-count"><h3>{% blocktranslate count n=feed.pending|length trimmed %}À prendre en compte ({{ n }}){% plural %}À prendre en compte ({{ n }}){% endblocktranslate %}</h3></li>
 {% for e in feed.pending %}
 <li class="feed-item pending{% if e.level == feed.top_level %} top-level{% endif %}" id="esc-{{ e.pk }}">
   <p><a href="{% url 'escalation' e.pk %}"><strong>{{ e.number }}</strong></a> · <a href="{% url 'incident' e.incident.request_number %}">{{ e.incident.request_number }}</a> · {{ e.incident.customer.name }}</p>
-  <p><strong class="level-badge">{% blocktranslate with level=e.level %}Niveau {{ level }}{% endblocktranslate %}</strong> · {{ e.granted_at|day_time }} · {{ e.channel|channel_label }} · {{ e.requester_label }}</p>
+  <p><strong class="level-badge">{% blocktranslate with level=e.level %}Niveau {{ level }}{% endblocktranslate %}</strong> · {{ e.granted_at|date:"d/m/Y H:i" }} · {{ e.get_channel_display }} · {{ e.requester_label }}</p>
   <p class="reason">« {{ e.reason|truncatechars:140 }} »</p>
   <form method="post" action="{% url 'acknowledge' e.pk %}" hx-post="{% url 'acknowledge' e.pk %}" hx-target="#feed" hx-swap="innerHTML">{% csrf_token %}
     <span class="state st-breached"><span aria-hidden="true" class="dot"></span>{% translate "À prendre en compte" %}</span>
@@ -69,7 +69,7 @@ FEED_AS_A_TEMPLATE = """{% load i18n escalade_web %}
 {% for e in feed.done %}
 <li class="feed-item" id="esc-{{ e.pk }}">
   <p><a href="{% url 'escalation' e.pk %}"><strong>{{ e.number }}</strong></a> · <a href="{% url 'incident' e.incident.request_number %}">{{ e.incident.request_number }}</a> · {{ e.incident.customer.name }} · {% blocktranslate with level=e.level %}Niveau {{ level }}{% endblocktranslate %}</p>
-  <p class="state st-met"><span aria-hidden="true" class="dot"></span>{% blocktranslate with who=e.acknowledged_label|default:"—" when=e.acknowledged_at|day_month_time %}Prise en compte ({{ who }}, {{ when }}){% endblocktranslate %}</p>
+  <p class="state st-met"><span aria-hidden="true" class="dot"></span>{% blocktranslate with who=e.acknowledged_label|default:"—" when=e.acknowledged_at|date:"d/m H:i" %}Prise en compte ({{ who }}, {{ when }}){% endblocktranslate %}</p>
 </li>
 {% endfor %}
 {% endif %}
@@ -102,7 +102,8 @@ def test_the_feeds_items_are_the_html_its_template_wrote(language):
         assert ("&lt;script&gt;" in ours and 'id="esc-333"' in ours and "top-level" in ours) or not feed["pending"]
 
 
-# _incident_rows.html as a template, before its rows were written in Python (dashboard_row).
+# _incident_rows.html as a template with Django's own tags and filters, before its rows were written
+# in Python (dashboard_row).
 ROWS_AS_A_TEMPLATE = """{% load i18n escalade_web %}
 {% for card in rows %}{% with i=card.incident %}
 <tr class="row-{{ card.worst_state }}">
@@ -110,7 +111,7 @@ ROWS_AS_A_TEMPLATE = """{% load i18n escalade_web %}
   <td>{{ i.customer.name }}</td>
   <td><span class="prio prio-{{ i.priority }}">{{ card.priority_label }}</span></td>
   {% for c in card.commitments %}
-  <td>{{ c.due_at|day_month_time|default:"—" }}<br>{% state_badge c.state c.state_label %}<br>{% clock c now %}</td>
+  <td>{{ c.due_at|date:"d/m H:i"|default:"—" }}<br>{% state_badge c.state c.state_label %}<br>{% clock c now %}</td>
   {% endfor %}
   {% if card.no_resolution_commitment %}<td class="muted">{% translate "sans GTR" %}</td>{% endif %}
   <td data-label="{% translate 'Niveau ouvert' %}">{% if card.allowed %}<strong>{% blocktranslate with level=card.level %}niveau {{ level }}{% endblocktranslate %}</strong>{% else %}—{% endif %}</td>
