@@ -326,8 +326,11 @@ def update(model: type[models.Model], objects: Sequence[models.Model], names: Se
 
 def _reserve_ids(cursor: Any, table: str, column: str, count: int) -> list[int]:
     if connection.vendor == "postgresql":
-        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                       [table, column, count])
+        # The sequence's name looked up once (a subquery), not once per id: pg_get_serial_sequence
+        # in the select list read the catalogue for every row, 6 µs an id (a generated million
+        # reserves 3.4 million).
+        cursor.execute("SELECT nextval((SELECT pg_get_serial_sequence(%s, %s))::regclass) "
+                       "FROM generate_series(1, %s)", [table, column, count])
         return [row[0] for row in cursor.fetchall()]
     # SQLite: transactions are IMMEDIATE (settings), so nobody else inserts until this one commits.
     # AUTOINCREMENT never reuses a number: start above both the last row and the last number given.
