@@ -3,7 +3,10 @@
 Fills a scratch database with `escalade demo --incidents N` (200 customers, 2% open), starts
 `escalade serve --workers 2` and drives each endpoint with wrk (32 connections, staff token),
 beside a trivial JSON view of the same server measured in the same run. The ratio is the
-endpoint's requests per second over the trivial view's.
+endpoint's requests per second over the trivial view's. Two floors are measured beside them (see
+trivial_urls.py): the API's fixed cost (django-ninja and the token's authentication, nothing read),
+and that plus the incident, or the list's page, read as the endpoints read them; what the endpoints
+cost beyond is their own work (evaluating, writing the JSON).
 
     .venv/bin/python benchmarks/bench_api.py                         # 100,000 incidents, PostgreSQL
     .venv/bin/python benchmarks/bench_api.py --incidents 1000000     # the issue's size
@@ -24,7 +27,7 @@ import support
 DETAIL = """
 init = function(args) first = tonumber(args[1]); last = tonumber(args[2]) end
 request = function()
-  return wrk.format("GET", "/api/v1/incidents/GEN-" .. math.random(first, last))
+  return wrk.format("GET", "%s" .. math.random(first, last))
 end
 """
 # Open incidents whose procedure allows an escalation now: the first request for a level grants it
@@ -61,12 +64,19 @@ def main() -> int:
         with support.served(env, threads=args.threads) as base:
             run = {
                 "trivial": support.wrk(base + "/trivial", seconds=args.seconds),
-                "detail": support.wrk(base + "/", seconds=args.seconds, script=DETAIL, args=("1", str(args.incidents))),
+                "floor": support.wrk(base + "/trivial/api/", seconds=args.seconds),
+                "read": support.wrk(base + "/", seconds=args.seconds, script=DETAIL % "/trivial/api/incidents/GEN-",
+                                    args=("1", str(args.incidents))),
+                "detail": support.wrk(base + "/", seconds=args.seconds, script=DETAIL % "/api/v1/incidents/GEN-",
+                                      args=("1", str(args.incidents))),
+                "page": support.wrk(base + "/trivial/api/incidents", seconds=args.seconds),
                 "list": support.wrk(base + "/api/v1/incidents", seconds=args.seconds),
                 "escalate": support.wrk(base + "/", seconds=args.seconds,
                                         script=ESCALATE % support.lua_list(eligible)),
             }
-    labels = {"trivial": "GET /trivial (baseline)", "detail": "GET /api/v1/incidents/{n}",
+    labels = {"trivial": "GET /trivial (baseline)", "floor": "GET /trivial/api/ (floor: ninja + token, nothing read)",
+              "read": "GET /trivial/api/incidents/{n} (floor + the incident read)",
+              "page": "GET /trivial/api/incidents (floor + the first page read)", "detail": "GET /api/v1/incidents/{n}",
               "list": "GET /api/v1/incidents (first page)", "escalate": f"POST /api/v1/escalations ({len(eligible):,} eligible)"}
     rows = []
     for key, load in run.items():
