@@ -12,7 +12,7 @@ from django.utils import timezone
 from escalade import bulk
 from escalade.core.policy import Contact, Policy
 from escalade.notifications.models import DeliveryChannel, Notification, NotificationKind
-from escalade.notifications.tasks import schedule_on_commit
+from escalade.notifications.tasks import schedule_on_commit, schedule_within
 
 if TYPE_CHECKING:  # the outbox is below the apps whose events it carries; it only reads them
     from escalade.accounts.models import User
@@ -143,7 +143,8 @@ def recipients_named(policy: Policy, names: Iterable[str], track: str) -> list[C
 def notify_escalation_granted(policy: Policy, escalation: Escalation, requester: User | None) -> None:
     """The contacts of the level act; lower levels are informed (by default); the requester gets a
     confirmation. One statement writes them all (a savepoint and an INSERT each took 12 round trips
-    for a level-3 escalation), and one task delivers them once the escalation commits."""
+    for a level-3 escalation), and one task, written in the same transaction, delivers them once the
+    escalation commits."""
     incident = escalation.incident
     key = f"escalation:{escalation.pk}"
     now = escalation.granted_at
@@ -163,5 +164,4 @@ def notify_escalation_granted(policy: Policy, escalation: Escalation, requester:
             context={"language": requester.language} if requester.language else {}, now=now,
         ))
     # A person in two of these lists (or twice in one) is written once: the first row of its key.
-    for notification_id in sorted(bulk.insert_new_returning(Notification, written)):
-        schedule_on_commit(notification_id)
+    schedule_within(sorted(bulk.insert_new_returning(Notification, written)))

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.tasks import task
 
 from escalade.notifications.delivery import deliver_many
@@ -29,6 +29,23 @@ def schedule(notification_ids: list[int], run_after: datetime | None = None) -> 
     try:
         queued = deliver_notifications if run_after is None else deliver_notifications.using(run_after=run_after)
         queued.enqueue(notification_ids)
+    except Exception:  # the sweep will deliver them; enqueueing must never fail the caller
+        logger.exception("tâche de livraison non créée pour les notifications %s", notification_ids)
+
+
+def schedule_within(notification_ids: list[int]) -> None:
+    """Queue the delivery of rows just written, in the caller's transaction if one is open: the task
+    commits with them, in their commit (after it, it was a second commit of its own, one of a
+    grant's 14 round trips), and is rolled back with them. Outside a transaction: at once."""
+    if not notification_ids:
+        return
+    if not transaction.get_connection().in_atomic_block:
+        schedule(notification_ids)
+        return
+    try:
+        deliver_notifications.enqueue(notification_ids)
+    except DatabaseError:
+        raise  # the transaction cannot go on: the cause fails with it, and nothing is half-written
     except Exception:  # the sweep will deliver them; enqueueing must never fail the caller
         logger.exception("tâche de livraison non créée pour les notifications %s", notification_ids)
 

@@ -113,6 +113,34 @@ def test_notifications_are_queued_as_a_durable_task_once_their_cause_commits(wor
     assert task.status == "SUCCESSFUL" and task.return_value["sent"] == len(task.args_kwargs["args"][0])
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_grant_s_task_is_written_in_its_transaction_and_rolled_back_with_it(world: Any) -> None:
+    """One commit for the escalation, its rows and their task (the task was a second commit); a grant
+    rolled back leaves no task behind, as it leaves no row."""
+    from django.db import transaction
+    from django_tasks_db.models import DBTaskResult
+
+    from escalade.escalations.services import request_escalation
+
+    now = now_utc()
+    open_incident(world.customer_a, "REQ-1", now - timedelta(minutes=65), now=now)  # level 1 is open
+    open_incident(world.customer_a, "REQ-2", now - timedelta(minutes=65), now=now)
+    with transaction.atomic():
+        assert request_escalation(user=None, request_number="REQ-1", reason="coupure", now=now).created
+        [task] = DBTaskResult.objects.all()  # before the commit, in the same transaction
+        assert sorted(task.args_kwargs["args"][0]) == sorted(Notification.objects.values_list("pk", flat=True))
+
+    class Abandoned(Exception):
+        pass
+
+    with pytest.raises(Abandoned), transaction.atomic():
+        assert request_escalation(user=None, request_number="REQ-2", reason="coupure", now=now).created
+        assert DBTaskResult.objects.count() == 2
+        raise Abandoned
+    assert DBTaskResult.objects.count() == 1
+    assert not Notification.objects.filter(incident__request_number="REQ-2").exists()
+
+
 def test_the_watchers_own_alerts_are_sent_by_its_sweep_without_a_task(world: Any, smtp: SMTPSink) -> None:
     """A mass outage writes its alerts in bulk; the worker that wrote them sends them (no task each)."""
     from django_tasks_db.models import DBTaskResult
