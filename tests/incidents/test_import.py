@@ -82,6 +82,41 @@ def test_reimporting_two_thousand_rows_updates_them_all(world, tmp_path):
     assert medium.take_charge_due_at == medium.opened_at + timedelta(hours=2)
 
 
+def test_a_file_of_several_batches_is_written_whole_with_every_chain_sealed(world, tmp_path):
+    from escalade.incidents.audit import verify
+
+    path = tmp_path / "x.csv"
+    path.write_text("\n".join([HEADER, *csv_rows(2500)]) + "\n", encoding="utf-8")
+    out, _ = run_import(path, "--no-progress")
+    assert "2500 incident(s) créé(s)" in out
+    assert Incident.objects.count() == 2500 and not Incident.objects.filter(evaluated_at__isnull=True).exists()
+    assert TimelineEvent.objects.filter(kind="created").count() == 2500
+    reports = list(verify(Incident.objects.all()))
+    assert len(reports) == 2500 and all(report.broken is None for report in reports)
+
+
+def test_a_batch_that_fails_to_be_written_leaves_nothing_written(world, tmp_path, monkeypatch):
+    """The third write (the second batch's incidents) fails: the error reaches the command and the
+    first batch, already written, is rolled back with the rest."""
+    from escalade import bulk
+
+    calls = []
+    rows = bulk._rows
+
+    def failing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("disque plein")
+        return rows(*args, **kwargs)
+
+    monkeypatch.setattr(bulk, "_rows", failing)
+    path = tmp_path / "x.csv"
+    path.write_text("\n".join([HEADER, *csv_rows(2500)]) + "\n", encoding="utf-8")
+    with pytest.raises(RuntimeError, match="disque plein"):
+        run_import(path, "--no-progress")
+    assert not Incident.objects.exists() and not TimelineEvent.objects.exists()
+
+
 def test_bad_rows_are_reported_by_line_and_nothing_is_imported(world, tmp_path):
     rows = csv_rows(10)
     rows[2] = "IMP-3,client-a,urgent,,,2026-11-27T10:00:00+01:00,,,"  # line 4
