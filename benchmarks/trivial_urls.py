@@ -1,11 +1,11 @@
 """`/trivial`: a JSON answer that reads nothing, beside every URL of the service.
 
-Two more floors for the API's rows, served the same way: `/trivial/api/`, the API's own fixed cost
-(django-ninja and the bearer token's authentication, one query, nothing else read), and
-`/trivial/api/incidents/{n}`, that plus the visible incident read as the detail reads it, and
+Three floors for the API's rows (bench_api.py), served the same way: `/trivial/api/`, the API's
+own fixed cost (django-ninja and the bearer token's authentication, one query, nothing else read);
+`/trivial/api/incidents/{n}`, that plus the visible incident read as the detail reads it; and
 `/trivial/api/incidents`, that plus the list's first page read as the list reads it (its count, its
-50 incidents and their pauses); neither evaluates nor serialises anything. What an endpoint costs
-beyond them is its own work.
+50 incidents and their pauses). None evaluates or serialises anything: what an endpoint costs beyond
+them is its own work.
 """
 
 from typing import Any

@@ -1,7 +1,9 @@
 """The durable delivery task (django-tasks-db stores it in the same database as the outbox).
 
 One task per committed transaction carries every notification that transaction wrote, so a
-crossing alerting three people, or a batch of incidents, is one task and one SMTP connection.
+crossing alerting three people, or a batch of incidents, is one task and one SMTP connection. Rows
+written one at a time join a task queued when their transaction commits (`schedule_on_commit`);
+rows written together, as a grant's, get their task in the same transaction (`schedule_within`).
 """
 
 from __future__ import annotations
@@ -35,8 +37,8 @@ def schedule(notification_ids: list[int], run_after: datetime | None = None) -> 
 
 def schedule_within(notification_ids: list[int]) -> None:
     """Queue the delivery of rows just written, in the caller's transaction if one is open: the task
-    commits with them, in their commit (after it, it was a second commit of its own, one of a
-    grant's 14 round trips), and is rolled back with them. Outside a transaction: at once."""
+    commits with them, in their commit (queued after it, it was a commit of its own: a second WAL
+    flush for every grant), and is rolled back with them. Outside a transaction: at once."""
     if not notification_ids:
         return
     if not transaction.get_connection().in_atomic_block:
