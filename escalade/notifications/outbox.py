@@ -12,7 +12,7 @@ from django.utils import timezone
 from escalade import bulk
 from escalade.core.policy import Contact, Policy
 from escalade.notifications.models import DeliveryChannel, Notification, NotificationKind
-from escalade.notifications.tasks import schedule_on_commit, schedule_within
+from escalade.notifications.tasks import schedule, schedule_on_commit
 
 if TYPE_CHECKING:  # the outbox is below the apps whose events it carries; it only reads them
     from escalade.accounts.models import User
@@ -164,4 +164,4 @@ def notify_escalation_granted(policy: Policy, escalation: Escalation, requester:
             context={"language": requester.language} if requester.language else {}, now=now,
         ))
     # A person in two of these lists (or twice in one) is written once: the first row of its key.
-    schedule_within(sorted(bulk.insert_new_returning(Notification, written)))
+    schedule(sorted(bulk.insert_new_returning(Notification, written)))

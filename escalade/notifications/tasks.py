@@ -3,7 +3,7 @@
 One task per committed transaction carries every notification that transaction wrote, so a
 crossing alerting three people, or a batch of incidents, is one task and one SMTP connection. Rows
 written one at a time join a task queued when their transaction commits (`schedule_on_commit`);
-rows written together, as a grant's, get their task in the same transaction (`schedule_within`).
+rows written together, as a grant's, get their task in the same transaction (`schedule`).
 """
 
 from __future__ import annotations
@@ -27,28 +27,18 @@ def deliver_notifications(notification_ids: list[int]) -> dict[str, int]:
 
 
 def schedule(notification_ids: list[int], run_after: datetime | None = None) -> None:
-    """Queue the delivery. A lost task loses nothing: the worker also sweeps due rows."""
+    """Queue the delivery. A lost task loses nothing: the worker also sweeps due rows. Inside a
+    transaction the task is written in it: it commits with the rows (queued after their commit, it
+    was a commit of its own: a second WAL flush for every grant), and is rolled back with them."""
+    if not notification_ids:
+        return
     try:
         queued = deliver_notifications if run_after is None else deliver_notifications.using(run_after=run_after)
         queued.enqueue(notification_ids)
-    except Exception:  # the sweep will deliver them; enqueueing must never fail the caller
-        logger.exception("tâche de livraison non créée pour les notifications %s", notification_ids)
-
-
-def schedule_within(notification_ids: list[int]) -> None:
-    """Queue the delivery of rows just written, in the caller's transaction if one is open: the task
-    commits with them, in their commit (queued after it, it was a commit of its own: a second WAL
-    flush for every grant), and is rolled back with them. Outside a transaction: at once."""
-    if not notification_ids:
-        return
-    if not transaction.get_connection().in_atomic_block:
-        schedule(notification_ids)
-        return
-    try:
-        deliver_notifications.enqueue(notification_ids)
-    except DatabaseError:
-        raise  # the transaction cannot go on: the cause fails with it, and nothing is half-written
-    except Exception:  # the sweep will deliver them; enqueueing must never fail the caller
+    except Exception as exc:
+        if isinstance(exc, DatabaseError) and transaction.get_connection().in_atomic_block:
+            raise  # the transaction cannot go on: the cause fails with it, and nothing is half-written
+        # The sweep will deliver them; enqueueing must never fail the caller.
         logger.exception("tâche de livraison non créée pour les notifications %s", notification_ids)
 
 
