@@ -3,10 +3,10 @@
 Fills a scratch database with `escalade demo --incidents N` (200 customers, 2% open), starts
 `escalade serve --workers 2` and drives each endpoint with wrk (32 connections, staff token),
 beside a trivial JSON view of the same server measured in the same run. The ratio is the
-endpoint's requests per second over the trivial view's. Two floors are measured beside them (see
+endpoint's requests per second over the trivial view's. Three floors are measured beside them (see
 trivial_urls.py): the API's fixed cost (django-ninja and the token's authentication, nothing read),
-and that plus the incident, or the list's page, read as the endpoints read them; what the endpoints
-cost beyond is their own work (evaluating, writing the JSON).
+and that plus the incident, or plus the list's page, read as the endpoints read them; what the
+endpoints cost beyond is their own work (evaluating, writing the JSON).
 
     .venv/bin/python benchmarks/bench_api.py                         # 100,000 incidents, PostgreSQL
     .venv/bin/python benchmarks/bench_api.py --incidents 1000000     # the size

@@ -80,7 +80,7 @@ def dump(url: str) -> dict[str, bytes]:
     import psycopg
 
     written = {}
-    with psycopg.connect(url) as conn, conn.cursor() as cursor:
+    with psycopg.connect(support.libpq(url)) as conn, conn.cursor() as cursor:
         for table in TABLES:
             with cursor.copy(f"COPY (SELECT * FROM {table} ORDER BY id) TO STDOUT (FORMAT BINARY)") as copy:
                 written[table] = b"".join(bytes(block) for block in copy)
@@ -93,29 +93,18 @@ def database_floor(url: str, written: dict[str, bytes], n: int) -> float:
     constraints, triggers and foreign keys checked at commit), with no Python work per row."""
     import psycopg
 
-    floor = url + "_floor"
-    recreate(floor)
+    floor = support.libpq(url) + "_floor"
+    support.drop_database(floor, create=True)
     prepare(floor)  # the same customers and policy version, so the same ids
-    with psycopg.connect(floor) as conn, conn.cursor() as cursor:
+    with psycopg.connect(support.libpq(floor)) as conn, conn.cursor() as cursor:
         started = time.monotonic()
         for table in TABLES:
             with cursor.copy(f"COPY {table} FROM STDIN (FORMAT BINARY)") as copy:
                 copy.write(written[table])
         conn.commit()
         elapsed = time.monotonic() - started
-    recreate(floor, create=False)
+    support.drop_database(floor)
     return n / elapsed
-
-
-def recreate(url: str, create: bool = True) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if create:
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def copy_baseline(url: str, csv: Path) -> float:
@@ -146,7 +135,7 @@ def main() -> None:
         label, create, update, _ = bench("SQLite (file, WAL)", f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", csv, args.n)
         rows.append((label, create, update, None, None))
         if args.postgres:
-            recreate(args.postgres)
+            support.drop_database(args.postgres, create=True)
             label, create, update, written = bench("PostgreSQL", args.postgres, csv, args.n)
             rows.append((label, create, update, copy_baseline(args.postgres, csv),
                          database_floor(args.postgres, written, args.n)))

@@ -52,13 +52,20 @@ def scratch_database(url: str | None, tmp: Path, reuse: bool = False) -> str:
         return url or f"sqlite:///{tmp / 'bench.sqlite3'}"
     if reuse:
         return url
+    drop_database(url, create=True)
+    return url
+
+
+def drop_database(url: str, create: bool = False) -> None:
+    """Drop the PostgreSQL database named by `url` (whoever is connected), and create it empty again
+    if `create`."""
     import psycopg
 
     name = libpq(url).rsplit("/", 1)[1]
     with psycopg.connect(libpq(url, "postgres"), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return url
+        if create:
+            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def environment(url: str, tmp: Path, **extra: str) -> dict[str, str]:

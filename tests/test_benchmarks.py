@@ -39,18 +39,15 @@ def test_the_check_sees_the_benchmarks_imports() -> None:
 
 
 @pytest.fixture
-def floors(settings: Any, world: Any) -> Any:
+def floors(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     """bench_api's floors (benchmarks/trivial_urls.py) served by Django's test client."""
-    import sys
-
     from django.test import Client
     from django.urls import clear_url_caches
 
-    sys.path.insert(0, str(BENCHMARKS[0].parent))
+    monkeypatch.syspath_prepend(str(BENCHMARKS[0].parent))
     settings.ROOT_URLCONF = "trivial_urls"
     clear_url_caches()
     yield Client()
-    sys.path.remove(str(BENCHMARKS[0].parent))
     clear_url_caches()
 
 
