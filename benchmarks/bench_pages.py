@@ -7,6 +7,7 @@ time without the network. Medians of RUNS requests after one warm-up.
 
     .venv/bin/python benchmarks/bench_pages.py                              # 100,000 incidents, 2,000 open
     .venv/bin/python benchmarks/bench_pages.py --incidents 1000000 --open 20000 200000
+    .venv/bin/python benchmarks/bench_pages.py --incidents 1000000 --open 20000 --customers 32   # the portal: 31,000 incidents a customer
     .venv/bin/python benchmarks/bench_pages.py --database-url sqlite
 
 The PostgreSQL database (default postgresql://postgres@127.0.0.1:5432/escalade_bench) is erased.
@@ -33,16 +34,18 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--incidents", type=int, default=100_000)
     parser.add_argument("--open", type=int, nargs="+", default=[2_000], help="open incidents (one run each)")
     parser.add_argument("--database-url", default=support.PG_DEFAULT, help="'sqlite' for a temporary SQLite file")
+    parser.add_argument("--customers", type=int, default=200,
+                        help="customers the incidents are spread over (32 at 1,000,000: the issue's 31,000 a customer)")
     parser.add_argument("--reuse", action="store_true",
                         help="keep a PostgreSQL database that already holds this data set (generated once)")
     return parser.parse_args()
 
 
-def measure(env: dict[str, str], incidents: int, open_count: int) -> dict[str, tuple[float, int]]:
+def measure(env: dict[str, str], incidents: int, open_count: int, customers: int) -> dict[str, tuple[float, int]]:
     from django.db import connections
 
     connections.close_all()
-    support.populate(env, incidents, open_count)
+    support.populate(env, incidents, open_count, customers)
     from django.test import Client
 
     from escalade.accounts.models import User
@@ -109,14 +112,14 @@ def main() -> int:
                 url = support.scratch_database(url if url.startswith("postgres") else None, tmp)
                 if not url.startswith("postgres"):
                     Path(url.removeprefix("sqlite:///")).unlink()
-            results = measure(env, args.incidents, open_count)
+            results = measure(env, args.incidents, open_count, args.customers)
             base = results["trivial (baseline)"][0]
             for label, (ms, size, length) in results.items():
                 goal = GOALS.get(label)
                 rows.append([label, f"{args.incidents:,}", f"{open_count:,}", f"{size:,}", f"{length / 1024:,.0f} KiB",
                              f"{ms:.1f} ms", f"{ms / base:.1f}", f"≤ {goal} ms" if goal else "–",
                              "–" if goal is None else ("met" if ms <= goal else f"missed ({ms / goal:.1f}×)")])
-    support.table(f"bench_pages — {support.database_label(url)}, in process, medians of {RUNS}",
+    support.table(f"bench_pages — {support.database_label(url)}, {args.customers} customers, in process, medians of {RUNS}",
                   ["page", "incidents", "open", "rows in scope", "HTML", "median", "× trivial", "goal", ""], rows)
     return 0
 

@@ -95,15 +95,17 @@ def escalade(env: dict[str, str], *args: str) -> str:
 
 def populate(env: dict[str, str], incidents: int, open_count: int, customers: int = 200) -> float:
     """Migrate and generate; returns the generation's seconds. A database that already holds exactly
-    this data set (a kept one, `--reuse`) is used as it is: 0 s."""
+    this data set (a kept one, `--reuse`: as many generated incidents, open ones and customers) is used
+    as it is: 0 s."""
     escalade(env, "migrate", "-v0")
     url = env["ESCALADE_DATABASE_URL"]
     try:
-        held = query(url, "SELECT count(*), count(*) FILTER (WHERE resolved_at IS NULL) FROM incidents_incident "
+        held = query(url, "SELECT count(*), count(*) FILTER (WHERE resolved_at IS NULL), "
+                          "(SELECT count(*) FROM incidents_customer WHERE code LIKE 'gen-c%') FROM incidents_incident "
                           "WHERE request_number LIKE 'GEN-%'")[0]
     except Exception:
-        held = (0, 0)  # SQLite before 3.30 has no FILTER; a fresh file holds nothing anyway
-    if held == (incidents, open_count):
+        held = (0, 0, 0)  # SQLite before 3.30 has no FILTER; a fresh file holds nothing anyway
+    if held == (incidents, open_count, customers):
         return 0.0
     if held[0]:
         raise SystemExit(f"{url} holds another data set ({held[0]:,} generated incidents): drop it or leave out --reuse")
