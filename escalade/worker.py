@@ -34,14 +34,14 @@ from django.db import (
     models,
     transaction,
 )
-from django.db.models import Min, prefetch_related_objects
+from django.db.models import Min, QuerySet
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction
 
-from escalade import bulk
+from escalade import bulk, compiled
 from escalade.core.escalation import Crossing, CrossingKind, crossings
 from escalade.core.messages import auto_escalation_reason
 from escalade.escalations.models import Escalation
@@ -49,6 +49,7 @@ from escalade.escalations.services import request_escalation
 from escalade.incidents.audit import append_to_timeline
 from escalade.incidents.evaluation import CACHE_FIELDS, cache_evaluation, refresh
 from escalade.incidents.models import Channel, EventKind, Incident, TimelineEvent
+from escalade.incidents.services import with_pauses
 from escalade.incidents.timeline import actor_label, record
 from escalade.notifications import delivery
 from escalade.notifications.models import DeliveryStatus, Notification, NotificationKind, WorkerHeartbeat
@@ -196,15 +197,22 @@ def act_on_incident(incident: Incident, now: datetime, report: TickReport) -> No
     refresh(incident, now, evaluation)  # crossings change no fact: the same evaluation
 
 
+def _recorded_crossings(*incident_ids: int) -> QuerySet[Any]:
+    return (TimelineEvent.objects.filter(incident_id__in=incident_ids).exclude(crossing_key="")
+            .values_list("incident_id", "crossing_key"))
+
+
 def act_on_batch(incidents: list[Incident], now: datetime, report: TickReport) -> None:
     """`act_on_incident` for a claimed batch at once: the pauses and recorded crossings read for the
     batch, the timeline entries sealed and inserted together, the alerts and the cached evaluations
     written in bulk. In a mass outage the cost per incident is the core's, not a dozen queries. A
     conflict (another writer recorded a crossing) raises: the caller then goes incident by incident."""
-    prefetch_related_objects(incidents, "pauses")
+    # Both reads compiled once per batch size (`escalade.compiled`): Django wrote their SQL again
+    # for every batch of a mass outage, and its prefetch built each pause through its iterable.
+    with_pauses(incidents)
     recorded: dict[int, set[str]] = {}
-    for incident_id, key in TimelineEvent.objects.filter(incident__in=incidents).exclude(
-            crossing_key="").values_list("incident_id", "crossing_key"):
+    for incident_id, key in compiled.fetch(("recorded crossings", len(incidents)), _recorded_crossings,
+                                           *(incident.pk for incident in incidents)):
         recorded.setdefault(incident_id, set()).add(key)
     events: list[TimelineEvent] = []
     alerts: list[Notification] = []

@@ -19,9 +19,9 @@ from django.db import connection, connections
 from notifications.support import FakeClock, SMTPSink, now_utc, open_incident, policy_with
 
 from escalade.escalations.models import Escalation
-from escalade.incidents.models import TimelineEvent
+from escalade.incidents.models import Incident, TimelineEvent
 from escalade.notifications.models import DeliveryStatus, Notification, NotificationKind
-from escalade.worker import Acted, TickReport, Watcher
+from escalade.worker import Acted, TickReport, Watcher, act_on_batch, act_on_incident
 
 ROOT = Path(__file__).resolve().parent.parent
 ESCALADE = str(ROOT / ".venv" / "bin" / "escalade")
@@ -237,3 +237,22 @@ def test_acting_on_a_batch_costs_the_same_queries_for_60_and_95_breached_inciden
         return len([q for q in queries.captured_queries if not q["sql"].startswith(claims)])
 
     assert acting_on(60, 100) == acting_on(95, 200)  # 120 and 190 timeline entries: both past bulk.SMALL
+
+
+@pytest.mark.django_db
+def test_a_batch_records_only_the_crossings_not_recorded_yet(world: Any) -> None:
+    """Another worker recorded one incident's crossings (each is unique in the timeline): the batch
+    reads what is recorded for all its incidents first and records the others' alone, in its one
+    pass (recording one twice would break the unique constraint and the whole batch)."""
+    now = now_utc()
+    first = open_incident(world.customer_a, "REQ-71", now - timedelta(minutes=31), now=now)
+    open_incident(world.customer_a, "REQ-72", now - timedelta(minutes=31), now=now)
+    earlier = TickReport()
+    act_on_incident(first, now, earlier)
+    keys = sorted(acted.key for acted in earlier.crossings)
+    assert len(keys) == 2  # its pre-breach warning and its breach
+    report = TickReport()
+    act_on_batch(list(Incident.objects.filter(request_number__in=["REQ-71", "REQ-72"]).order_by("pk")), now, report)
+    assert sorted((acted.request_number, acted.key) for acted in report.crossings) == [("REQ-72", k) for k in keys]
+    recorded = Counter(TimelineEvent.objects.exclude(crossing_key="").values_list("incident__request_number", flat=True))
+    assert recorded == {"REQ-71": 2, "REQ-72": 2}

@@ -16,9 +16,11 @@ import threading
 from datetime import datetime
 
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from escalade import compiled
+from escalade.incidents.services import with_pauses
 from escalade.notifications import conf
 from escalade.notifications.channels import CHANNELS, PermanentDeliveryError, smtp_session
 from escalade.notifications.messages import DIGESTIBLE, language_of, render, render_digest
@@ -95,11 +97,21 @@ class _Unrecorded:
 
 
 def _loaded(ids: list[int]) -> dict[int, Notification]:
-    """The rows with what rendering reads (incident, customer, pauses, escalation), in two queries."""
-    rows = (Notification.objects.select_related("incident", "incident__customer", "escalation",
-                                                "escalation__incident")
-            .prefetch_related("incident__pauses").filter(pk__in=ids))
+    """The rows with what rendering reads (incident, customer, pauses, escalation), in two queries
+    compiled once per number of rows (`escalade.compiled`): in a mass outage Django wrote the same SQL
+    again and built each row through its iterable for every claimed batch, a quarter of the sender
+    threads' time."""
+    if not ids:
+        return {}
+    rows = compiled.fetch(("delivery", len(ids)), _renderable, *ids)
+    incidents = [row.incident for row in rows if row.incident is not None]
+    with_pauses(incidents)
     return {row.pk: row for row in rows}
+
+
+def _renderable(*ids: int) -> QuerySet[Notification]:
+    return (Notification.objects.select_related("incident", "incident__customer", "escalation",
+                                                "escalation__incident").filter(pk__in=ids))
 
 
 def send_claimed(pk: int, now: datetime, notification: Notification | None = None) -> str:

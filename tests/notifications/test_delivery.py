@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 
 from escalade.escalations.models import Escalation
-from escalade.incidents.models import EventKind
+from escalade.incidents.models import EventKind, IncidentPause
 from escalade.notifications import conf, delivery
 from escalade.notifications.models import DeliveryStatus, Notification, NotificationKind
 from escalade.notifications.outbox import enqueue
@@ -281,3 +281,49 @@ def test_due_rows_are_claimed_most_urgent_kind_first_then_longest_due(world: Any
         (NotificationKind.WARNING, "order:6"), (NotificationKind.WARNING, "order:0"),
     ]
     assert {n.rank for n in order[:4]} == {0} and order[-1].rank == 4
+
+
+def _columns(obj: Any) -> dict[str, Any]:
+    return {name: value for name, value in vars(obj).items() if not name.startswith("_")}
+
+
+@pytest.mark.django_db
+def test_claimed_rows_are_loaded_with_what_rendering_reads_as_django_loads_them(
+    world: Any, django_assert_num_queries: Any
+) -> None:
+    """The senders' read (compiled once per number of rows): each row, its incident with its
+    customer and pauses, its escalation, equal to Django's own read, in two queries, and nothing
+    more read by what rendering looks at."""
+    now = now_utc()
+    paused = open_incident(world.customer_a, "REQ-61", now - timedelta(hours=3), now=now)
+    IncidentPause.objects.create(incident=paused, start=now - timedelta(hours=2), end=now - timedelta(hours=1))
+    IncidentPause.objects.create(incident=paused, start=now - timedelta(minutes=30))
+    escalated = open_incident(world.customer_b, "REQ-62", now - timedelta(hours=3), now=now)
+    escalation = Escalation.objects.create(incident=escalated, level=1, requester_role="customer", channel="web",
+                                           reason="Service toujours coupé.")
+    plain = open_incident(world.customer_a, "REQ-63", now - timedelta(hours=1), now=now)
+    rows = [enqueue(kind="breach", key="p1", recipient="a@b.fr", incident=paused),
+            enqueue(kind="breach", key="p2", recipient="c@d.fr", incident=paused),  # one incident, two rows
+            enqueue(kind="escalation", key="e", recipient="a@b.fr", incident=escalated, escalation=escalation),
+            enqueue(kind="breach", key="n", recipient="a@b.fr", incident=plain)]
+    ids = [row.pk for row in rows if row is not None]
+    expected = {row.pk: row for row in Notification.objects.select_related(
+        "incident", "incident__customer", "escalation", "escalation__incident",
+    ).prefetch_related("incident__pauses").filter(pk__in=ids)}
+    with django_assert_num_queries(2):
+        loaded = delivery._loaded(ids)
+    assert sorted(loaded) == sorted(ids)
+    with django_assert_num_queries(0):
+        for pk, row in loaded.items():
+            want = expected[pk]
+            assert _columns(row) == _columns(want)
+            assert _columns(row.incident) == _columns(want.incident)
+            assert _columns(row.incident.customer) == _columns(want.incident.customer)
+            assert [_columns(p) for p in row.incident.pauses.all()] == [_columns(p) for p in want.incident.pauses.all()]
+            if want.escalation is None:
+                assert row.escalation is None
+            else:
+                assert _columns(row.escalation) == _columns(want.escalation)
+                assert _columns(row.escalation.incident) == _columns(want.escalation.incident)
+    assert len(loaded[ids[0]].incident.pauses.all()) == 2
+    assert delivery._loaded([]) == {}
