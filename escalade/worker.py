@@ -293,22 +293,24 @@ def send_reminder(escalation: Escalation, now: datetime, report: TickReport) -> 
 
 
 def _for_each_claimed(
-    queryset: models.QuerySet[Any], due_field: str, now: datetime, batch: int,
+    claim: str, queryset: models.QuerySet[Any], due_field: str, now: datetime, batch: int,
     act: Callable[[Any], None], act_on_all: Callable[[list[Any]], None] | None = None,
 ) -> int:
     """Claim a batch of due rows and act on them in one transaction (so its outbox rows make one
     delivery task): all at once with `act_on_all` if given, else (or if that fails) each in its own
-    savepoint; returns how many were claimed.
+    savepoint; returns how many were claimed. `claim` names the claim (the queryset and due field
+    of one caller): its SQL is compiled once per process.
 
     PostgreSQL: `SELECT … FOR UPDATE SKIP LOCKED`, so concurrent workers take disjoint rows.
     Elsewhere (SQLite): a conditional update of each row's due instant, which one worker only wins.
     """
     model = queryset.model
-    queryset = queryset.filter(**{f"{due_field}__lte": now}).order_by(due_field)
     with transaction.atomic():
         if connection.features.has_select_for_update_skip_locked:
-            rows = list(queryset.select_for_update(skip_locked=True, of=("self",))[:batch])
+            rows = compiled.fetch((claim, batch), lambda at: queryset.filter(**{f"{due_field}__lte": at})
+                                  .order_by(due_field).select_for_update(skip_locked=True, of=("self",))[:batch], now)
         else:
+            queryset = queryset.filter(**{f"{due_field}__lte": now}).order_by(due_field)
             rows = [
                 row for row in queryset[:batch]
                 if model.objects.filter(pk=row.pk, **{due_field: getattr(row, due_field)})
@@ -458,7 +460,7 @@ class Watcher:
             # earlier batches are recorded is taken by the next one, not after the whole pass.
             now = self.clock()
             claimed = _for_each_claimed(
-                Incident.objects.all(), "next_change_at", now, self.batch,
+                "due incidents", Incident.objects.all(), "next_change_at", now, self.batch,
                 lambda incident, now=now: act_on_incident(incident, now, report),
                 lambda incidents, now=now: act_on_batch(incidents, now, report),
             )
@@ -471,7 +473,7 @@ class Watcher:
             if claimed < self.batch or time.monotonic() - started > WATCH_BUDGET:
                 break
         _for_each_claimed(
-            Escalation.objects.filter(acknowledged_at__isnull=True).select_related("incident"),
+            "due reminders", Escalation.objects.filter(acknowledged_at__isnull=True).select_related("incident"),
             "next_reminder_at", now, self.batch,
             lambda escalation: send_reminder(escalation, now, report),
         )
