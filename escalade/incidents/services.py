@@ -143,7 +143,8 @@ def with_pauses(incidents: list[Incident]) -> None:
     if not incidents:
         return
     by_incident: dict[int, list[IncidentPause]] = {incident.pk: [] for incident in incidents}
-    paused = [incident.pk for incident in incidents if getattr(incident, "has_pauses", True)]
+    # Each id once: the delivery's rows bring one incident per alert, often several for one incident.
+    paused = list(dict.fromkeys(incident.pk for incident in incidents if getattr(incident, "has_pauses", True)))
     if paused:
         for pause in compiled.fetch(len(paused), _pauses, *paused):
             by_incident[pause.incident_id].append(pause)
