@@ -47,13 +47,21 @@ def postgres_reachable(url: str = PG_DEFAULT) -> bool:
 
 def scratch_database(url: str | None, tmp: Path, reuse: bool = False) -> str:
     """A fresh database: the PostgreSQL one named by `url` (dropped and recreated), else SQLite.
-    With `reuse`, a PostgreSQL database is kept as it is (see `populate`)."""
+    With `reuse`, a PostgreSQL database is kept as it is (see `populate`), and created when missing."""
     if url is None or not url.startswith("postgres"):
         return url or f"sqlite:///{tmp / 'bench.sqlite3'}"
-    if reuse:
+    if reuse and database_exists(url):
         return url
     drop_database(url, create=True)
     return url
+
+
+def database_exists(url: str) -> bool:
+    import psycopg
+
+    name = libpq(url).rsplit("/", 1)[1]
+    with psycopg.connect(libpq(url, "postgres"), autocommit=True) as conn:
+        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
 
 
 def drop_database(url: str, create: bool = False) -> None:
