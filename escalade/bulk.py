@@ -165,13 +165,22 @@ def insert(model: type[models.Model], objects: Sequence[models.Model]) -> None:
         # One INSERT … RETURNING the ids, in the rows' order (as Django's bulk_create relies on),
         # written here: Django's compiler took 0.15-0.2 ms a statement, and a granted escalation
         # writes three this way (the escalation, its history entry, its timeline entry).
-        if (any(getattr(obj, pk.attname) is not None for obj in objects)  # ids chosen by the caller
+        given = [getattr(obj, pk.attname) for obj in objects]
+        if any(key is not None for key in given) and None not in given:
+            # Keys chosen by the caller (a task's UUID): one INSERT of them, nothing to return.
+            keys = [pk.get_db_prep_save(key, connection) for key in given]  # a UUID is text on SQLite
+            with connection.cursor() as cursor:
+                cursor.execute(_insert_sql(model, [pk, *fields], len(objects)),
+                               [value for key, row in zip(keys, _rows(objects, pk, fields, None), strict=True)
+                                for value in (key, *row)])
+        elif (any(key is not None for key in given)  # some chosen, some not
                 or not connection.features.can_return_rows_from_bulk_insert  # SQLite before 3.35
                 or connection.ops.bulk_batch_size(fields, objects) < len(objects)):  # SQLite's parameters
             model._default_manager.bulk_create(objects)
             return
-        for obj, key in zip(objects, _insert_returning(model, objects, pk, fields), strict=True):
-            setattr(obj, pk.attname, key)
+        else:
+            for obj, key in zip(objects, _insert_returning(model, objects, pk, fields), strict=True):
+                setattr(obj, pk.attname, key)
     else:
         # No savepoint of its own (nor in `insert_new`): inside a caller's transaction a failure is
         # the caller's to roll back, with its own savepoint if it goes on; each one here cost two
@@ -230,6 +239,20 @@ def insert_new_returning(model: type[models.Model], objects: Sequence[models.Mod
     pk, fields = _columns(model)
     with transaction.atomic(savepoint=False):
         return _insert_returning(model, objects, pk, fields, " ON CONFLICT DO NOTHING")
+
+
+def insert_one_unless_conflict(obj: models.Model) -> bool:
+    """Insert `obj` (new) unless a unique constraint refuses it, in one statement; whether it was
+    inserted (its `pk` then set). A refused row aborts nothing: the caller can mend it and insert."""
+    model = type(obj)
+    pk, fields = _columns(model)
+    ids = _insert_returning(model, [obj], pk, fields, " ON CONFLICT DO NOTHING")
+    if not ids:
+        return False
+    setattr(obj, pk.attname, ids[0])
+    obj._state.adding = False
+    obj._state.db = connection.alias
+    return True
 
 
 def _insert_returning(model: type[models.Model], objects: Sequence[models.Model], pk: models.Field[Any, Any],

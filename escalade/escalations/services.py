@@ -173,6 +173,7 @@ def _decide_and_record(
     now: datetime,
 ) -> EscalationOutcome:
     pol = incident.policy
+    head = incident.timeline_head  # read with the lock (`lock_incident`): each path below appends once
     evaluation = evaluate(pol, incident.facts(), now)
     check = check_requested_level(evaluation.escalation, level, pol.levels)
     history = {
@@ -189,7 +190,7 @@ def _decide_and_record(
         if _folded(history, RequestOutcome.REFUSED, check.code, now) is not None:
             return EscalationOutcome(incident, None, False, evaluation, check)
         bulk.create(EscalationRequest, outcome=RequestOutcome.REFUSED, code=check.code, **history)
-        record(incident, EventKind.ESCALATION_REFUSED, now, user=user, channel=channel, label=label,
+        record(incident, EventKind.ESCALATION_REFUSED, now, user=user, channel=channel, label=label, head=head,
                requested_level=level, code=check.code, reason=reason)
         return EscalationOutcome(incident, None, False, evaluation, check)
     granted = check.granted_level
@@ -220,11 +221,11 @@ def _decide_and_record(
         # refresh below stores the triage).
         incident.escalated_level = max(incident.escalated_level, granted)
         incident.awaiting_ack = True  # both saved by the refresh below, in this transaction
-        record(incident, EventKind.ESCALATION_GRANTED, now, user=user, channel=channel, label=label,
+        record(incident, EventKind.ESCALATION_GRANTED, now, user=user, channel=channel, label=label, head=head,
                level=granted, escalation=escalation.pk, reason=reason)
         notify_escalation_granted(pol, escalation, user)
     else:
-        record(incident, EventKind.ESCALATION_REQUESTED, now, user=user, channel=channel, label=label,
+        record(incident, EventKind.ESCALATION_REQUESTED, now, user=user, channel=channel, label=label, head=head,
                level=granted, escalation=escalation.pk, repeated=True, reason=reason)
     bulk.create(
         EscalationRequest,

@@ -17,7 +17,7 @@ from json.encoder import encode_basestring
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, QuerySet, StringAgg, Subquery, Value
 
 from escalade import bulk, compiled
 from escalade.incidents.models import Incident, TimelineEvent
@@ -80,16 +80,33 @@ def _heads(*incident_ids: int) -> QuerySet[Incident]:
     )
 
 
-def seal(events: list[TimelineEvent], new: Collection[int] = ()) -> None:
+def with_chain(incidents: QuerySet[Incident]) -> QuerySet[Incident]:
+    """The incidents with their chain's head (`timeline_head`, None for an empty chain) and their
+    recorded crossings' keys (`recorded_crossings`, comma-separated, None for none), read in the same
+    statement: for a writer that locks its incident with this read, the head needs no second look-up.
+    Read under a lock that had to wait (PostgreSQL's subqueries keep the statement's snapshot), both
+    may miss what the writer it waited for appended: the entry chained on that stale head conflicts
+    with the one-successor constraint and is chained again on the head read then (`append_to_timeline`),
+    and a crossing taken as unrecorded only makes the watcher look again."""
+    events = TimelineEvent.objects.filter(incident=OuterRef("pk"))
+    keys = (events.exclude(crossing_key="").order_by().values("incident")
+            .annotate(keys=StringAgg("crossing_key", Value(","))).values("keys"))
+    return incidents.annotate(timeline_head=Subquery(events.order_by("-id").values("hash")[:1]),
+                              recorded_crossings=Subquery(keys))
+
+
+def seal(events: list[TimelineEvent], new: Collection[int] = (), known: dict[int, str] | None = None) -> None:
     """Give unsaved `events` (in their order) their place in their incidents' chains. Call inside
     the transaction that inserts them. `new`: ids of incidents inserted by this transaction, whose
-    chains start here (no look-up; were one not new, the one-successor constraint refuses the write)."""
+    chains start here (no look-up; were one not new, the one-successor constraint refuses the write).
+    `known`: heads already read in this transaction (`with_chain`), not looked up again."""
     if not events:
         return
     # `incident.pk`, not `incident_id`: an incident saved after its events were built (the import).
     incidents = [e.incident for e in events]
     ids = [i.pk for i in incidents]
-    chain = heads(pk for pk in ids if pk not in new)
+    known = known or {}
+    chain = {**known, **heads(pk for pk in ids if pk not in new and pk not in known)}
     for event, incident, pk in zip(events, incidents, ids, strict=True):
         previous = chain.get(pk, GENESIS)
         event.previous_hash = previous
@@ -97,10 +114,19 @@ def seal(events: list[TimelineEvent], new: Collection[int] = ()) -> None:
         chain[pk] = event.hash
 
 
-def append_to_timeline(events: list[TimelineEvent], new: Collection[int] = ()) -> list[TimelineEvent]:
-    """Seal and insert `events`: the only way entries enter the timeline (`new`: as for `seal`).
-    A transaction if none is open; no savepoint inside one (a failure is the caller's to roll back)."""
+def append_to_timeline(events: list[TimelineEvent], new: Collection[int] = (),
+                       known: dict[int, str] | None = None) -> list[TimelineEvent]:
+    """Seal and insert `events`: the only way entries enter the timeline (`new`, `known`: as for
+    `seal`). A transaction if none is open; no savepoint inside one (a failure is the caller's to
+    roll back)."""
     with transaction.atomic(savepoint=False):
+        if known and len(events) == 1:
+            seal(events, new, known)
+            # A head read under a lock that had to wait may be stale: the one-successor constraint
+            # then skips the row (no error, the transaction goes on) and it is sealed again below,
+            # on the head read now, under the lock this transaction holds.
+            if bulk.insert_one_unless_conflict(events[0]):
+                return events
         seal(events, new)
         bulk.insert(TimelineEvent, events)
         return events

@@ -102,6 +102,9 @@ def _has_unrecorded_crossing(incident: Incident, evaluation: Evaluation, implied
     past = {c.key for c in implied if c.at <= evaluation.evaluated_at}
     if not past:
         return False
+    read = getattr(incident, "recorded_crossings", False)  # read with the incident's lock (`with_chain`)
+    if read is not False:
+        return bool(past - set((read or "").split(",")))
     # One SQL per number of keys (escalade.compiled): an escalation request wrote it again each time.
     recorded = {key for (key,) in compiled.fetch(len(past), _recorded, incident.pk, *sorted(past))}
     return bool(past - recorded)

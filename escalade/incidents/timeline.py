@@ -27,8 +27,11 @@ def record(
     channel: str = Channel.SYSTEM,
     label: str | None = None,
     crossing_key: str = "",
+    head: str | None = None,
     **data: object,
 ) -> TimelineEvent:
+    """Append one entry to the incident's timeline. `head`: the chain's head, read with the incident's
+    lock in this transaction (`lock_incident`), so it is not looked up again."""
     event = TimelineEvent(
         incident=incident,
         kind=kind,
@@ -39,4 +42,4 @@ def record(
         crossing_key=crossing_key,
         data=data,
     )
-    return append_to_timeline([event])[0]
+    return append_to_timeline([event], known=None if head is None else {incident.pk: head})[0]

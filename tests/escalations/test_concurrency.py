@@ -1,5 +1,6 @@
 """50 identical escalation requests at once against a running server (`escalade serve`, gunicorn with
-4 processes × 4 threads, on the PostgreSQL test database): one escalation, 50 successful answers."""
+4 processes × 4 threads, on the PostgreSQL test database): one escalation, 50 successful answers. And a
+request that waited for another writer's lock on its incident."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from notifications.support import free_port
 
 N = 50
@@ -114,3 +115,58 @@ def test_fifty_simultaneous_identical_requests_make_one_escalation(world, server
     # Notified once: one set of outbox rows, whatever the number of requests.
     keys = list(Notification.objects.values_list("idempotency_key", flat=True))
     assert len(keys) == len(set(keys)) and all(k.startswith(f"escalation:{escalation.pk}:") for k in keys)
+
+
+def test_a_request_that_waited_for_the_incident_s_lock_chains_after_what_the_other_writer_appended(
+        world, transactional_db):
+    """The request reads the chain's head with its lock (`lock_incident`). When the lock had to wait
+    for another writer, PostgreSQL gives the row as that writer left it but the head as it was when
+    the statement began: the entry is chained again on the real head, the chain stays one line and
+    the request succeeds."""
+    from escalade.escalations.services import request_escalation
+    from escalade.incidents.audit import verify
+    from escalade.incidents.models import Channel, EventKind, Incident
+    from escalade.incidents.services import IncidentInput, lock_incident, upsert_incident
+    from escalade.incidents.timeline import record
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are PostgreSQL's (SQLite writes one transaction at a time)")
+    now = datetime.now(UTC)
+    upsert_incident(IncidentInput(request_number="REQ-1001", customer="client-a", priority="high",
+                                  opened_at=now - timedelta(hours=1, minutes=5)),
+                    user=None, channel=Channel.SYSTEM, now=now)
+    outcome: list[object] = []
+
+    def ask() -> None:
+        try:
+            outcome.append(request_escalation(user=world.users["staff"], request_number="REQ-1001",
+                                              reason="Coupure totale", now=now, channel=Channel.API))
+        except Exception as exc:  # reported by the test, not lost in the thread
+            outcome.append(exc)
+        finally:
+            connection.close()
+
+    waiting = threading.Thread(target=ask)
+    with transaction.atomic():
+        incident = lock_incident(None, "REQ-1001")
+        waiting.start()
+        with connection.cursor() as cursor:  # until the request waits for this lock
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                cursor.execute("SELECT pg_stat_clear_snapshot()")  # a transaction sees one snapshot of the statistics
+                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+                if cursor.fetchone()[0]:
+                    break
+                time.sleep(0.02)
+            else:
+                pytest.fail(f"the request never waited for the lock: {outcome}")
+        record(incident, EventKind.MAIL_RECEIVED, now, channel=Channel.EMAIL, label="Client A", subject="coupure")
+    waiting.join(timeout=30)
+    [result] = outcome
+    assert not isinstance(result, Exception), result
+    assert result.created
+    entries = list(Incident.objects.get(request_number="REQ-1001").timeline.order_by("id"))
+    assert [e.kind for e in entries] == ["created", "mail_received", "escalation_granted"]
+    assert entries[2].previous_hash == entries[1].hash
+    [report] = verify(Incident.objects.filter(request_number="REQ-1001"))
+    assert report.broken is None and report.entries == 3

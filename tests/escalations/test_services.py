@@ -9,6 +9,7 @@ import pytest
 from escalade.errors import NotFound, ServiceError
 from escalade.escalations.models import EscalationRequest
 from escalade.escalations.services import request_escalation
+from escalade.incidents.audit import verify
 from escalade.incidents.models import Channel, Incident
 from escalade.incidents.services import IncidentInput, upsert_incident
 
@@ -67,6 +68,40 @@ def test_a_repeat_folded_into_its_entry_reads_the_escalation_with_it(world, inci
     # The incident locked, the incident's counter, the entry with its escalation, the count.
     assert [q["sql"].split()[0] for q in statements.captured_queries if "SAVEPOINT" not in q["sql"]] == [
         "SELECT", "INSERT", "SELECT", "UPDATE"]
+
+
+def test_a_grant_and_a_repeat_read_nothing_but_the_locked_incident_and_what_they_look_up(world, incident,
+                                                                                       paris_noon):
+    """The chain's head and the crossings already recorded come with the incident's locked read: the
+    timeline entry and the refresh look nothing up again (two statements fewer in each request)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def ask(who):
+        return request_escalation(user=world.users[who], request_number="REQ-1042", reason="x",
+                                  now=paris_noon, level=1)
+
+    def statements(who):
+        with CaptureQueriesContext(connection) as captured:
+            outcome = ask(who)
+        # (The expired counters' sweep, once per window in a process, whichever test comes first: aside.)
+        return outcome, [q["sql"].split()[0] for q in captured.captured_queries
+                         if "SAVEPOINT" not in q["sql"] and not q["sql"].startswith("DELETE")]
+
+    granted, on_grant = statements("staff")
+    # The incident locked; its counter; the escalation, its timeline entry, its outbox rows and their
+    # delivery task; the request's history; the incident's cached evaluation.
+    assert granted.created and on_grant == ["SELECT", "INSERT", "INSERT", "INSERT", "INSERT", "INSERT", "INSERT",
+                                            "UPDATE"], on_grant
+    repeated, on_repeat = statements("partner_a")  # another asker: not folded into the first ask
+    # The partner's own counter first; then the escalation's earlier ask of the same kind (none) and
+    # the escalation of that level are looked up; no new outbox row.
+    assert not repeated.created and on_repeat == ["INSERT", "SELECT", "INSERT", "SELECT", "SELECT", "INSERT",
+                                                  "INSERT", "UPDATE"], on_repeat
+    [report] = verify(Incident.objects.filter(request_number="REQ-1042"))
+    assert report.broken is None and report.entries == 3
+    # The breach and the levels opened before noon are not recorded yet (no watcher ran): still due now.
+    assert Incident.objects.get(request_number="REQ-1042").next_change_at == paris_noon
 
 
 def test_a_repeats_look_up_reads_the_incident_s_entries_even_for_an_asker_thought_rare(world, incident, paris_noon,

@@ -245,6 +245,38 @@ def test_an_incident_wrongly_declared_new_cannot_start_a_second_chain(incident, 
     assert [r.broken for r in verify(Incident.objects.filter(pk=incident.pk))] == [None]
 
 
+def test_the_locked_read_brings_the_chains_head_and_the_recorded_crossings(incident, world, paris_noon):
+    """`lock_incident` (an escalation request's read) reads what `record` and `refresh` would look up:
+    the last entry's hash and the crossings already recorded (take-charge breached at 11:30, so level 1)."""
+    from escalade.incidents.services import lock_incident
+
+    append_to_timeline([TimelineEvent(incident=incident, kind="breach", occurred_at=paris_noon,
+                                      crossing_key="breach:take_charge", data={}),
+                        TimelineEvent(incident=incident, kind="level_available", occurred_at=paris_noon,
+                                      crossing_key="level:1", data={})])
+    with transaction.atomic():
+        locked = lock_incident(world.users["customer_a"], "REQ-1001")
+    assert locked.timeline_head == incident.timeline.order_by("id").last().hash
+    assert sorted(locked.recorded_crossings.split(",")) == ["breach:take_charge", "level:1"]
+
+
+def test_an_entry_chained_on_a_head_read_before_another_writer_appended_follows_the_real_head(incident, paris_noon):
+    """A head read with a lock that had to wait may be stale (PostgreSQL's statement snapshot): the
+    entry is not forked nor refused with an error, it is chained again on the head there is now."""
+    stale = incident.timeline.order_by("id").last().hash
+    between = TimelineEvent(incident=incident, kind="mail_received", occurred_at=paris_noon, actor_label="Support",
+                            channel=Channel.EMAIL, data={"subject": "appelé"})
+    append_to_timeline([between])
+    late = TimelineEvent(incident=incident, kind="mail_received", occurred_at=paris_noon, actor_label="Client",
+                         channel=Channel.EMAIL, data={"subject": "toujours coupé"})
+    with transaction.atomic():  # the transaction goes on: the skipped row aborted nothing
+        append_to_timeline([late], known={incident.pk: stale})
+        assert incident.timeline.count() == 5
+    assert late.pk is not None and late.previous_hash == between.hash
+    [report] = verify(Incident.objects.filter(pk=incident.pk))
+    assert report.entries == 5 and report.broken is None and report.head == late.hash
+
+
 def _reference_digest(previous, request_number, fields):
     """The digest as first defined: every stored hash was made this way."""
     payload = [previous, request_number, fields["kind"], fields["occurred_at"].astimezone(UTC).isoformat(),
