@@ -331,7 +331,7 @@ WHITENOISE_AUTOREFRESH = DEBUG
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Durable background tasks in the same database (outbox delivery).
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+TASKS = {"default": {"BACKEND": "escalade.notifications.taskqueue.DatabaseBackend"}}
 
 EMAIL_URL = env("ESCALADE_EMAIL_URL", "console://")
 DEFAULT_FROM_EMAIL = env("ESCALADE_FROM_EMAIL", "escalade@localhost")
