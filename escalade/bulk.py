@@ -166,18 +166,20 @@ def insert(model: type[models.Model], objects: Sequence[models.Model]) -> None:
         # written here: Django's compiler took 0.15-0.2 ms a statement, and a granted escalation
         # writes three this way (the escalation, its history entry, its timeline entry).
         given = [getattr(obj, pk.attname) for obj in objects]
-        if any(key is not None for key in given) and None not in given:
-            # Keys chosen by the caller (a task's UUID): one INSERT of them, nothing to return.
-            keys = [pk.get_db_prep_save(key, connection) for key in given]  # a UUID is text on SQLite
-            with connection.cursor() as cursor:
-                cursor.execute(_insert_sql(model, [pk, *fields], len(objects)),
-                               [value for key, row in zip(keys, _rows(objects, pk, fields, None), strict=True)
-                                for value in (key, *row)])
-        elif (any(key is not None for key in given)  # some chosen, some not
-                or not connection.features.can_return_rows_from_bulk_insert  # SQLite before 3.35
-                or connection.ops.bulk_batch_size(fields, objects) < len(objects)):  # SQLite's parameters
+        chosen = None not in given  # keys chosen by the caller (a task's UUID): nothing to return
+        written = [pk, *fields] if chosen else fields
+        returnable = (all(key is None for key in given)  # not some keys chosen and some not
+                      and connection.features.can_return_rows_from_bulk_insert)  # SQLite before 3.35 cannot
+        if (connection.ops.bulk_batch_size(written, objects) < len(objects)  # SQLite's parameters
+                or not (chosen or returnable)):
             model._default_manager.bulk_create(objects)
             return
+        if chosen:
+            keys = [pk.get_db_prep_save(key, connection) for key in given]  # a UUID is text on SQLite
+            with connection.cursor() as cursor:
+                cursor.execute(_insert_sql(model, written, len(objects)),
+                               [value for key, row in zip(keys, _rows(objects, pk, fields, None), strict=True)
+                                for value in (key, *row)])
         else:
             for obj, key in zip(objects, _insert_returning(model, objects, pk, fields), strict=True):
                 setattr(obj, pk.attname, key)
@@ -193,6 +195,11 @@ def insert(model: type[models.Model], objects: Sequence[models.Model]) -> None:
                       [pk, *fields], _rows(objects, pk, fields, ids, binary=True))
             else:
                 cursor.executemany(_insert_sql(model, [pk, *fields], 1), _rows(objects, pk, fields, ids))
+    _mark_saved(objects)
+
+
+def _mark_saved(objects: Sequence[models.Model]) -> None:
+    """As Django leaves an object it inserted: saved, in this database."""
     for obj in objects:
         obj._state.adding = False
         obj._state.db = connection.alias
@@ -244,14 +251,11 @@ def insert_new_returning(model: type[models.Model], objects: Sequence[models.Mod
 def insert_one_unless_conflict(obj: models.Model) -> bool:
     """Insert `obj` (new) unless a unique constraint refuses it, in one statement; whether it was
     inserted (its `pk` then set). A refused row aborts nothing: the caller can mend it and insert."""
-    model = type(obj)
-    pk, fields = _columns(model)
-    ids = _insert_returning(model, [obj], pk, fields, " ON CONFLICT DO NOTHING")
+    ids = insert_new_returning(type(obj), [obj])
     if not ids:
         return False
-    setattr(obj, pk.attname, ids[0])
-    obj._state.adding = False
-    obj._state.db = connection.alias
+    setattr(obj, obj._meta.pk.attname, ids[0])
+    _mark_saved([obj])
     return True
 
 
