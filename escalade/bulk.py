@@ -177,11 +177,11 @@ def insert(model: type[models.Model], objects: Sequence[models.Model]) -> None:
         if chosen:
             keys = [pk.get_db_prep_save(key, connection) for key in given]  # a UUID is text on SQLite
             with connection.cursor() as cursor:
-                cursor.execute(_insert_sql(model, written, len(objects)),
-                               [value for key, row in zip(keys, _rows(objects, pk, fields, None), strict=True)
+                cursor.execute(_insert_sql(connection.vendor, model, len(objects), keyed=True),
+                               [value for key, row in zip(keys, _rows(objects, model, None), strict=True)
                                 for value in (key, *row)])
         else:
-            for obj, key in zip(objects, _insert_returning(model, objects, pk, fields), strict=True):
+            for obj, key in zip(objects, _insert_returning(model, objects), strict=True):
                 setattr(obj, pk.attname, key)
     else:
         # No savepoint of its own (nor in `insert_new`): inside a caller's transaction a failure is
@@ -192,9 +192,9 @@ def insert(model: type[models.Model], objects: Sequence[models.Model]) -> None:
             if connection.vendor == "postgresql":
                 columns = ", ".join(_quote(f.column) for f in [pk, *fields])
                 _copy(cursor, f"COPY {_quote(model._meta.db_table)} ({columns}) FROM STDIN (FORMAT BINARY)",
-                      [pk, *fields], _rows(objects, pk, fields, ids, binary=True))
+                      [pk, *fields], _rows(objects, model, ids, binary=True))
             else:
-                cursor.executemany(_insert_sql(model, [pk, *fields], 1), _rows(objects, pk, fields, ids))
+                cursor.executemany(_insert_sql(connection.vendor, model, 1, keyed=True), _rows(objects, model, ids))
     _mark_saved(objects)
 
 
@@ -217,11 +217,20 @@ def _quote(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
-def _insert_sql(model: type[models.Model], fields: list[models.Field[Any, Any]], rows: int) -> str:
-    """INSERT INTO the model's table (`fields`' columns) VALUES `rows` rows of parameters."""
-    marks = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    return (f"INSERT INTO {_quote(model._meta.db_table)} ({', '.join(_quote(f.column) for f in fields)}) "
-            f"VALUES {', '.join([marks] * rows)}")
+@cache
+def _insert_sql(vendor: str, model: type[models.Model], rows: int, *, keyed: bool = False,
+                unless_conflict: bool = False, returning: bool = False) -> str:
+    """INSERT INTO the model's table (its `_columns`, with the key first if `keyed`) VALUES `rows`
+    rows of parameters [ON CONFLICT DO NOTHING] [RETURNING the key]. Written once per shape and kind
+    of database (`vendor`, for the quoting): written for each statement, it was about a tenth of a
+    small insert's cost in the web process, and a grant makes five."""
+    pk, fields = _columns(model)
+    written = [pk, *fields] if keyed else fields
+    marks = "(" + ", ".join(["%s"] * len(written)) + ")"
+    return (f"INSERT INTO {_quote(model._meta.db_table)} ({', '.join(_quote(f.column) for f in written)}) "
+            f"VALUES {', '.join([marks] * rows)}"
+            + (" ON CONFLICT DO NOTHING" if unless_conflict else "")
+            + (f" RETURNING {_quote(pk.column)}" if returning else ""))
 
 
 def insert_new(model: type[models.Model], objects: Sequence[models.Model]) -> int:
@@ -232,9 +241,8 @@ def insert_new(model: type[models.Model], objects: Sequence[models.Model]) -> in
     lag behind a burst of inserts (32 % of a worker's time in a mass outage, under cProfile)."""
     if not objects:
         return 0
-    pk, fields = _columns(model)
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        cursor.executemany(f"{_insert_sql(model, fields, 1)} ON CONFLICT DO NOTHING", _rows(objects, pk, fields, None))
+        cursor.executemany(_insert_sql(connection.vendor, model, 1, unless_conflict=True), _rows(objects, model, None))
         return int(cursor.rowcount)  # the sum over the rows, on both backends
 
 
@@ -243,9 +251,8 @@ def insert_new_returning(model: type[models.Model], objects: Sequence[models.Mod
     particular order; not set on the objects): the rows a request writes and must hand on."""
     if not objects:
         return []
-    pk, fields = _columns(model)
     with transaction.atomic(savepoint=False):
-        return _insert_returning(model, objects, pk, fields, " ON CONFLICT DO NOTHING")
+        return _insert_returning(model, objects, unless_conflict=True)
 
 
 def insert_one_unless_conflict(obj: models.Model) -> bool:
@@ -259,12 +266,12 @@ def insert_one_unless_conflict(obj: models.Model) -> bool:
     return True
 
 
-def _insert_returning(model: type[models.Model], objects: Sequence[models.Model], pk: models.Field[Any, Any],
-                      fields: list[models.Field[Any, Any]], conflict: str = "") -> list[int]:
-    """One INSERT of `objects` (without their key) `conflict` RETURNING the ids of the rows written."""
-    sql = f"{_insert_sql(model, fields, len(objects))}{conflict} RETURNING {_quote(pk.column)}"
+def _insert_returning(model: type[models.Model], objects: Sequence[models.Model],
+                      unless_conflict: bool = False) -> list[int]:
+    """One INSERT of `objects` (without their key) RETURNING the ids of the rows written."""
+    sql = _insert_sql(connection.vendor, model, len(objects), unless_conflict=unless_conflict, returning=True)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [value for row in _rows(objects, pk, fields, None) for value in row])
+        cursor.execute(sql, [value for row in _rows(objects, model, None) for value in row])
         return [int(row[0]) for row in cursor.fetchall()]
 
 
@@ -290,26 +297,47 @@ def _pg_type(field: models.Field[Any, Any]) -> str:
     return db_type.split("(", 1)[0].strip()
 
 
-def _columns(model: type[models.Model]) -> tuple[models.Field[Any, Any], list[models.Field[Any, Any]]]:
+@cache
+def _columns(model: type[models.Model]) -> tuple[models.Field[Any, Any], tuple[models.Field[Any, Any], ...]]:
     """The primary key, and the columns a row gives (not the key, not a generated column)."""
     meta = model._meta
     pk = meta.pk
     assert pk is not None and not meta.parents, "a model of its own table (no multi-table inheritance)"
-    return pk, [f for f in meta.concrete_fields if f is not pk and not f.generated]
+    return pk, tuple(f for f in meta.concrete_fields if f is not pk and not f.generated)
 
 
-def _rows(objects: Sequence[models.Model], pk: models.Field[Any, Any], fields: list[models.Field[Any, Any]],
-          ids: list[int] | None, binary: bool = False) -> list[list[Any]]:
+@dataclass(frozen=True)
+class _RowPlan:
+    """How `_rows` reads a model's objects, worked out once per model and database kind."""
+
+    stamped: tuple[models.Field[Any, Any], ...]  # auto_now(_add): set on the object as it is written
+    converters: tuple[tuple[int, Callable[[Any], Any]], ...]  # (position in the row, conversion)
+    linked: tuple[tuple[str, str], ...]  # a relation's (attname, name)
+    attnames: tuple[str, ...]  # the row's values, in order
+
+
+@cache
+def _row_plan(vendor: str, model: type[models.Model], keyed: bool, binary: bool) -> _RowPlan:
+    pk, fields = _columns(model)
+    offset = 1 if keyed else 0
+    return _RowPlan(
+        stamped=tuple(f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)),
+        converters=tuple((i + offset, c) for i, f in enumerate(fields) if (c := _converter(f, binary)) is not None),
+        linked=tuple((f.attname, f.name) for f in fields if f.is_relation),
+        attnames=(pk.attname, *(f.attname for f in fields)) if keyed else tuple(f.attname for f in fields),
+    )
+
+
+def _rows(objects: Sequence[models.Model], model: type[models.Model], ids: list[int] | None,
+          binary: bool = False) -> list[list[Any]]:
     """Each object's values as the database takes them (`binary`: as a binary COPY does): with its
     new id first if `ids` are given (and set on the object), else without the key."""
-    stamped = [f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
-    offset = 0 if ids is None else 1
-    converters = [(i + offset, c) for i, f in enumerate(fields) if (c := _converter(f, binary)) is not None]
+    plan = _row_plan(connection.vendor, model, ids is not None, binary)
+    stamped, converters, linked, attnames = plan.stamped, plan.converters, plan.linked, plan.attnames
+    pk_attname = model._meta.pk.attname
     # Read straight from each object's __dict__ and its related-object cache (a relation's cache
     # key is its name): 3 million rows of a generated million go through this loop. A relation may
     # be given as an object saved after this one was built (an import's new incident).
-    linked = [(f.attname, f.name) for f in fields if f.is_relation]
-    attnames = [f.attname for f in fields] if ids is None else [pk.attname, *(f.attname for f in fields)]
     rows: list[list[Any]] = []
     for index, obj in enumerate(objects):
         values = obj.__dict__
@@ -321,7 +349,7 @@ def _rows(objects: Sequence[models.Model], pk: models.Field[Any, Any], fields: l
                 if related is not None:
                     values[attname] = related.pk
         if ids is not None:
-            values[pk.attname] = ids[index]
+            values[pk_attname] = ids[index]
         row = [values[name] for name in attnames]
         for position, convert in converters:
             row[position] = convert(row[position])
@@ -336,19 +364,26 @@ def update(model: type[models.Model], objects: Sequence[models.Model], names: Se
     burst)."""
     if not objects:
         return
-    meta = model._meta
-    assert meta.pk is not None
-    fields = [meta.get_field(name) for name in names]
-    sql = (f"UPDATE {_quote(meta.db_table)} SET "
-           + ", ".join(f"{_quote(f.column)} = %s" for f in fields)  # type: ignore[union-attr]
-           + f" WHERE {_quote(meta.pk.column)} = %s")
-    rows = [[f.get_db_prep_save(getattr(o, f.attname), connection) for f in fields] + [o.pk]  # type: ignore[union-attr]
-            for o in objects]
+    sql, fields = _update_sql(connection.vendor, model, tuple(names))
+    rows = [[f.get_db_prep_save(getattr(o, f.attname), connection) for f in fields] + [o.pk] for o in objects]
     with connection.cursor() as cursor:
         if len(rows) == 1:  # most writes are one row: psycopg's executemany pipelines, a round trip more
             cursor.execute(sql, rows[0])
         else:
             cursor.executemany(sql, rows)
+
+
+@cache
+def _update_sql(vendor: str, model: type[models.Model],
+                names: tuple[str, ...]) -> tuple[str, tuple[models.Field[Any, Any], ...]]:
+    """`update`'s statement and fields, once per model, set of fields and kind of database."""
+    meta = model._meta
+    assert meta.pk is not None
+    fields = tuple(meta.get_field(name) for name in names)
+    sql = (f"UPDATE {_quote(meta.db_table)} SET "
+           + ", ".join(f"{_quote(f.column)} = %s" for f in fields)  # type: ignore[union-attr]
+           + f" WHERE {_quote(meta.pk.column)} = %s")
+    return sql, fields  # type: ignore[return-value]
 
 
 def _reserve_ids(cursor: Any, table: str, column: str, count: int) -> list[int]:

@@ -289,3 +289,28 @@ def test_a_few_rows_with_ids_of_their_own_keep_them(world, paris_noon):
     incidents[0].pk, incidents[1].pk = 9001, 9002
     bulk.insert(Incident, incidents)
     assert sorted(Incident.objects.values_list("pk", flat=True)) == [9001, 9002]
+
+
+def test_a_statement_is_written_once_for_its_shape_and_carries_other_rows_values(world, paris_noon, monkeypatch):
+    """The INSERT and UPDATE texts are kept per model, shape and kind of database: a second write of
+    the same shape quotes no name again (writes no SQL), and its own values reach its rows."""
+    bulk._insert_sql.cache_clear()
+    bulk._update_sql.cache_clear()
+    quoted: list[str] = []
+    real = bulk._quote
+    monkeypatch.setattr(bulk, "_quote", lambda name: quoted.append(name) or real(name))
+    first = [new_incident(world, f"REQ-{n}", paris_noon) for n in (1001, 1002)]
+    second = [new_incident(world, f"REQ-{n}", paris_noon) for n in (1003, 1004)]
+    bulk.insert(Incident, first)
+    written = len(quoted)
+    bulk.insert(Incident, second)
+    assert written and len(quoted) == written
+    second[0].title = "Lien coupé"
+    bulk.update(Incident, [second[0]], ["title"])
+    updated = len(quoted)
+    first[1].title = "Fibre coupée"
+    bulk.update(Incident, [first[1]], ["title"])
+    assert updated > written and len(quoted) == updated
+
+    assert dict(Incident.objects.values_list("request_number", "title")) == {
+        "REQ-1001": "", "REQ-1002": "Fibre coupée", "REQ-1003": "Lien coupé", "REQ-1004": ""}

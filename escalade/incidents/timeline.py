@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from escalade import bulk
 from escalade.accounts.models import User
 from escalade.incidents.audit import append_to_timeline
 from escalade.incidents.models import Channel, Incident, TimelineEvent
@@ -32,7 +33,10 @@ def record(
 ) -> TimelineEvent:
     """Append one entry to the incident's timeline. `head`: the chain's head, read with the incident's
     lock in this transaction (`lock_incident`), so it is not looked up again."""
-    event = TimelineEvent(
+    # Built as `TimelineEvent(...)` builds it, without its per-field __init__ (every request that acts
+    # writes one).
+    event = bulk.new(
+        TimelineEvent,
         incident=incident,
         kind=kind,
         occurred_at=at,
