@@ -200,9 +200,10 @@ def insert(model: type[models.Model], objects: Sequence[models.Model]) -> None:
 
 def _mark_saved(objects: Sequence[models.Model]) -> None:
     """As Django leaves an object it inserted: saved, in this database."""
+    alias = connection.alias  # through the connection proxy: once, not per object (an import's 100,000)
     for obj in objects:
         obj._state.adding = False
-        obj._state.db = connection.alias
+        obj._state.db = alias
 
 
 def create[M: models.Model](model: type[M], **values: Any) -> M:
