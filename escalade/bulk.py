@@ -190,9 +190,7 @@ def insert(model: type[models.Model], objects: Sequence[models.Model]) -> None:
         with transaction.atomic(savepoint=False), connection.cursor() as cursor:
             ids = _reserve_ids(cursor, model._meta.db_table, pk.column, len(objects))
             if connection.vendor == "postgresql":
-                columns = ", ".join(_quote(f.column) for f in [pk, *fields])
-                _copy(cursor, f"COPY {_quote(model._meta.db_table)} ({columns}) FROM STDIN (FORMAT BINARY)",
-                      [pk, *fields], _rows(objects, model, ids, binary=True))
+                _copy(cursor, model, _rows(objects, model, ids, binary=True))
             else:
                 cursor.executemany(_insert_sql(connection.vendor, model, 1, keyed=True), _rows(objects, model, ids))
     _mark_saved(objects)
@@ -276,11 +274,13 @@ def _insert_returning(model: type[models.Model], objects: Sequence[models.Model]
         return [int(row[0]) for row in cursor.fetchall()]
 
 
-def _copy(cursor: Any, sql: str, fields: list[models.Field[Any, Any]], rows: list[list[Any]]) -> None:
-    """COPY in binary: each value dumped by psycopg's typed (C) dumper, no text to build or parse.
-    Formatting instants as text for a text COPY took 6 % of the generator's time (py-spy)."""
+def _copy(cursor: Any, model: type[models.Model], rows: list[list[Any]]) -> None:
+    """COPY in binary (the key first, as `_rows` gives it with ids): each value dumped by psycopg's
+    typed (C) dumper, no text to build or parse. Formatting instants as text for a text COPY took 6 %
+    of the generator's time (py-spy)."""
+    sql, types = _copy_statement(model)
     with cursor.cursor.copy(sql) as copy:
-        copy.set_types([_pg_type(f) for f in fields])
+        copy.set_types(types)
         for row in rows:
             try:
                 copy.write_row(row)
@@ -289,6 +289,17 @@ def _copy(cursor: Any, sql: str, fields: list[models.Field[Any, Any]], rows: lis
                 if naive:
                     raise _naive(naive[0]) from None
                 raise
+
+
+@cache
+def _copy_statement(model: type[models.Model]) -> tuple[str, tuple[str, ...]]:
+    """The COPY of the model's columns (the key first) and their types, once per model (PostgreSQL
+    only), as `_insert_sql` keeps the INSERTs."""
+    pk, fields = _columns(model)
+    columns = [pk, *fields]
+    sql = (f"COPY {_quote(model._meta.db_table)} ({', '.join(_quote(f.column) for f in columns)}) "
+           "FROM STDIN (FORMAT BINARY)")
+    return sql, tuple(_pg_type(f) for f in columns)
 
 
 def _pg_type(field: models.Field[Any, Any]) -> str:
