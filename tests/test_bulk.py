@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import models
+from django.db import models, transaction
 
 from escalade import bulk
 from escalade.escalations.models import Escalation, EscalationRequest
@@ -294,7 +294,7 @@ def test_a_few_rows_with_ids_of_their_own_keep_them(world, paris_noon):
 def test_a_statement_is_written_once_for_its_shape_and_carries_other_rows_values(world, paris_noon, monkeypatch):
     """The INSERT and UPDATE texts are kept per model, shape and kind of database: a second write of
     the same shape quotes no name again (writes no SQL), and its own values reach its rows."""
-    bulk._insert_sql.cache_clear()
+    bulk._insert_text.cache_clear()
     bulk._update_sql.cache_clear()
     quoted: list[str] = []
     real = bulk._quote
@@ -314,3 +314,79 @@ def test_a_statement_is_written_once_for_its_shape_and_carries_other_rows_values
 
     assert dict(Incident.objects.values_list("request_number", "title")) == {
         "REQ-1001": "", "REQ-1002": "Fibre coupée", "REQ-1003": "Lien coupé", "REQ-1004": ""}
+
+
+# Text PostgreSQL's array syntax gives a meaning to (quotes, braces, commas, backslashes, the word
+# NULL), an empty string and non-Latin text: each must come back as it was written.
+AWKWARD = ['Coupure "fibre" {site, B}', "NULL", "", "C:\\astreinte\\", "ligne\ncoupée", "電話回線"]
+
+
+@pytest.mark.parametrize("path", ["insert", "insert_new", "insert_new_returning"])
+def test_a_few_rows_read_back_as_written_whatever_their_text(world, paris_noon, path):
+    incident = new_incident(world, "REQ-1001", paris_noon)
+    incident.save()
+    paris = ZoneInfo("Europe/Paris")
+    rows = [Notification(kind="breach", channel="email", recipient=f"n{i}@hipcom.fr", recipient_name=text,
+                         incident=incident, context={"note": text, "niveau": i, "vide": None} if i % 2 else {},
+                         idempotency_key=f"k:{i}", last_error=text,
+                         created_at=(paris_noon + timedelta(minutes=i)).astimezone(paris),
+                         next_attempt_at=paris_noon, sent_at=None)
+            for i, text in enumerate(AWKWARD)]
+
+    if path == "insert":
+        bulk.insert(Notification, rows)
+        assert [r.pk for r in rows] == sorted(r.pk for r in rows)  # the ids in the rows' order
+    elif path == "insert_new":
+        assert bulk.insert_new(Notification, rows) == len(rows)
+    else:
+        assert len(bulk.insert_new_returning(Notification, rows)) == len(rows)
+
+    stored = {n.idempotency_key: n for n in Notification.objects.filter(incident=incident)}
+    for i, row in enumerate(rows):
+        back = stored[f"k:{i}"]
+        assert (back.recipient_name, back.last_error, back.context, back.created_at, back.sent_at) == (
+            row.recipient_name, row.last_error, row.context, row.created_at, None)
+
+
+@pytest.mark.parametrize("count", [3, 6])  # a VALUES list; beyond a kept one (arrays on PostgreSQL)
+def test_a_few_naive_instants_are_refused_and_nothing_is_written(world, paris_noon, count):
+    incident = new_incident(world, "REQ-1001", paris_noon)
+    incident.save()
+    naive = [_alert(incident, f"k:{i}", paris_noon) for i in range(count)]
+    naive[1].next_attempt_at = datetime(2026, 3, 29, 2, 30)  # noqa: DTZ001
+    for write in (bulk.insert, bulk.insert_new, bulk.insert_new_returning):
+        with pytest.raises(ValueError, match="naive"), transaction.atomic():  # the caller's to roll back
+            write(Notification, naive)
+    assert not Notification.objects.filter(incident=incident).exists()
+
+
+def test_rows_beyond_a_kept_values_list_are_one_statement_of_the_same_text_on_postgresql(world, paris_noon):
+    """On PostgreSQL, rows too many for a VALUES list psycopg keeps (over 50 parameters: a grant's 4
+    outbox rows and more, 15 columns each) go as one array per column: psycopg converts the text
+    once and PostgreSQL prepares it once, whatever their number. Fewer go as VALUES, kept as is."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite takes a VALUES list (its text grows with the rows)")
+    incident = new_incident(world, "REQ-1001", paris_noon)
+    incident.save()
+    texts: list[str] = []
+
+    def sent(execute, sql, params, many, context):
+        texts.append(sql)  # the text given to psycopg, before any value is bound
+        return execute(sql, params, many, context)
+
+    for count, first in ((4, 0), (12, 4), (30, 16), (3, 46)):
+        rows = [_alert(incident, f"k:{n}", paris_noon) for n in range(first, first + count)]
+        with connection.execute_wrapper(sent):
+            assert len(bulk.insert_new_returning(Notification, rows)) == count
+    assert len(texts) == 4
+    assert texts[0] == texts[1] == texts[2] and "UNNEST" in texts[0]
+    assert "VALUES" in texts[3] and texts[3].count("%s") == 3 * 15 <= bulk.PARAMETERS_KEPT
+    assert Notification.objects.filter(incident=incident).count() == 49
+
+
+def test_the_parameters_kept_are_psycopg_s():
+    import psycopg._queries
+
+    assert psycopg._queries.MAX_CACHED_STATEMENT_PARAMS == bulk.PARAMETERS_KEPT
