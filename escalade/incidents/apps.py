@@ -3,6 +3,7 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from escalade.core import words
+from escalade.database import lookups
 
 
 class IncidentsConfig(AppConfig):
@@ -15,3 +16,4 @@ class IncidentsConfig(AppConfig):
         # page's, the API's Accept-Language, a reply's reader's); French, the core's own, has a
         # catalogue of its texts as themselves (scripts/french-catalogue), so a look-up is a hit.
         words.install(translation.gettext, translation.get_language)
+        lookups.register()

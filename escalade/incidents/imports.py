@@ -204,7 +204,7 @@ def _check_existing_customers(result: Checked) -> None:
     wrong: set[str] = set()
     for start in range(0, len(result.rows), BATCH):
         batch = result.rows[start:start + BATCH]
-        owners = dict(Incident.objects.filter(request_number__in=[c.request_number for _, c, _ in batch])
+        owners = dict(Incident.objects.filter(request_number__any=[c.request_number for _, c, _ in batch])
                       .values_list("request_number", "customer_id"))
         for line, checked, customer in batch:
             owner = owners.get(checked.request_number)
@@ -238,7 +238,7 @@ def _write_batch(batch: list[tuple[int, CheckedInput, Customer]], now: datetime,
     existing = {
         i.request_number: i
         for i in Incident.objects.select_for_update(of=("self",))
-        .filter(request_number__in=[c.request_number for _, c, _ in batch])
+        .filter(request_number__any=[c.request_number for _, c, _ in batch])
         .prefetch_related("pauses")
     }
     recorded: dict[int, set[str]] = {}
