@@ -36,3 +36,20 @@ def test_the_row_written_is_the_one_the_library_writes(run_after):
     assert stored.status == "READY" and stored.enqueued_at is not None
     assert stored.task_result.task.run_after == run_after
     assert task_backends["default"].get_result(ours.id).args == [[3, 1, 2]]
+
+
+def test_the_enqueued_signal_gets_the_result_returned_once_built():
+    from django.tasks.signals import task_enqueued
+
+    seen = []
+
+    def receiver(sender, task_result, **kwargs):
+        seen.append((sender, task_result))
+
+    task_enqueued.connect(receiver)
+    try:
+        result = deliver_notifications.enqueue([7])
+    finally:
+        task_enqueued.disconnect(receiver)
+    assert seen == [(DatabaseBackend, result)]
+    assert seen[0][1] is result and result.args == [[7]] and result.status == "READY"
