@@ -221,7 +221,7 @@ def _insert_sql(vendor: str, model: type[models.Model], rows: int, *, keyed: boo
                 unless_conflict: bool = False, returning: bool = False) -> str:
     """INSERT INTO the model's table (its `_columns`, with the key first if `keyed`) `rows` rows of
     parameters [ON CONFLICT DO NOTHING] [RETURNING the key], given by `_parameters`."""
-    pk, fields = _columns(model)
+    _, fields = _columns(model)
     arrays = _as_arrays(vendor, rows, len(fields) + keyed)
     return _insert_text(vendor, model, 0 if arrays else rows, keyed=keyed, unless_conflict=unless_conflict,
                         returning=returning)
