@@ -27,6 +27,7 @@ from django.db.models import (
     FloatField,
     Func,
     IntegerField,
+    Min,
     Q,
     QuerySet,
     When,
@@ -71,7 +72,10 @@ def resolution_seconds() -> Any:
     return Epoch("resolved_at") - Epoch("opened_at")
 
 
-GROUP = ("month", "customer_id", "customer__code", "customer__name", "priority")
+# The groups' keys. The customer's code and name are not among them (`main_rows` takes them as
+# aggregates): grouping and sorting the incidents by those texts was a quarter of the current month's
+# read at a million incidents (101 → 75 ms).
+GROUP = ("month", "customer_id", "priority")
 
 
 def _month(field: str) -> TruncMonth:
@@ -110,9 +114,12 @@ def main_rows(incidents: QuerySet[Incident], now: datetime, with_percentiles: bo
             tc_mean=Avg(Case(When(taken__isnull=False, then=take_charge_seconds()), output_field=FloatField())),
             res_mean=Avg(Case(When(resolved_at__isnull=False, then=resolution_seconds()),
                               output_field=FloatField())),
+            # One customer per group: its code and name as aggregates, not grouping keys (`GROUP`).
+            customer_code=Min("customer__code"),
+            customer_name=Min("customer__name"),
             **extra,
         )
-        .order_by("-month", "customer__code", "priority")
+        .order_by("-month", "customer_code", "priority")
     )
 
 
@@ -231,8 +238,8 @@ def cells(incidents: QuerySet[Incident], now: datetime) -> list[Cell]:
     for r in grouped:
         key = tuple(r[k] for k in GROUP)
         out.append(Cell(
-            month=r["month"], customer_id=r["customer_id"], customer_code=r["customer__code"],
-            customer_name=r["customer__name"], priority=r["priority"], incidents=r["incidents"],
+            month=r["month"], customer_id=r["customer_id"], customer_code=r["customer_code"],
+            customer_name=r["customer_name"], priority=r["priority"], incidents=r["incidents"],
             take_charge_judged=r["tc_judged"], take_charge_met=r["tc_met"],
             resolution_judged=r["res_judged"], resolution_met=r["res_met"],
             take_charge_mean=r["tc_mean"], resolution_mean=r["res_mean"],
