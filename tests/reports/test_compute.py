@@ -43,3 +43,25 @@ def test_groups_come_by_month_then_customer_code_then_priority_with_their_custom
         (2, "alpha", "Alpha Réseaux", "high", 1), (2, "alpha", "Alpha Réseaux", "medium", 1),
         (2, "zeta", "Zêta Télécom", "high", 1), (2, "zeta", "Zêta Télécom", "medium", 1),
     ]
+
+
+def test_each_group_counts_its_escalations_per_level_an_incident_escalated_twice_included(world):
+    from escalade.escalations.models import Escalation
+    from escalade.incidents.models import Incident
+    from escalade.incidents.services import IncidentInput, upsert_incident
+    from escalade.reports import compute
+
+    opened = datetime(2026, 3, 2, 9, 0, tzinfo=PARIS)
+    incidents = {}
+    for n, priority in ((1001, "high"), (1002, "high"), (1003, "medium"), (1004, "high")):
+        incidents[n], _ = upsert_incident(IncidentInput(request_number=f"REQ-{n}", customer="client-a",
+                                                        priority=priority, opened_at=opened.isoformat()),
+                                          user=None, channel="api", now=NOW)
+    for n, level in ((1001, 1), (1001, 2), (1002, 1), (1003, 1)):  # REQ-1001 at levels 1 and 2
+        Escalation.objects.create(incident=incidents[n], level=level, requester_role="staff", channel="api",
+                                  reason="Panne toujours là", granted_at=NOW)
+
+    rows = compute.report(Incident.objects.filter(opened_at__gte=opened), NOW, LEVELS)
+
+    assert [(r.priority, r.incidents, r.escalations) for r in rows] == [("high", 3, (2, 1, 0)),
+                                                                         ("medium", 1, (1, 0, 0))]
