@@ -179,8 +179,7 @@ def insert(model: type[models.Model], objects: Sequence[models.Model]) -> None:
             keys = [pk.get_db_prep_save(key, connection) for key in given]  # a UUID is text on SQLite
             rows = [[key, *row] for key, row in zip(keys, _rows(objects, model, None), strict=True)]
             with connection.cursor() as cursor:
-                cursor.execute(_insert_sql(connection.vendor, model, len(rows), keyed=True),
-                               _parameters(connection.vendor, rows))
+                cursor.execute(*_insert_statement(connection.vendor, model, rows, keyed=True))
         else:
             for obj, key in zip(objects, _insert_returning(model, objects), strict=True):
                 setattr(obj, pk.attname, key)
@@ -217,14 +216,15 @@ def _quote(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
-def _insert_sql(vendor: str, model: type[models.Model], rows: int, *, keyed: bool = False,
-                unless_conflict: bool = False, returning: bool = False) -> str:
-    """INSERT INTO the model's table (its `_columns`, with the key first if `keyed`) `rows` rows of
-    parameters [ON CONFLICT DO NOTHING] [RETURNING the key], given by `_parameters`."""
-    _, fields = _columns(model)
-    arrays = _as_arrays(vendor, rows, len(fields) + keyed)
-    return _insert_text(vendor, model, 0 if arrays else rows, keyed=keyed, unless_conflict=unless_conflict,
-                        returning=returning)
+def _insert_statement(vendor: str, model: type[models.Model], rows: list[list[Any]], *, keyed: bool = False,
+                      unless_conflict: bool = False, returning: bool = False) -> tuple[str, list[Any]]:
+    """The INSERT of `rows` (values as `_rows` gives them, the key first if `keyed`) and its
+    parameters: one list per column when `_as_arrays`, else every row's values in turn."""
+    if _as_arrays(vendor, len(rows), len(rows[0])):
+        return (_insert_sql(vendor, model, 0, keyed=keyed, unless_conflict=unless_conflict, returning=returning),
+                [list(column) for column in zip(*rows, strict=True)])
+    return (_insert_sql(vendor, model, len(rows), keyed=keyed, unless_conflict=unless_conflict, returning=returning),
+            [value for row in rows for value in row])
 
 
 # psycopg keeps its conversion of a statement's text (`%s` to `$n`) for statements of at most this
@@ -243,20 +243,14 @@ def _as_arrays(vendor: str, rows: int, width: int) -> bool:
     return vendor == "postgresql" and rows * width > PARAMETERS_KEPT
 
 
-def _parameters(vendor: str, rows: list[list[Any]]) -> list[Any]:
-    """The parameters of `_insert_sql` for `rows`: one list per column (`_as_arrays`), else every
-    row's values in turn."""
-    if rows and _as_arrays(vendor, len(rows), len(rows[0])):
-        return [list(column) for column in zip(*rows, strict=True)]
-    return [value for row in rows for value in row]
-
-
 @cache
-def _insert_text(vendor: str, model: type[models.Model], rows: int, *, keyed: bool, unless_conflict: bool,
-                 returning: bool) -> str:
-    """`_insert_sql`'s text (`rows` 0: one array per column), written once per shape and kind of
-    database (`vendor`, for the quoting): written for each statement, it was about a tenth of a small
-    insert's cost in the web process, and a grant makes five."""
+def _insert_sql(vendor: str, model: type[models.Model], rows: int, *, keyed: bool = False,
+                unless_conflict: bool = False, returning: bool = False) -> str:
+    """INSERT INTO the model's table (its `_columns`, with the key first if `keyed`) VALUES `rows`
+    rows of parameters, or (`rows` 0) one array of parameters per column, [ON CONFLICT DO NOTHING]
+    [RETURNING the key]. Written once per shape and kind of database (`vendor`, for the quoting):
+    written for each statement, it was about a tenth of a small insert's cost in the web process,
+    and a grant makes five."""
     pk, fields = _columns(model)
     written = [pk, *fields] if keyed else fields
     if not rows:
@@ -284,7 +278,7 @@ def insert_new(model: type[models.Model], objects: Sequence[models.Model]) -> in
     vendor, rows = connection.vendor, _rows(objects, model, None)
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         if _as_arrays(vendor, len(rows), len(rows[0])):
-            cursor.execute(_insert_sql(vendor, model, len(rows), unless_conflict=True), _parameters(vendor, rows))
+            cursor.execute(*_insert_statement(vendor, model, rows, unless_conflict=True))
         else:
             cursor.executemany(_insert_sql(vendor, model, 1, unless_conflict=True), rows)
         return int(cursor.rowcount)  # the sum over the rows, on both backends
@@ -313,10 +307,10 @@ def insert_one_unless_conflict(obj: models.Model) -> bool:
 def _insert_returning(model: type[models.Model], objects: Sequence[models.Model],
                       unless_conflict: bool = False) -> list[int]:
     """One INSERT of `objects` (without their key) RETURNING the ids of the rows written."""
-    vendor = connection.vendor
-    sql = _insert_sql(vendor, model, len(objects), unless_conflict=unless_conflict, returning=True)
+    rows = _rows(objects, model, None)
     with connection.cursor() as cursor:
-        cursor.execute(sql, _parameters(vendor, _rows(objects, model, None)))
+        cursor.execute(*_insert_statement(connection.vendor, model, rows, unless_conflict=unless_conflict,
+                                          returning=True))
         return [int(row[0]) for row in cursor.fetchall()]
 
 

@@ -294,7 +294,7 @@ def test_a_few_rows_with_ids_of_their_own_keep_them(world, paris_noon):
 def test_a_statement_is_written_once_for_its_shape_and_carries_other_rows_values(world, paris_noon, monkeypatch):
     """The INSERT and UPDATE texts are kept per model, shape and kind of database: a second write of
     the same shape quotes no name again (writes no SQL), and its own values reach its rows."""
-    bulk._insert_text.cache_clear()
+    bulk._insert_sql.cache_clear()
     bulk._update_sql.cache_clear()
     quoted: list[str] = []
     real = bulk._quote
