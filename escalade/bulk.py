@@ -216,6 +216,11 @@ def _quote(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
+def _into(model: type[models.Model], columns: Sequence[models.Field[Any, Any]]) -> str:
+    """`table (column, …)`, quoted: where an INSERT or a COPY writes."""
+    return f"{_quote(model._meta.db_table)} ({', '.join(_quote(f.column) for f in columns)})"
+
+
 def _insert_statement(vendor: str, model: type[models.Model], rows: list[list[Any]], *, keyed: bool = False,
                       unless_conflict: bool = False, returning: bool = False) -> tuple[str, list[Any]]:
     """The INSERT of `rows` (values as `_rows` gives them, the key first if `keyed`) and its
@@ -260,7 +265,7 @@ def _insert_sql(vendor: str, model: type[models.Model], rows: int, *, keyed: boo
     else:
         marks = "(" + ", ".join(["%s"] * len(written)) + ")"
         source = "VALUES " + ", ".join([marks] * rows)
-    return (f"INSERT INTO {_quote(model._meta.db_table)} ({', '.join(_quote(f.column) for f in written)}) "
+    return (f"INSERT INTO {_into(model, written)} "
             + source
             + (" ON CONFLICT DO NOTHING" if unless_conflict else "")
             + (f" RETURNING {_quote(pk.column)}" if returning else ""))
@@ -337,8 +342,7 @@ def _copy_statement(model: type[models.Model]) -> tuple[str, tuple[str, ...]]:
     only), as `_insert_sql` keeps the INSERTs."""
     pk, fields = _columns(model)
     columns = [pk, *fields]
-    sql = (f"COPY {_quote(model._meta.db_table)} ({', '.join(_quote(f.column) for f in columns)}) "
-           "FROM STDIN (FORMAT BINARY)")
+    sql = f"COPY {_into(model, columns)} FROM STDIN (FORMAT BINARY)"
     return sql, tuple(_pg_type(f) for f in columns)
 
 
