@@ -239,6 +239,8 @@ ESCALADE_MAIL_FOLDER = env("ESCALADE_MAIL_FOLDER", "INBOX")
 ESCALADE_MAIL_DONE_FOLDER = env("ESCALADE_MAIL_DONE_FOLDER", "Traités")
 ESCALADE_MAIL_ERROR_FOLDER = env("ESCALADE_MAIL_ERROR_FOLDER", "Erreurs")
 ESCALADE_MAIL_POLL_SECONDS = env_float("ESCALADE_MAIL_POLL_SECONDS", 30)
+# /healthz and the dashboard: the mailbox is late when no fetch succeeded for this long
+ESCALADE_MAIL_LAG_SECONDS = env_float("ESCALADE_MAIL_LAG_SECONDS", 300)
 # The authserv-ids of the receiving MTAs whose Authentication-Results header is believed.
 ESCALADE_MAIL_TRUSTED_AUTHSERV = tuple(h.strip() for h in env("ESCALADE_MAIL_TRUSTED_AUTHSERV").split(",") if h.strip())
 ESCALADE_MAIL_MAX_BYTES = int(env_float("ESCALADE_MAIL_MAX_BYTES", 10 * 1024 * 1024))

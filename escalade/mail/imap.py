@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
@@ -95,6 +96,21 @@ def _status(config: Settings, *, ok: bool, error: str = "") -> None:
         else:
             row.last_error = error[:2000]
         row.save()
+
+
+def status(now: datetime) -> dict[str, Any] | None:
+    """The configured mailbox as its fetcher last left it, for /healthz and the staff dashboard; None
+    when no IMAP mailbox is configured (mail piped by the MTA has no fetcher to watch). It is late
+    (`ok` false) when no fetch has succeeded for `ESCALADE_MAIL_LAG_SECONDS`, or none ever has:
+    requests for escalation sent by e-mail are then waiting, unread."""
+    if not settings.ESCALADE_MAIL_IMAP_URL:
+        return None
+    row = Mailbox.objects.filter(url=Settings.from_django().public_url).first()
+    success = row.last_success_at if row is not None else None
+    lag = None if success is None else max(0.0, (now - success).total_seconds())
+    limit = settings.ESCALADE_MAIL_LAG_SECONDS
+    return {"ok": lag is not None and lag <= limit, "lag_seconds": lag, "last_success_at": success,
+            "last_error": row.last_error if row is not None else "", "limit_seconds": limit}
 
 
 def run(config: Settings, *, watch: bool, poll: float, stop: Callable[[], bool] = lambda: False) -> int:

@@ -1,6 +1,6 @@
 """What an operator watches: `/healthz` for a load balancer or a probe (200 when the database
-answers, a worker was seen recently, the outbox is not stuck and the helpdesk sync, where configured,
-succeeded recently; 503 saying which is wrong), and
+answers, a worker was seen recently, the outbox is not stuck, and the helpdesk sync and the
+procedure's mailbox, where configured, succeeded recently; 503 saying which is wrong), and
 `/metrics` in Prometheus' text format. Both read the database, so every web process and machine
 answers the same."""
 
@@ -23,6 +23,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from escalade.incidents.models import Incident, Status
+from escalade.mail.imap import status as mailbox_status
 from escalade.notifications.models import DeliveryStatus, Notification, WorkerHeartbeat
 from escalade.sync.services import status as sync_status
 
@@ -57,8 +58,13 @@ def health(now: datetime) -> dict[str, Any]:
         sync_ok = state["lag_seconds"] is not None and state["lag_seconds"] <= settings.ESCALADE_SYNC_LAG_SECONDS
         found["sync"] = {"ok": sync_ok, "connector": "rt", "lag_seconds": state["lag_seconds"],
                          "last_error": state["last_error"][:300], "limit_seconds": settings.ESCALADE_SYNC_LAG_SECONDS}
+    mailbox = mailbox_status(now)
+    if mailbox is not None:  # the procedure's mailbox is read over IMAP: its last fetch must be recent
+        found["mailbox"] = {"ok": mailbox["ok"], "lag_seconds": mailbox["lag_seconds"],
+                            "last_error": mailbox["last_error"][:300], "limit_seconds": mailbox["limit_seconds"]}
+    mailbox_ok = mailbox is None or mailbox["ok"]
     return {
-        "status": "ok" if worker_ok and outbox_ok and sync_ok else "degraded",
+        "status": "ok" if worker_ok and outbox_ok and sync_ok and mailbox_ok else "degraded",
         **found,
         "database": {"ok": True, "vendor": connection.vendor},
         "worker": {"ok": worker_ok, "last_seen_seconds": worker_age,

@@ -37,6 +37,7 @@ from escalade.escalations.services import (
 from escalade.incidents.evaluation import evaluation_now
 from escalade.incidents.models import Channel, Customer, Incident, Status
 from escalade.incidents.services import apply_event, get_visible_incident
+from escalade.mail.imap import status as mailbox_status
 from escalade.mail.services import pending_for_staff
 from escalade.policies import store
 from escalade.reports import compute as reports
@@ -366,7 +367,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "web/dashboard.html", {
         "filter": form, "rows": rows, "total": page.total, "rows_page": page, "feed": _feed(request),
         "phone_form": PhoneEscalationForm(), "now": timezone.now(), "mail": pending_for_staff(),
-        "sync_problem": _sync_problem(timezone.now()),
+        "sync_problem": _sync_problem(timezone.now()), "mailbox_problem": _mailbox_problem(timezone.now()),
     })
 
 
@@ -378,6 +379,15 @@ def _sync_problem(now: datetime) -> dict[str, Any] | None:
     lag = state["lag_seconds"]
     if lag is not None and lag <= settings.ESCALADE_SYNC_LAG_SECONDS and not state["last_error"]:
         return None
+    return {**state, "lag_minutes": None if lag is None else int(lag // 60)}
+
+
+def _mailbox_problem(now: datetime) -> dict[str, Any] | None:
+    """The procedure's mailbox, where read over IMAP, when it lags or its last fetch failed."""
+    state = mailbox_status(now)
+    if state is None or (state["ok"] and not state["last_error"]):
+        return None
+    lag = state["lag_seconds"]
     return {**state, "lag_minutes": None if lag is None else int(lag // 60)}
 
 

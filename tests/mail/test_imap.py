@@ -80,6 +80,25 @@ def test_an_unreachable_server_is_recorded_on_the_mailbox_status(mail_settings: 
     assert Mailbox.objects.get().last_error
 
 
+def test_healthz_follows_the_fetcher_of_a_real_mailbox(mail_settings: Any, dovecot: Dovecot, db: None) -> None:
+    from django.test import Client
+
+    from escalade.worker import Watcher
+
+    Watcher().beat()
+    mail_settings.ESCALADE_MAIL_IMAP_URL = dovecot.url
+    assert Client().get("/healthz").json()["mailbox"]["ok"] is False  # configured, never read
+    assert imap.run(imap.Settings.from_django(), watch=False, poll=0) == 0
+    read = Client().get("/healthz")
+    assert read.status_code == 200 and read.json()["mailbox"]["ok"] is True
+    dovecot.stop()  # the server goes away: the failure is shown, the lag grows from the last success
+    with pytest.raises(OSError):
+        imap.run(imap.Settings.from_django(), watch=False, poll=0)
+    assert Client().get("/healthz").json()["mailbox"]["last_error"]
+    mail_settings.ESCALADE_MAIL_LAG_SECONDS = 0.0
+    assert Client().get("/healthz").status_code == 503
+
+
 KILL_AFTER_DECISION = """
 import os, signal
 from escalade.mail import imap

@@ -112,3 +112,48 @@ def test_the_dashboard_warns_staff_when_the_helpdesk_sync_lags_or_failed(world, 
     assert "ticket 7 : Aucun client ne porte le code « Inconnus »." in page
     SyncState.objects.update(last_success_at=timezone.now(), last_error="")
     assert "Request Tracker" not in client.get("/tableau-de-bord/").content.decode()
+
+
+def test_healthz_says_when_the_procedures_mailbox_is_read_late(world, settings):
+    from escalade.mail.imap import Settings
+    from escalade.mail.models import Mailbox
+
+    Watcher().beat()
+    assert "mailbox" not in Client().get("/healthz").json()  # mail piped by the MTA: no fetcher to watch
+    settings.ESCALADE_MAIL_IMAP_URL = "imap://escalade:secret@mail.hipcom.fr:143"
+    never = Client().get("/healthz")
+    assert never.status_code == 503 and never.json()["status"] == "degraded"
+    assert never.json()["mailbox"] == {"ok": False, "lag_seconds": None, "last_error": "", "limit_seconds": 300}
+    # Another folder's fetcher is not this mailbox's.
+    Mailbox.objects.create(url="imap://escalade@mail.hipcom.fr:143/Archives", last_success_at=timezone.now())
+    assert Client().get("/healthz").status_code == 503
+    Mailbox.objects.create(url=Settings.from_django().public_url, last_success_at=timezone.now() - timedelta(seconds=30))
+    fresh = Client().get("/healthz")
+    assert fresh.status_code == 200 and fresh.json()["status"] == "ok"
+    assert fresh.json()["mailbox"] == {"ok": True, "lag_seconds": pytest.approx(30, abs=5), "last_error": "",
+                                       "limit_seconds": 300}
+    assert "secret" not in fresh.content.decode()
+    Mailbox.objects.update(last_success_at=timezone.now() - timedelta(seconds=301), last_error="LOGIN failed")
+    late = Client().get("/healthz")
+    assert late.status_code == 503 and late.json()["mailbox"]["ok"] is False
+    assert late.json()["mailbox"]["last_error"] == "LOGIN failed"
+
+
+def test_the_dashboard_warns_staff_when_the_procedures_mailbox_is_read_late(world, settings):
+    from escalade.mail.imap import Settings
+    from escalade.mail.models import Mailbox
+
+    client = Client()
+    client.force_login(world.users["staff"])
+    settings.ESCALADE_MAIL_IMAP_URL = "imap://escalade:secret@mail.hipcom.fr:143"
+    page = client.get("/tableau-de-bord/").content.decode()
+    assert "La boîte aux lettres de la procédure n'a encore jamais été relevée" in page
+    Mailbox.objects.create(url=Settings.from_django().public_url, last_error="LOGIN failed",
+                           last_success_at=timezone.now() - timedelta(minutes=7))
+    page = client.get("/tableau-de-bord/").content.decode()
+    assert "dernière relève réussie il y a 7 min" in page and "LOGIN failed" in page
+    Mailbox.objects.update(last_success_at=timezone.now(), last_error="")
+    assert "boîte aux lettres de la procédure" not in client.get("/tableau-de-bord/").content.decode()
+    Mailbox.objects.update(last_success_at=timezone.now() - timedelta(minutes=7))
+    english = client.get("/tableau-de-bord/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "The procedure's mailbox is read late: last successful read 7 min ago" in english
