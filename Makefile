@@ -97,7 +97,7 @@ bench: install wrk
 	-$(BIN)/python benchmarks/bench_api.py --incidents 100000 --seconds 5 --database-url $(BENCH_DB)
 	-$(BIN)/python benchmarks/bench_pages.py --incidents 100000 --open 2000 --database-url $(BENCH_DB) --reuse  # bench_api's data
 	-$(BIN)/python benchmarks/bench_dashboard.py --open 2000 20000
-	-$(BIN)/python benchmarks/bench_import.py --n 20000 --postgres $(BENCH_DB)
+	-$(BIN)/python benchmarks/bench_import.py --n 10000 --postgres $(BENCH_DB)
 	-$(BIN)/python benchmarks/bench_burst.py --crossings 1000 --workers 1 2 --database-url $(BENCH_DB)
 	-$(BIN)/python benchmarks/bench_burst.py --crossings 1000 --database-url sqlite
 	-$(BIN)/python benchmarks/bench_mail.py --messages 1000
