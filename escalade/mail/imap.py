@@ -105,10 +105,15 @@ def status(now: datetime) -> dict[str, Any] | None:
     requests for escalation sent by e-mail are then waiting, unread."""
     if not settings.ESCALADE_MAIL_IMAP_URL:
         return None
-    row = Mailbox.objects.filter(url=Settings.from_django().public_url).first()
+    limit = settings.ESCALADE_MAIL_LAG_SECONDS
+    try:
+        url = Settings.from_django().public_url
+    except ValueError as exc:  # a port that is no number: no fetcher can read that mailbox either
+        return {"ok": False, "lag_seconds": None, "last_success_at": None,
+                "last_error": f"ESCALADE_MAIL_IMAP_URL : {exc}", "limit_seconds": limit}
+    row = Mailbox.objects.filter(url=url).first()
     success = row.last_success_at if row is not None else None
     lag = None if success is None else max(0.0, (now - success).total_seconds())
-    limit = settings.ESCALADE_MAIL_LAG_SECONDS
     return {"ok": lag is not None and lag <= limit, "lag_seconds": lag, "last_success_at": success,
             "last_error": row.last_error if row is not None else "", "limit_seconds": limit}
 

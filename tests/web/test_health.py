@@ -137,6 +137,10 @@ def test_healthz_says_when_the_procedures_mailbox_is_read_late(world, settings):
     late = Client().get("/healthz")
     assert late.status_code == 503 and late.json()["mailbox"]["ok"] is False
     assert late.json()["mailbox"]["last_error"] == "LOGIN failed"
+    settings.ESCALADE_MAIL_IMAP_URL = "imap://escalade:secret@mail.hipcom.fr:l43"  # a typo in the port
+    wrong = Client().get("/healthz")
+    assert wrong.status_code == 503 and wrong.json()["mailbox"]["ok"] is False
+    assert "ESCALADE_MAIL_IMAP_URL" in wrong.json()["mailbox"]["last_error"] and "secret" not in wrong.content.decode()
 
 
 def test_the_dashboard_warns_staff_when_the_procedures_mailbox_is_read_late(world, settings):
