@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Cast, Concat
@@ -238,11 +239,15 @@ def _comments(escalation: Escalation) -> list[tuple[str, str]]:
 
 
 def status(connector: str, now: datetime) -> dict[str, Any]:
+    """The connector's sync as it last left it; late (`ok` false) when none succeeded for
+    `ESCALADE_SYNC_LAG_SECONDS`, or none ever has (/healthz and the staff dashboard)."""
+    limit = settings.ESCALADE_SYNC_LAG_SECONDS
     state = SyncState.objects.filter(connector=connector).first()
     if state is None:
         return {"connector": connector, "cursor": None, "last_success_at": None, "lag_seconds": None,
-                "last_error": "", "applied": 0}
+                "last_error": "", "applied": 0, "ok": False, "limit_seconds": limit}
     lag = (now - state.last_success_at).total_seconds() if state.last_success_at else None
     return {"connector": connector, "cursor": state.cursor, "last_success_at": state.last_success_at,
             "lag_seconds": lag, "last_error": state.last_error, "last_error_at": state.last_error_at,
-            "applied": AppliedChange.objects.filter(connector=connector, key__startswith="txn:").count()}
+            "applied": AppliedChange.objects.filter(connector=connector, key__startswith="txn:").count(),
+            "ok": lag is not None and lag <= limit, "limit_seconds": limit}

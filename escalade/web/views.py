@@ -364,27 +364,18 @@ def _feed(request: HttpRequest) -> dict[str, Any]:
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     form, rows, page = _dashboard_rows(request)
+    now = timezone.now()
     return render(request, "web/dashboard.html", {
         "filter": form, "rows": rows, "total": page.total, "rows_page": page, "feed": _feed(request),
-        "phone_form": PhoneEscalationForm(), "now": timezone.now(), "mail": pending_for_staff(),
-        "sync_problem": _sync_problem(timezone.now()), "mailbox_problem": _mailbox_problem(timezone.now()),
+        "phone_form": PhoneEscalationForm(), "now": now, "mail": pending_for_staff(),
+        "sync_problem": _problem(sync_status("rt", now) if settings.ESCALADE_RT_URL else None),
+        "mailbox_problem": _problem(mailbox_status(now)),
     })
 
 
-def _sync_problem(now: datetime) -> dict[str, Any] | None:
-    """The helpdesk sync, where configured, when it lags or last failed (shown on the dashboard)."""
-    if not settings.ESCALADE_RT_URL:
-        return None
-    state = sync_status("rt", now)
-    lag = state["lag_seconds"]
-    if lag is not None and lag <= settings.ESCALADE_SYNC_LAG_SECONDS and not state["last_error"]:
-        return None
-    return {**state, "lag_minutes": None if lag is None else int(lag // 60)}
-
-
-def _mailbox_problem(now: datetime) -> dict[str, Any] | None:
-    """The procedure's mailbox, where read over IMAP, when it lags or its last fetch failed."""
-    state = mailbox_status(now)
+def _problem(state: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A feed's status (the helpdesk sync, the procedure's mailbox; None where not configured) when it
+    lags or its last pass failed: what the dashboard warns of, with the lag in whole minutes."""
     if state is None or (state["ok"] and not state["last_error"]):
         return None
     lag = state["lag_seconds"]
